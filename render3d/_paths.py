@@ -1,0 +1,15 @@
+"""Where the shipped assets and shaders live: beside the package in a wheel, at the repo root in a checkout."""
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _data_dir(name: str) -> Path:
+    installed = _PACKAGE_DIR / name
+    return installed if installed.is_dir() else _PACKAGE_DIR.parent / name
+
+
+ASSETS_DIR = _data_dir("assets")
+MESHES_DIR = ASSETS_DIR / "meshes"
+TEXTURES_DIR = ASSETS_DIR / "textures"
+SHADERS_DIR = _data_dir("shaders")
