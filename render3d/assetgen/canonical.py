@@ -3,7 +3,8 @@
 The canonical face is the MediaPipe face mesh of the public-domain astronaut photo
 (scikit-image), made mirror-symmetric and turned to face the camera. Units are centimetres
 (outer eye corners 9 cm apart); x points to the subject's left (image right), y up,
-z toward the camera; the origin is the nose bridge between the eyes (landmark 168).
+z toward the camera, with the photo's pitch kept (the astronaut faces the camera); the origin is
+the nose bridge between the eyes (landmark 168).
 Triangles are rebuilt from MediaPipe's tessellation edges, so nothing is vendored.
 Every mask mesh is modelled around this face.
 """
@@ -89,8 +90,7 @@ def canonical_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
     mirror, centre, normal = mirror_pairs(points, MIDLINE)
     reflected = points - 2 * ((points - centre) @ normal)[:, None] * normal
     symmetric = (points + reflected[mirror]) / 2
-    up = symmetric[10] - symmetric[152]
-    up -= (up @ normal) * normal
+    up = np.array([0.0, 1.0, 0.0]) - normal[1] * normal     # image up, in the symmetry plane
     up /= np.linalg.norm(up)
     axes = np.stack([normal, up, np.cross(normal, up)])
     frontal = (symmetric - symmetric[ORIGIN_LANDMARK]) @ axes.T
