@@ -60,8 +60,8 @@ def similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarra
     return scale, rotation, mu_t - scale * rotation @ mu_s
 
 
-def fit_face(landmarks: np.ndarray, face: CanonicalFace | None = None) -> FittedFace:
-    face = face or canonical_face()
+def fit_face(landmarks: np.ndarray) -> FittedFace:
+    face = canonical_face()
     canonical_in_image_axes = face.vertices @ CANONICAL_TO_IMAGE_AXES
     scale, rotation, translation = similarity(canonical_in_image_axes[RIGID_LANDMARKS],
                                               landmarks[RIGID_LANDMARKS])
@@ -91,13 +91,13 @@ def head_shell(face: CanonicalFace) -> tuple[np.ndarray, np.ndarray]:
     return vertices, np.concatenate(triangles).astype(np.int32)
 
 
-def occluder_mesh(fitted: FittedFace, face: CanonicalFace | None = None) -> tuple[np.ndarray, np.ndarray]:
+def occluder_mesh(fitted: FittedFace) -> tuple[np.ndarray, np.ndarray]:
     """Image-space depth occluder: the fitted face with mouth and eyes closed, plus a head shell.
 
     The shell follows the head rigidly; the face follows every landmark.
     """
-    face = face or canonical_face()
-    closed, hole_loops = closed_triangles(face)
+    face = canonical_face()
+    closed, hole_loops = closed_triangles()
     shell_vertices, shell_triangles = head_shell(face)
     landmarks = fitted.landmarks[:468]
     centroids = [landmarks[loop].mean(0) for loop in hole_loops]

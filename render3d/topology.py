@@ -62,15 +62,17 @@ def canonical_face() -> CanonicalFace:
     return CanonicalFace(vertices, triangles, loops[0], tuple(loops[1:]))
 
 
-def closed_triangles(face: CanonicalFace) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Triangles with the mouth and eye holes filled, and the loops whose centroids are new vertices.
+@lru_cache(maxsize=1)
+def closed_triangles() -> tuple[np.ndarray, tuple]:
+    """Canonical triangles with the mouth and eye holes filled, and the loops whose centroids are new vertices.
 
     Each hole is closed by a fan around its centroid; the centroid of loop k becomes
     vertex 468 + k, so callers append `vertices[loop].mean(0)` for each returned loop.
     """
+    face = canonical_face()
     fans = []
     for k, loop in enumerate(face.hole_loops):
         centre = 468 + k
         # A hole loop runs opposite to the surrounding triangles' winding.
         fans.append(np.stack([loop[::-1], np.roll(loop[::-1], -1), np.full(len(loop), centre)], 1))
-    return np.concatenate([face.triangles, *fans]).astype(np.int32), list(face.hole_loops)
+    return np.concatenate([face.triangles, *fans]).astype(np.int32), face.hole_loops

@@ -1,0 +1,104 @@
+"""Encode result images and write them atomically, with one-line errors when output fails."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from render3d.errors import OutputError
+
+# Encoder settings; none of them writes metadata, so equal pixels give equal bytes.
+# JPEG: quality 95 without chroma subsampling (4:4:4) keeps colour edges of the mask sharp.
+_SAVE_OPTIONS = {
+    "jpeg": {"quality": 95, "subsampling": 0},
+    "png": {"compress_level": 6},
+    "webp": {"quality": 95, "lossless": False},
+    "bmp": {},
+    "tiff": {"compression": "tiff_lzw"},
+}
+_EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "bmp": "bmp", "tiff": "tiff"}
+_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
+
+
+def output_format(fmt: str) -> str:
+    """The format an image read as `fmt` is written in: itself when encodable, else 'png' (gif, array, ...)."""
+    fmt = _ALIASES.get(fmt.lower(), fmt.lower())
+    return fmt if fmt in _SAVE_OPTIONS else "png"
+
+
+def output_extension(fmt: str) -> str:
+    """File extension, without the dot, for output written for input format `fmt` ('jpeg' -> 'jpg')."""
+    return _EXTENSIONS[output_format(fmt)]
+
+
+def encode_image(pixels: np.ndarray, fmt: str) -> bytes:
+    """Encode HxW, HxWx3 or HxWx4 uint8 pixels as 'jpeg', 'png', 'webp', 'bmp' or 'tiff'.
+
+    Alpha is kept where the format stores it and dropped for JPEG. Raises ValueError on bad arguments.
+    """
+    name = _ALIASES.get(fmt.lower(), fmt.lower())
+    if name not in _SAVE_OPTIONS:
+        raise ValueError(f"unsupported output format {fmt!r}; use one of {', '.join(_SAVE_OPTIONS)}")
+    if pixels.dtype != np.uint8 or not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))):
+        raise ValueError(f"pixels must be HxW, HxWx3 or HxWx4 uint8, got {pixels.dtype} {pixels.shape}")
+    if name == "jpeg" and pixels.ndim == 3:
+        pixels = pixels[:, :, :3]
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format=name.upper(), **_SAVE_OPTIONS[name])
+    return buffer.getvalue()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a synced temp file in the same directory, then rename it into place.
+
+    Either the complete file is at `path` afterwards or nothing changed; raises OutputError on failure.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    created = False
+    try:
+        # os.open with 0o666 honours the umask, unlike tempfile.mkstemp's fixed 0o600.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        created = True
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if created:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+        raise
+
+
+def ensure_output_dir(path: Path | str) -> Path:
+    """Create directory `path` (and its parents) and check a file can be written in it; raise OutputError if not."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"output path exists and is not a directory: {path}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output directory {path}: {_reason(exc)}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"output directory is not writable: {path}")
+    # os.access answers yes to root whatever the permission bits say, so try a real write too.
+    probe = path / f".write-test-{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"output directory is not writable: {path} ({_reason(exc)})") from None
+    return path
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or " ".join(str(exc).split()) or type(exc).__name__

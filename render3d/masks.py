@@ -1,0 +1,143 @@
+"""Mask library: discover, load and bind mask assets.
+
+A mask is a JSON file (see `render3d/assetgen/masks.py` for the format) naming one or more
+parts, each an OBJ/GLB mesh modelled on the canonical face with an albedo texture and an
+optional tangent-space normal map. A bare mesh file (.glb, .gltf, .obj, .ply) with its own
+texture is also accepted. The binding to the face is computed here, so a mask needs no anchors.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import trimesh
+
+from render3d._paths import MESHES_DIR
+from render3d.errors import MaskError
+from render3d.placement import Binding, bind
+
+MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
+WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)
+
+
+@dataclass(frozen=True)
+class MaskPart:
+    vertices: np.ndarray         # (V, 3) canonical cm
+    normals: np.ndarray          # (V, 3)
+    uvs: np.ndarray              # (V, 2)
+    triangles: np.ndarray        # (T, 3)
+    albedo: np.ndarray           # (H, W, 3) uint8
+    normal_map: np.ndarray | None
+    sheen: float
+    recolor: bool
+    binding: Binding
+    key: str                     # unique name for texture caches
+
+
+@dataclass(frozen=True)
+class Mask:
+    name: str
+    description: str
+    color: tuple[int, int, int]  # the albedo's base colour, sRGB 0-255
+    parts: tuple[MaskPart, ...]
+    source: Path
+
+
+def hex_to_rgb(text: str) -> tuple[int, int, int]:
+    text = text.strip().lstrip("#")
+    if len(text) != 6:
+        raise MaskError(f"colour {text!r} is not #RRGGBB")
+    try:
+        return tuple(int(text[i:i + 2], 16) for i in (0, 2, 4))
+    except ValueError:
+        raise MaskError(f"colour {text!r} is not #RRGGBB") from None
+
+
+def available_masks(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
+    """Mask name -> its JSON or mesh file; user folders override built-in names."""
+    found = {p.stem: p for p in sorted(MESHES_DIR.glob("*.json"))}
+    for folder in extra_dirs:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise MaskError(f"mask folder {folder} does not exist")
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() == ".json" or path.suffix.lower() in MESH_SUFFIXES and not (
+                    path.with_suffix(".json").exists()):
+                found[path.stem] = path
+    return found
+
+
+def resolve_mask(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
+    """The asset file for a mask name, or the given file when it is a path to one."""
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".json",) + MESH_SUFFIXES and path.is_file():
+        return path.resolve()
+    library = available_masks(extra_dirs)
+    if name_or_path not in library:
+        raise MaskError(f"unknown mask {name_or_path!r}; choose one of: {', '.join(sorted(library))}")
+    return library[name_or_path]
+
+
+def _read_texture(path: Path | None) -> np.ndarray | None:
+    if path is None:
+        return None
+    try:
+        pixels = iio.imread(path)
+    except Exception as exc:
+        raise MaskError(f"cannot read mask texture {path}: {exc}") from None
+    if pixels.ndim == 2:
+        pixels = np.stack([pixels] * 3, axis=2)
+    return np.ascontiguousarray(pixels[..., :3].astype(np.uint8))
+
+
+def _geometries(path: Path) -> list[trimesh.Trimesh]:
+    try:
+        loaded = trimesh.load(path, process=False, maintain_order=True)
+    except Exception as exc:
+        raise MaskError(f"cannot read mask mesh {path}: {exc}") from None
+    meshes = list(loaded.dump()) if isinstance(loaded, trimesh.Scene) else [loaded]
+    if not meshes or any(len(m.faces) == 0 for m in meshes):
+        raise MaskError(f"mask mesh {path} holds no triangles")
+    return meshes
+
+
+def _embedded_texture(mesh: trimesh.Trimesh) -> np.ndarray | None:
+    material = getattr(mesh.visual, "material", None)
+    image = getattr(material, "baseColorTexture", None) or getattr(material, "image", None)
+    return None if image is None else np.asarray(image.convert("RGB"))
+
+
+def _part(mesh: trimesh.Trimesh, albedo, normal_map, sheen: float, recolor: bool, key: str) -> MaskPart:
+    uvs = getattr(mesh.visual, "uv", None)
+    uvs = np.zeros((len(mesh.vertices), 2)) if uvs is None else np.asarray(uvs, float)
+    vertices = np.asarray(mesh.vertices, float)
+    return MaskPart(vertices, np.asarray(mesh.vertex_normals, float), uvs, np.asarray(mesh.faces, np.int32),
+                    albedo if albedo is not None else WHITE_TEXTURE, normal_map, sheen, recolor,
+                    bind(vertices), key)
+
+
+@lru_cache(maxsize=64)
+def load_mask(path: Path) -> Mask:
+    """Load and bind the mask described by a JSON or mesh file."""
+    path = Path(path)
+    if path.suffix.lower() != ".json":
+        parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}")
+                      for i, m in enumerate(_geometries(path)))
+        return Mask(path.stem, f"user mesh {path.name}", (255, 255, 255), parts, path)
+    try:
+        spec = json.loads(path.read_text())
+        parts = []
+        for i, entry in enumerate(spec["parts"]):
+            albedo = _read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None
+            normal = _read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
+            for j, mesh in enumerate(_geometries(path.parent / entry["mesh"])):
+                parts.append(_part(mesh, albedo, normal, float(entry.get("sheen", 0.3)),
+                                   bool(entry.get("recolor", True)), f"{path}:{i}:{j}"))
+        return Mask(spec.get("name", path.stem), spec.get("description", ""),
+                    hex_to_rgb(spec.get("color", "#ffffff")), tuple(parts), path)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MaskError(f"malformed mask file {path}: {exc}") from None

@@ -1,0 +1,47 @@
+"""Files out: the composite, the RGBA mask layer, the segmentation and the JSON, written atomically."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from render3d.errors import OutputError
+from render3d.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
+from render3d.pipeline import FitResult
+
+ALL_OUTPUTS = ("composite", "layer", "seg", "json")
+
+
+def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]:
+    return {
+        "composite": out_dir / f"{stem}_masked.{output_extension(input_format)}",
+        "layer": out_dir / f"{stem}_mask.png",
+        "seg": out_dir / f"{stem}_seg.png",
+        "json": out_dir / f"{stem}.json",
+    }
+
+
+def metadata_json(metadata: dict) -> bytes:
+    return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
+
+
+def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=ALL_OUTPUTS) -> dict[str, Path]:
+    """Write the chosen outputs (images first, the JSON last) and return their paths.
+
+    With no face found only the JSON is written. The input file is never overwritten.
+    """
+    out_dir = ensure_output_dir(out_dir)
+    paths = output_paths(out_dir, stem, result.image.format)
+    wanted = [name for name in ALL_OUTPUTS if name in outputs and (result.faces or name == "json")]
+    source = result.image.path
+    for name in wanted:
+        if source is not None and paths[name].exists() and paths[name].samefile(source):
+            raise OutputError(f"refusing to overwrite the input {source} with the {name} output")
+    encoders = {
+        "composite": lambda: encode_image(result.composite, output_format(result.image.format)),
+        "layer": lambda: encode_image(result.layer, "png"),
+        "seg": lambda: encode_image(result.segmentation, "png"),
+        "json": lambda: metadata_json(result.metadata),
+    }
+    for name in wanted:
+        atomic_write(paths[name], encoders[name]())
+    return {name: paths[name] for name in wanted}

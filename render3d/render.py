@@ -1,0 +1,144 @@
+"""Offscreen EGL renderer: a depth pre-pass of the occluders, then the shaded mask, antialiased.
+
+One moderngl context per process (software Mesa llvmpipe on CPU nodes, the vendor driver on GPU
+nodes). A render returns a straight-alpha RGBA float image of one window of the photo.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import moderngl
+import numpy as np
+
+from render3d._paths import SHADERS_DIR
+
+MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
+DEPTH_PADDING = 1.0
+
+
+@dataclass
+class DrawPart:
+    """One mask part placed in image space, ready to draw."""
+    positions: np.ndarray           # (V, 3) image space
+    normals: np.ndarray             # (V, 3) camera frame: y up, z toward the camera
+    uvs: np.ndarray                 # (V, 2)
+    triangles: np.ndarray           # (T, 3)
+    texture_key: str                # identifies albedo and normal map for the texture cache
+    albedo: np.ndarray              # (H, W, 3) uint8 sRGB
+    normal_map: np.ndarray | None   # (H, W, 3) uint8 tangent-space normals
+    tint: tuple = (1.0, 1.0, 1.0)   # linear RGB multiplier of the albedo
+    sheen: float = 0.0
+    sh: np.ndarray = field(default_factory=lambda: DEFAULT_SH)
+
+
+def _default_sh() -> np.ndarray:
+    """Soft studio light: ambient plus a key light from the upper front."""
+    sh = np.zeros((9, 3), np.float32)
+    sh[0] = 0.78
+    sh[1] = 0.22       # from above
+    sh[2] = 0.30       # from the front
+    return sh
+
+
+DEFAULT_SH = _default_sh()
+
+
+class Renderer:
+    def __init__(self, samples: int = 4):
+        self.ctx = moderngl.create_context(standalone=True, backend="egl")
+        self.samples = min(samples, self.ctx.max_samples)
+        self.occluder_program = self._program("occluder")
+        self.mask_program = self._program("mask")
+        self._textures: dict[str, moderngl.Texture] = {}
+        self._targets: dict[tuple[int, int], tuple] = {}
+
+    @property
+    def device(self) -> str:
+        return self.ctx.info["GL_RENDERER"]
+
+    def _program(self, name: str) -> moderngl.Program:
+        return self.ctx.program(vertex_shader=(SHADERS_DIR / f"{name}.vert").read_text(),
+                                fragment_shader=(SHADERS_DIR / f"{name}.frag").read_text())
+
+    def _texture(self, key: str, pixels: np.ndarray) -> moderngl.Texture:
+        if key not in self._textures:
+            h, w = pixels.shape[:2]
+            texture = self.ctx.texture((w, h), 3, np.ascontiguousarray(pixels[::-1]).tobytes(), alignment=1)
+            texture.build_mipmaps()
+            texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+            texture.anisotropy = 8.0
+            self._textures[key] = texture
+        return self._textures[key]
+
+    def _target(self, width: int, height: int) -> tuple:
+        """Multisampled and resolved framebuffers, reused for windows up to a rounded-up size."""
+        key = (-(-width // 256) * 256, -(-height // 256) * 256)
+        if key not in self._targets:
+            colour = self.ctx.renderbuffer(key, 4, samples=self.samples)
+            depth = self.ctx.depth_renderbuffer(key, samples=self.samples)
+            resolved = self.ctx.framebuffer(self.ctx.renderbuffer(key, 4))
+            self._targets[key] = (self.ctx.framebuffer(colour, depth), resolved)
+        return self._targets[key]
+
+    def render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
+               parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
+        """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
+        x0, y0, width, height = window
+        scale = min(1.0, MAX_RENDER_SIDE / max(width, height))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        msaa, resolved = self._target(*size)
+        z = np.concatenate([v[:, 2] for v, _ in occluders] + [p.positions[:, 2] for p in parts])
+        for program in (self.occluder_program, self.mask_program):
+            program["u_crop"] = (x0, y0, width, height)
+            program["u_depth"] = (float(z.min()) - DEPTH_PADDING, float(z.max()) + DEPTH_PADDING)
+
+        msaa.use()
+        msaa.viewport = (0, 0, *size)
+        msaa.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        self.ctx.disable(moderngl.CULL_FACE)
+        self.ctx.depth_func = "<"
+        msaa.color_mask = (False, False, False, False)
+        for vertices, triangles in occluders:
+            self._draw(self.occluder_program, triangles, vertices)
+        msaa.color_mask = (True, True, True, True)
+        for part in parts:
+            self._draw_part(part, shaded)
+        self.ctx.copy_framebuffer(resolved, msaa)
+        raw = resolved.read(viewport=(0, 0, *size), components=4)
+        premultiplied = np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 4)[::-1].astype(np.float32) / 255
+        if size != (width, height):
+            premultiplied = cv2.resize(premultiplied, (width, height), interpolation=cv2.INTER_AREA)
+        alpha = premultiplied[..., 3:]
+        rgb = np.where(alpha > 0, premultiplied[..., :3] / np.maximum(alpha, 1e-6), 0.0)
+        return np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2)
+
+    def _draw(self, program: moderngl.Program, triangles: np.ndarray, *attributes: np.ndarray) -> None:
+        names = ["in_position", "in_normal", "in_uv"][:len(attributes)]
+        interleaved = np.concatenate([a.astype(np.float32) for a in attributes], axis=1)
+        vbo = self.ctx.buffer(np.ascontiguousarray(interleaved).tobytes())
+        ibo = self.ctx.buffer(np.ascontiguousarray(triangles, dtype=np.int32).tobytes())
+        layout = " ".join(f"{a.shape[1]}f" for a in attributes)
+        vao = self.ctx.vertex_array(program, [(vbo, layout, *names)], index_buffer=ibo, index_element_size=4)
+        vao.render(moderngl.TRIANGLES)
+        for resource in (vao, vbo, ibo):
+            resource.release()
+
+    def _draw_part(self, part: DrawPart, shaded: bool) -> None:
+        program = self.mask_program
+        self._texture(part.texture_key + ":albedo", part.albedo).use(0)
+        program["u_albedo"] = 0
+        has_normal_map = part.normal_map is not None and shaded
+        if has_normal_map:
+            self._texture(part.texture_key + ":normal", part.normal_map).use(1)
+            program["u_normal_map"] = 1
+        program["u_has_normal_map"] = has_normal_map
+        program["u_tint"] = tuple(float(c) for c in part.tint)
+        program["u_sh"].write(np.ascontiguousarray(part.sh, dtype=np.float32).tobytes())
+        program["u_sheen"] = float(part.sheen)
+        program["u_shaded"] = shaded
+        self._draw(program, part.triangles, part.positions, part.normals, part.uvs)
+
+    def release(self) -> None:
+        self.ctx.release()

@@ -1,0 +1,35 @@
+"""Verify a placement: IoU between a face's rendered mask and a landmark polygon of its lower face."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Jaw line from ear level to ear level, then up over the cheeks to the nose bridge (MediaPipe indices).
+LOWER_FACE_POLYGON = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
+                      288, 361, 323, 352, 280, 195, 50, 123]
+
+
+def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Boolean image of the lower-face polygon."""
+    polygon = np.zeros(shape, np.uint8)
+    cv2.fillPoly(polygon, [np.round(landmarks[LOWER_FACE_POLYGON, :2] * 16).astype(np.int32)], 1,
+                 lineType=cv2.LINE_8, shift=4)
+    return polygon.astype(bool)
+
+
+def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The landmarks' box widened by 15% across and 25% down and up, clipped to the image."""
+    (x0, y0), (x1, y1) = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
+    mx, my = 0.15 * (x1 - x0), 0.25 * (y1 - y0)
+    h, w = shape
+    return (slice(max(0, int(y0 - my)), min(h, int(y1 + my))),
+            slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))))
+
+
+def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray) -> float:
+    """IoU of a boolean mask image with a face's lower-face polygon, inside the face's box."""
+    box = face_box(landmarks, segmentation.shape)
+    mask = segmentation[box].astype(bool)
+    polygon = lower_face_polygon(landmarks, segmentation.shape)[box]
+    union = np.logical_or(mask, polygon).sum()
+    return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
