@@ -1,36 +1,50 @@
-"""Composite: stack per-face RGBA renders into one layer, and lay it over the photo."""
+"""Composite: stack per-face RGBA renders into one layer, and lay it over the photo.
+
+Work is confined to the union of the rendered windows; the rest of the frame is untouched.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 SEGMENTATION_THRESHOLD = 0.5
 
-
-def over(layer: np.ndarray, window: tuple[int, int, int, int], rgba: np.ndarray) -> None:
-    """Put a straight-alpha RGBA window over the full-frame float layer, in place."""
-    x0, y0, w, h = window
-    below = layer[y0:y0 + h, x0:x0 + w]
-    top_alpha, below_alpha = rgba[..., 3:], below[..., 3:]
-    alpha = top_alpha + below_alpha * (1 - top_alpha)
-    colour = rgba[..., :3] * top_alpha + below[..., :3] * below_alpha * (1 - top_alpha)
-    below[..., :3] = np.where(alpha > 0, colour / np.maximum(alpha, 1e-6), 0.0)
-    below[..., 3:] = alpha
+Window = tuple[int, int, int, int]      # x0, y0, width, height in image pixels
 
 
-def layer_to_rgba8(layer: np.ndarray) -> np.ndarray:
-    """Straight-alpha float layer -> RGBA uint8, colour zeroed where fully transparent."""
-    rgba = np.round(np.clip(layer, 0, 1) * 255).astype(np.uint8)
-    rgba[rgba[..., 3] == 0, :3] = 0
-    return rgba
+def union(windows: list[Window]) -> Window:
+    x0 = min(x for x, _, _, _ in windows)
+    y0 = min(y for _, y, _, _ in windows)
+    x1 = max(x + w for x, _, w, _ in windows)
+    y1 = max(y + h for _, y, _, h in windows)
+    return x0, y0, x1 - x0, y1 - y0
 
 
-def composite(rgb: np.ndarray, layer: np.ndarray) -> np.ndarray:
-    """The photo with the mask layer laid over it, uint8."""
+def stack(renders: list[tuple[Window, np.ndarray]]) -> tuple[Window, np.ndarray]:
+    """Lay straight-alpha RGBA windows over each other, in order, on their union."""
+    region = union([window for window, _ in renders])
+    layer = np.zeros((region[3], region[2], 4), np.float32)
+    for (x, y, w, h), rgba in renders:
+        below = layer[y - region[1]:y - region[1] + h, x - region[0]:x - region[0] + w]
+        top_alpha, below_alpha = rgba[..., 3:], below[..., 3:]
+        alpha = top_alpha + below_alpha * (1 - top_alpha)
+        colour = rgba[..., :3] * top_alpha + below[..., :3] * below_alpha * (1 - top_alpha)
+        below[..., :3] = colour / np.maximum(alpha, 1e-6)
+        below[..., 3:] = alpha
+    return region, layer
+
+
+def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray | None):
+    """Composite (H, W, 3), RGBA layer (H, W, 4) and segmentation (H, W), all uint8."""
+    h, w = rgb.shape[:2]
+    composite, rgba, segmentation = rgb.copy(), np.zeros((h, w, 4), np.uint8), np.zeros((h, w), np.uint8)
+    if region is None:
+        return composite, rgba, segmentation
+    x, y, rw, rh = region
+    box = (slice(y, y + rh), slice(x, x + rw))
     alpha = layer[..., 3:]
-    mixed = rgb.astype(np.float32) / 255 * (1 - alpha) + layer[..., :3] * alpha
-    return np.round(mixed * 255).astype(np.uint8)
-
-
-def segmentation(layer: np.ndarray) -> np.ndarray:
-    """Binary mask image: 255 where the mask covers at least half a pixel."""
-    return np.where(layer[..., 3] >= SEGMENTATION_THRESHOLD, 255, 0).astype(np.uint8)
+    colour = np.round(np.clip(layer[..., :3], 0, 1) * 255) * (alpha > 0)
+    rgba[box] = np.concatenate([colour, np.round(alpha * 255)], axis=2).astype(np.uint8)
+    mixed = rgb[box].astype(np.float32) * (1 - alpha) + layer[..., :3] * 255 * alpha
+    composite[box] = np.round(mixed).astype(np.uint8)
+    segmentation[box] = np.where(alpha[..., 0] >= SEGMENTATION_THRESHOLD, 255, 0)
+    return composite, rgba, segmentation

@@ -6,13 +6,15 @@ and is reused for every image of a process.
 from __future__ import annotations
 
 import math
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from render3d import composite as comp
-from render3d.faces import find_faces
+from render3d.faces import DetectedFace, find_faces
 from render3d.fitting import FittedFace, fit_face, occluder_mesh
 from render3d.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_image
 from render3d.landmarks import LandmarkModel
@@ -32,6 +34,7 @@ class FitResult:
     segmentation: np.ndarray     # (H, W) uint8, 255 where a mask is
     metadata: dict               # input, options, seed and per-face records (the JSON output)
     image: LoadedImage = field(repr=False)
+    timings: dict = field(default_factory=dict, repr=False)   # seconds per stage (not in the JSON)
 
     @property
     def status(self) -> str:
@@ -80,6 +83,13 @@ def window_of(parts: list[DrawPart], shape: tuple[int, int]) -> tuple[int, int, 
     return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
 
 
+@contextmanager
+def timed(timings: dict, stage: str):
+    start = time.perf_counter()
+    yield
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
 class Engine:
     """One GL context and landmark model per process, reused for every image."""
 
@@ -93,43 +103,52 @@ class Engine:
         return self._landmark_models[max_faces]
 
     def fit(self, image: Source, options: FitOptions = FitOptions()) -> FitResult:
-        loaded = load_image(image, options.max_pixels)
+        timings: dict[str, float] = {}
+        mask = load_mask(resolve_mask(options.mask, options.mask_dirs))
+        with timed(timings, "decode"):
+            loaded = load_image(image, options.max_pixels)
         rgb = loaded.rgb
         h, w = rgb.shape[:2]
-        mask = load_mask(resolve_mask(options.mask, options.mask_dirs))
-        detected = find_faces(rgb, self.landmark_model(options.max_faces), options.max_faces)
-        fitted = [fit_face(face.landmarks) for face in detected]
-        occluders = [occluder_mesh(f) for f in fitted]
-
-        renders = []
-        # Far faces first (smaller scale), so nearer masks are laid over them.
-        for index in sorted(range(len(fitted)), key=lambda i: fitted[i].scale):
-            parts = draw_parts(mask, fitted[index])
-            window = window_of(parts, (h, w))
-            if window is not None:
-                renders.append((index, window, self.renderer.render(window, occluders, parts)))
-
-        layer = np.zeros((h, w, 4), np.float32)
-        for _, window, rgba in renders:
-            comp.over(layer, window, rgba)
-        segmentation = comp.segmentation(layer)
-        faces = []
-        for index, (face, fit) in enumerate(zip(detected, fitted)):
-            x0, y0, x1, y1 = fit.bbox
-            faces.append({
-                "index": index,
-                "bbox": [round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1)],
-                "pose": fit.pose,
-                "detection": face.source,
-                "mask": mask.name,
-                "iou": round(placement_iou(segmentation > 0, fit.landmarks), 4),
-                "status": "ok",
-            })
-        metadata = {
+        with timed(timings, "landmarks"):
+            detected = find_faces(rgb, self.landmark_model(options.max_faces), options.max_faces)
+        with timed(timings, "placement"):
+            fitted = [fit_face(face.landmarks) for face in detected]
+            occluders = [occluder_mesh(f) for f in fitted]
+            # Far faces first (smaller scale), so nearer masks are laid over them.
+            order = sorted(range(len(fitted)), key=lambda i: fitted[i].scale)
+            placed = [(i, draw_parts(mask, fitted[i])) for i in order]
+        with timed(timings, "render"):
+            renders = []
+            for index, parts in placed:
+                window = window_of(parts, (h, w))
+                if window is not None:
+                    renders.append((window, self.renderer.render(window, occluders, parts)))
+        with timed(timings, "composite"):
+            region, layer = comp.stack(renders) if renders else (None, None)
+            composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer)
+            result = FitResult(composite, rgba, segmentation, {}, loaded, timings)
+        with timed(timings, "verify"):
+            faces = [face_record(index, face, fit, mask.name, segmentation)
+                     for index, (face, fit) in enumerate(zip(detected, fitted))]
+        result.metadata.update({
             "input": {"path": str(loaded.path) if loaded.path else None, "width": w, "height": h,
                       "format": loaded.format, "mode": loaded.original_mode},
             "options": options.as_json(),
             "status": "ok" if faces else "no_face",
             "faces": faces,
-        }
-        return FitResult(comp.composite(rgb, layer), comp.layer_to_rgba8(layer), segmentation, metadata, loaded)
+        })
+        return result
+
+
+def face_record(index: int, face: DetectedFace, fitted: FittedFace, mask_name: str,
+                segmentation: np.ndarray) -> dict:
+    x0, y0, x1, y1 = fitted.bbox
+    return {
+        "index": index,
+        "bbox": [round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1)],
+        "pose": fitted.pose,
+        "detection": face.source,
+        "mask": mask_name,
+        "iou": round(placement_iou(segmentation > 0, fitted.landmarks), 4),
+        "status": "ok",
+    }

@@ -1,0 +1,89 @@
+"""End-to-end throughput, time per stage, and the ratio to landmark-only time on the same images.
+
+    python benchmarks/throughput.py DIR [--mask surgical] [--limit N]
+
+Runs in one process, like a batch worker: the engine (GL context, landmark model) is created once
+and warmed up on the first image, which is not counted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from render3d import Render3DError, default_engine
+from render3d.image_in import load_image
+from render3d.image_out import encode_image, output_format
+from render3d.outputs import metadata_json
+from render3d.pipeline import FitOptions
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def images_in(folder: Path, limit: int) -> list[Path]:
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return paths[:limit] if limit else paths
+
+
+def encode_all(result) -> None:
+    encode_image(result.composite, output_format(result.image.format))
+    encode_image(result.layer, "png")
+    encode_image(result.segmentation, "png")
+    metadata_json(result.metadata)
+
+
+def measure(paths: list[Path], options: FitOptions) -> dict:
+    engine = default_engine()
+    model = engine.landmark_model(options.max_faces)
+    engine.fit(paths[0], options)                      # warm-up: first-call set-up is not counted
+    stages: dict[str, list[float]] = {}
+    end_to_end, landmark_only, faces = [], [], 0
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            result = engine.fit(path, options)
+        except Render3DError:
+            continue
+        with_encode = time.perf_counter()
+        encode_all(result)
+        result.timings["encode"] = time.perf_counter() - with_encode
+        end_to_end.append(time.perf_counter() - start)
+        faces += len(result.faces)
+        for stage, seconds in result.timings.items():
+            stages.setdefault(stage, []).append(seconds)
+        rgb = load_image(path).rgb
+        start = time.perf_counter()
+        model(rgb)
+        landmark_only.append(time.perf_counter() - start)
+    total = sum(end_to_end)
+    return {
+        "images": len(end_to_end),
+        "faces": faces,
+        "images_per_s": round(len(end_to_end) / total, 2),
+        "ms_per_image": {"median": round(1000 * float(np.median(end_to_end)), 1),
+                         "p95": round(1000 * float(np.percentile(end_to_end, 95)), 1)},
+        "ms_per_stage_mean": {k: round(1000 * float(np.mean(v)), 2) for k, v in stages.items()},
+        "share_per_stage": {k: round(float(np.sum(v)) / total, 3) for k, v in stages.items()},
+        "landmark_only_ms_mean": round(1000 * float(np.mean(landmark_only)), 2),
+        "end_to_end_over_landmarks": round(total / sum(landmark_only), 2),
+        "renderer": engine.renderer.device,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--mask", default="surgical")
+    parser.add_argument("--limit", type=int, default=0)
+    args = parser.parse_args()
+    paths = images_in(args.folder, args.limit)
+    if not paths:
+        raise SystemExit(f"no images under {args.folder}")
+    print(json.dumps(measure(paths, FitOptions(mask=args.mask)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

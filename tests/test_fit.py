@@ -1,0 +1,104 @@
+"""End-to-end placement on real photos: coverage, clearance of the eyes, expression, occlusion."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
+
+import render3d
+from render3d.fitting import HEAD_AXIS, fit_face, occluder_mesh
+from render3d.pipeline import draw_parts
+from render3d.masks import load_mask, resolve_mask
+from render3d.render import Renderer
+
+
+def test_mask_covers_nose_mouth_chin_and_leaves_eyes_clear(astronaut, astronaut_landmarks):
+    result = render3d.fit(astronaut, mask="surgical")
+    seg, lm = result.segmentation, astronaut_landmarks
+    assert result.status == "ok" and len(result.faces) == 1
+    assert under(seg, lm[NOSE_POINTS + MOUTH_POINTS + CHIN_POINTS]).all()
+    assert under(seg, chin_point(lm)[None]).all()
+    assert not under(seg, lm[EYE_POINTS + BROW_POINTS]).any()
+    assert result.faces[0]["iou"] >= 0.6
+
+
+def test_result_layers_agree(astronaut):
+    result = render3d.fit(astronaut, mask="surgical", seed=3)
+    alpha = result.layer[..., 3]
+    assert result.layer.shape == (512, 512, 4) and result.segmentation.shape == (512, 512)
+    assert set(np.unique(result.segmentation)) == {0, 255}
+    assert np.array_equal(result.segmentation == 255, alpha >= 128)
+    # Outside the layer the photo is untouched; under an opaque layer the composite is the layer.
+    assert np.array_equal(result.composite[alpha == 0], astronaut[alpha == 0])
+    opaque = alpha == 255
+    assert np.abs(result.composite[opaque].astype(int) - result.layer[opaque, :3]).max() <= 1
+    # A smooth edge: partial coverage exists along the border.
+    assert ((alpha > 0) & (alpha < 255)).sum() > 0.3 * np.sqrt(opaque.sum()) * 4
+
+
+def test_same_input_and_seed_give_same_bytes(astronaut):
+    first = render3d.fit(astronaut, mask="surgical", seed=7)
+    second = render3d.fit(astronaut, mask="surgical", seed=7)
+    assert np.array_equal(first.layer, second.layer)
+    assert np.array_equal(first.composite, second.composite)
+    assert first.metadata == second.metadata
+
+
+def jaw_dropped(landmarks: np.ndarray, degrees: float) -> np.ndarray:
+    """The same face with the jaw opened: lower-face landmarks turned about the jaw hinge."""
+    fitted = fit_face(landmarks)
+    canonical = fitted.to_canonical(landmarks)
+    hinge = np.array([0.0, -2.5, -6.5])                   # near the ear, in canonical cm
+    lower = canonical[:, 1] < -6.9                         # below the parted lips
+    angle = np.radians(degrees)
+    rotation = np.array([[1, 0, 0], [0, np.cos(angle), np.sin(angle)], [0, -np.sin(angle), np.cos(angle)]])
+    opened = canonical.copy()
+    opened[lower] = (canonical[lower] - hinge) @ rotation.T + hinge
+    return fitted.to_image(opened)
+
+
+def placed_height(landmarks: np.ndarray) -> float:
+    mask = load_mask(resolve_mask("surgical"))
+    body = draw_parts(mask, fit_face(landmarks))[0]
+    return float(np.ptp(body.positions[:, 1]))
+
+
+def test_open_mouth_gives_a_taller_mask(astronaut_landmarks):
+    closed = placed_height(astronaut_landmarks)
+    opened = placed_height(jaw_dropped(astronaut_landmarks, 12))
+    assert opened > closed * 1.06
+
+
+def turned(landmarks: np.ndarray, yaw_degrees: float) -> np.ndarray:
+    """The same face with the head turned about its vertical axis."""
+    fitted = fit_face(landmarks)
+    canonical = fitted.to_canonical(landmarks) - HEAD_AXIS
+    angle = np.radians(yaw_degrees)
+    rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    return fitted.to_image(canonical @ rotation.T + HEAD_AXIS)
+
+
+@pytest.mark.parametrize("yaw", [-60, 60])
+def test_turned_head_hides_far_side_of_mask(astronaut_landmarks, yaw):
+    landmarks = turned(astronaut_landmarks, yaw)
+    fitted = fit_face(landmarks)
+    assert abs(abs(fitted.pose["yaw"]) - 60) < 8
+    parts = draw_parts(load_mask(resolve_mask("surgical")), fitted)
+    window = (0, 0, 512, 512)
+    renderer = render3d.default_engine().renderer
+    hidden = renderer.render(window, [occluder_mesh(fitted)], parts)[..., 3] >= 0.5
+    shown = renderer.render(window, [], parts)[..., 3] >= 0.5
+    # The far side is where the nose points: what the face hides there must vanish, the near side stays.
+    centre_x = landmarks[:468, 0].mean()
+    assert (landmarks[1, 0] - centre_x) * yaw > 0
+    columns = np.arange(512)
+    far = (columns > centre_x) if yaw > 0 else (columns < centre_x)
+    removed = shown & ~hidden
+    assert removed.sum() > 30
+    assert removed[:, far].sum() >= 0.9 * removed.sum()
+    assert (shown[:, ~far] == hidden[:, ~far]).mean() > 0.999
+    # Nothing sticks out past the face's far outline by more than the fabric's thickness.
+    outline = landmarks[:468, 0].max() if yaw > 0 else landmarks[:468, 0].min()
+    margin = 0.03 * np.ptp(landmarks[:468, 0])
+    past = (columns > outline + margin) if yaw > 0 else (columns < outline - margin)
+    assert hidden[:, past].sum() == 0
