@@ -19,6 +19,7 @@ import trimesh
 from render3d._paths import MESHES_DIR
 from render3d.errors import MaskError
 from render3d.placement import Binding, bind
+from render3d.topology import canonical_face
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)
@@ -82,7 +83,8 @@ def resolve_mask(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
     return library[name_or_path]
 
 
-def _read_texture(path: Path | None) -> np.ndarray | None:
+@lru_cache(maxsize=32)
+def read_texture(path: Path | None) -> np.ndarray | None:
     if path is None:
         return None
     try:
@@ -111,33 +113,72 @@ def _embedded_texture(mesh: trimesh.Trimesh) -> np.ndarray | None:
     return None if image is None else np.asarray(image.convert("RGB"))
 
 
-def _part(mesh: trimesh.Trimesh, albedo, normal_map, sheen: float, recolor: bool, key: str) -> MaskPart:
+def _part(mesh: trimesh.Trimesh, albedo, normal_map, sheen: float, recolor: bool, key: str,
+          wear: str) -> MaskPart:
     uvs = getattr(mesh.visual, "uv", None)
     uvs = np.zeros((len(mesh.vertices), 2)) if uvs is None else np.asarray(uvs, float)
-    vertices = np.asarray(mesh.vertices, float)
+    vertices = worn(np.asarray(mesh.vertices, float), wear)
     return MaskPart(vertices, np.asarray(mesh.vertex_normals, float), uvs, np.asarray(mesh.faces, np.int32),
                     albedo if albedo is not None else WHITE_TEXTURE, normal_map, sheen, recolor,
                     bind(vertices), key)
 
 
-@lru_cache(maxsize=64)
-def load_mask(path: Path) -> Mask:
-    """Load and bind the mask described by a JSON or mesh file."""
+@dataclass(frozen=True)
+class MaskSpec:
+    name: str
+    description: str
+    color: tuple[int, int, int]
+    parts: tuple[dict, ...]      # the JSON's part entries; empty for a bare mesh file
+
+
+@lru_cache(maxsize=256)
+def load_mask_spec(path: Path) -> MaskSpec:
+    """A mask's name, description, base colour and parts, without loading meshes."""
     path = Path(path)
     if path.suffix.lower() != ".json":
-        parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}")
-                      for i, m in enumerate(_geometries(path)))
-        return Mask(path.stem, f"user mesh {path.name}", (255, 255, 255), parts, path)
+        return MaskSpec(path.stem, f"user mesh {path.name}", (255, 255, 255), ())
     try:
         spec = json.loads(path.read_text())
-        parts = []
-        for i, entry in enumerate(spec["parts"]):
-            albedo = _read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None
-            normal = _read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
+        return MaskSpec(spec.get("name", path.stem), spec.get("description", ""),
+                        hex_to_rgb(spec.get("color", "#ffffff")), tuple(spec["parts"]))
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise MaskError(f"malformed mask file {path}: {exc}") from None
+
+
+# Wearing styles move the mask down the face: its top edge lands between these landmarks' heights.
+WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 175)}
+EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
+
+
+def worn(vertices: np.ndarray, wear: str) -> np.ndarray:
+    """Canonical vertices of a mask worn in style `wear` ('correct', 'nose-out' or 'chin')."""
+    if wear == "correct":
+        return vertices
+    face = canonical_face().vertices
+    above, below = WEAR_TOP_EDGE[wear]
+    front = vertices[(np.abs(vertices[:, 0]) < 1.0) & (vertices[:, 2] > EAR_FADE_Z[1])]
+    drop = (face[above, 1] + face[below, 1]) / 2 - front[:, 1].max()
+    weight = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
+    return vertices + np.outer(weight, [0.0, drop, 0.0])
+
+
+@lru_cache(maxsize=64)
+def load_mask(path: Path, wear: str = "correct") -> Mask:
+    """Load and bind the mask described by a JSON or mesh file, worn in style `wear`."""
+    path = Path(path)
+    spec = load_mask_spec(path)
+    if not spec.parts:
+        parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}", wear)
+                      for i, m in enumerate(_geometries(path)))
+        return Mask(spec.name, spec.description, spec.color, parts, path)
+    parts = []
+    try:
+        for i, entry in enumerate(spec.parts):
+            albedo = read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None
+            normal = read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
             for j, mesh in enumerate(_geometries(path.parent / entry["mesh"])):
                 parts.append(_part(mesh, albedo, normal, float(entry.get("sheen", 0.3)),
-                                   bool(entry.get("recolor", True)), f"{path}:{i}:{j}"))
-        return Mask(spec.get("name", path.stem), spec.get("description", ""),
-                    hex_to_rgb(spec.get("color", "#ffffff")), tuple(parts), path)
+                                   bool(entry.get("recolor", True)), f"{path}:{i}:{j}", wear))
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
+    return Mask(spec.name, spec.description, spec.color, tuple(parts), path)

@@ -18,7 +18,8 @@ from render3d.faces import DetectedFace, find_faces
 from render3d.fitting import FittedFace, fit_face, occluder_mesh
 from render3d.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_image
 from render3d.landmarks import LandmarkModel
-from render3d.masks import Mask, load_mask, resolve_mask
+from render3d.choice import MaskChoice, choose_masks
+from render3d.masks import Mask, load_mask, read_texture
 from render3d.placement import place
 from render3d.render import DrawPart, Renderer
 from render3d.verify import placement_iou
@@ -47,15 +48,26 @@ class FitResult:
 
 @dataclass(frozen=True)
 class FitOptions:
-    mask: str = "surgical"
+    mask: str = "surgical"          # a mask name, a mask file, or 'random'
     seed: int = 0
     max_faces: int = 10
     mask_dirs: tuple[Path, ...] = ()
     max_pixels: int = DEFAULT_MAX_PIXELS
+    mask_weights: str = ""          # 'surgical=3,n95=1' for random draws
+    wear: str = "correct"           # correct, nose-out or chin
+    color: str | None = None        # '#RRGGBB' recolouring
+    texture: Path | None = None     # replacement albedo texture
+    vary: bool = True               # seeded variation of the colour tone
 
     def as_json(self) -> dict:
         return {"mask": self.mask, "seed": self.seed, "max_faces": self.max_faces,
-                "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels}
+                "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
+                "mask_weights": self.mask_weights, "wear": self.wear, "color": self.color,
+                "texture": str(self.texture) if self.texture else None, "vary": self.vary}
+
+    def choose(self, count: int) -> list[MaskChoice]:
+        return choose_masks(self.mask, count, self.seed, weights=self.mask_weights, wear=self.wear,
+                            color=self.color, texture=self.texture, vary=self.vary, mask_dirs=self.mask_dirs)
 
 
 def to_camera_frame(vectors: np.ndarray) -> np.ndarray:
@@ -63,12 +75,17 @@ def to_camera_frame(vectors: np.ndarray) -> np.ndarray:
     return vectors * np.array([1.0, -1.0, -1.0])
 
 
-def draw_parts(mask: Mask, fitted: FittedFace) -> list[DrawPart]:
+def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None) -> list[DrawPart]:
     parts = []
     for part in mask.parts:
         normals = to_camera_frame(part.normals @ fitted.rotation.T)
+        key, albedo, tint = part.key, part.albedo, (1.0, 1.0, 1.0)
+        if choice is not None and part.recolor:
+            tint = choice.tint
+            if choice.texture is not None:
+                key, albedo = f"{choice.texture}", read_texture(choice.texture)
         parts.append(DrawPart(place(part.vertices, part.binding, fitted), normals, part.uvs, part.triangles,
-                              part.key, part.albedo, part.normal_map, sheen=part.sheen))
+                              key, albedo, part.normal_map, tint=tint, sheen=part.sheen))
     return parts
 
 
@@ -104,7 +121,7 @@ class Engine:
 
     def fit(self, image: Source, options: FitOptions = FitOptions()) -> FitResult:
         timings: dict[str, float] = {}
-        mask = load_mask(resolve_mask(options.mask, options.mask_dirs))
+        options.choose(0)                                   # fail fast on bad mask options
         with timed(timings, "decode"):
             loaded = load_image(image, options.max_pixels)
         rgb = loaded.rgb
@@ -113,10 +130,12 @@ class Engine:
             detected = find_faces(rgb, self.landmark_model(options.max_faces), options.max_faces)
         with timed(timings, "placement"):
             fitted = [fit_face(face.landmarks) for face in detected]
+            choices = options.choose(len(fitted))
+            masks = [load_mask(choice.path, choice.wear) for choice in choices]
             occluders = [occluder_mesh(f) for f in fitted]
             # Far faces first (smaller scale), so nearer masks are laid over them.
             order = sorted(range(len(fitted)), key=lambda i: fitted[i].scale)
-            placed = [(i, draw_parts(mask, fitted[i])) for i in order]
+            placed = [(i, draw_parts(masks[i], fitted[i], choices[i])) for i in order]
         with timed(timings, "render"):
             renders = []
             for index, parts in placed:
@@ -128,8 +147,8 @@ class Engine:
             composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer)
             result = FitResult(composite, rgba, segmentation, {}, loaded, timings)
         with timed(timings, "verify"):
-            faces = [face_record(index, face, fit, mask.name, segmentation)
-                     for index, (face, fit) in enumerate(zip(detected, fitted))]
+            faces = [face_record(index, face, fit, choice, segmentation)
+                     for index, (face, fit, choice) in enumerate(zip(detected, fitted, choices))]
         result.metadata.update({
             "input": {"path": str(loaded.path) if loaded.path else None, "width": w, "height": h,
                       "format": loaded.format, "mode": loaded.original_mode},
@@ -140,7 +159,7 @@ class Engine:
         return result
 
 
-def face_record(index: int, face: DetectedFace, fitted: FittedFace, mask_name: str,
+def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: MaskChoice,
                 segmentation: np.ndarray) -> dict:
     x0, y0, x1, y1 = fitted.bbox
     return {
@@ -148,7 +167,7 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, mask_name: s
         "bbox": [round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1)],
         "pose": fitted.pose,
         "detection": face.source,
-        "mask": mask_name,
+        **choice.as_json(),
         "iou": round(placement_iou(segmentation > 0, fitted.landmarks), 4),
         "status": "ok",
     }
