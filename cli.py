@@ -76,12 +76,26 @@ def fit(
 
 @app.command()
 @one_line_errors
-def masks(mask_dir: Optional[List[Path]] = typer.Option(None, "--mask-dir", help="Extra folder of user masks.")):
+def masks(
+    mask_dir: Optional[List[Path]] = typer.Option(None, "--mask-dir", help="Extra folder of user masks."),
+    sheet: Optional[Path] = typer.Option(None, "--sheet", help="Also render a contact sheet PNG of every mask."),
+):
     """List every available mask with its description."""
     from render3d.masks import available_masks, load_mask_spec
 
-    for name, path in available_masks(tuple(mask_dir or ())).items():
+    library = available_masks(tuple(mask_dir or ()))
+    for name, path in library.items():
         typer.echo(f"{name:18s} {load_mask_spec(path).description}")
+    if sheet is not None:
+        import skimage.data
+
+        from render3d import default_engine
+        from render3d.image_out import atomic_write, encode_image, ensure_output_dir
+        from render3d.sheet import contact_sheet
+
+        ensure_output_dir(sheet.parent)
+        atomic_write(sheet, encode_image(contact_sheet(default_engine(), skimage.data.astronaut(), library), "png"))
+        typer.echo(str(sheet))
 
 
 def main() -> None:

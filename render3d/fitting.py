@@ -106,3 +106,28 @@ def occluder_mesh(fitted: FittedFace) -> tuple[np.ndarray, np.ndarray]:
     shell_triangles = np.where(shell_triangles >= len(face.vertices), shell_triangles + offset, shell_triangles)
     vertices = np.concatenate([landmarks, np.array(centroids), fitted.to_image(shell_vertices)])
     return vertices, np.concatenate([closed, shell_triangles])
+
+
+def _rotate_about(landmarks: np.ndarray, rotation: np.ndarray, pivot: np.ndarray, which: np.ndarray) -> np.ndarray:
+    fitted = fit_face(landmarks)
+    canonical = fitted.to_canonical(landmarks)
+    canonical[which] = (canonical[which] - pivot) @ rotation.T + pivot
+    return fitted.to_image(canonical)
+
+
+def turn_head(landmarks: np.ndarray, yaw_degrees: float) -> np.ndarray:
+    """The same face with the head turned about its vertical axis (+: toward image right)."""
+    a = np.radians(yaw_degrees)
+    rotation = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    return _rotate_about(landmarks, rotation, HEAD_AXIS, np.ones(len(landmarks), bool))
+
+
+JAW_HINGE = np.array([0.0, -2.5, -6.5])     # canonical cm, near the ears
+
+
+def open_jaw(landmarks: np.ndarray, degrees: float) -> np.ndarray:
+    """The same face with the jaw dropped: landmarks below the lips turned about the jaw hinge."""
+    a = np.radians(degrees)
+    rotation = np.array([[1, 0, 0], [0, np.cos(a), np.sin(a)], [0, -np.sin(a), np.cos(a)]])
+    lower = canonical_face().vertices[:, 1] < (canonical_face().vertices[13, 1] + canonical_face().vertices[14, 1]) / 2
+    return _rotate_about(landmarks, rotation, JAW_HINGE, lower)

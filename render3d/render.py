@@ -30,6 +30,7 @@ class DrawPart:
     tint: tuple = (1.0, 1.0, 1.0)   # linear RGB multiplier of the albedo
     sheen: float = 0.0
     sh: np.ndarray = field(default_factory=lambda: DEFAULT_SH)
+    shaded: bool = True             # False: the albedo as it is (a photo texture, the flat look)
 
 
 def _default_sh() -> np.ndarray:
@@ -98,13 +99,15 @@ class Renderer:
         msaa.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE)
-        self.ctx.depth_func = "<"
+        self.ctx.depth_func = "<="       # a part drawn on an occluder's own surface stays visible
         msaa.color_mask = (False, False, False, False)
+        msaa.use()                      # a framebuffer's colour mask applies when it is bound
         for vertices, triangles in occluders:
             self._draw(self.occluder_program, triangles, vertices)
         msaa.color_mask = (True, True, True, True)
+        msaa.use()
         for part in parts:
-            self._draw_part(part, shaded)
+            self._draw_part(part, shaded and part.shaded)
         self.ctx.copy_framebuffer(resolved, msaa)
         raw = resolved.read(viewport=(0, 0, *size), components=4)
         premultiplied = np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 4)[::-1].astype(np.float32) / 255

@@ -6,7 +6,7 @@ import pytest
 from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
 
 import render3d
-from render3d.fitting import HEAD_AXIS, fit_face, occluder_mesh
+from render3d.fitting import fit_face, occluder_mesh, open_jaw, turn_head
 from render3d.pipeline import draw_parts
 from render3d.masks import load_mask, resolve_mask
 from render3d.render import Renderer
@@ -44,19 +44,6 @@ def test_same_input_and_seed_give_same_bytes(astronaut):
     assert first.metadata == second.metadata
 
 
-def jaw_dropped(landmarks: np.ndarray, degrees: float) -> np.ndarray:
-    """The same face with the jaw opened: lower-face landmarks turned about the jaw hinge."""
-    fitted = fit_face(landmarks)
-    canonical = fitted.to_canonical(landmarks)
-    hinge = np.array([0.0, -2.5, -6.5])                   # near the ear, in canonical cm
-    lower = canonical[:, 1] < -6.9                         # below the parted lips
-    angle = np.radians(degrees)
-    rotation = np.array([[1, 0, 0], [0, np.cos(angle), np.sin(angle)], [0, -np.sin(angle), np.cos(angle)]])
-    opened = canonical.copy()
-    opened[lower] = (canonical[lower] - hinge) @ rotation.T + hinge
-    return fitted.to_image(opened)
-
-
 def placed_height(landmarks: np.ndarray) -> float:
     mask = load_mask(resolve_mask("surgical"))
     body = draw_parts(mask, fit_face(landmarks))[0]
@@ -65,22 +52,13 @@ def placed_height(landmarks: np.ndarray) -> float:
 
 def test_open_mouth_gives_a_taller_mask(astronaut_landmarks):
     closed = placed_height(astronaut_landmarks)
-    opened = placed_height(jaw_dropped(astronaut_landmarks, 12))
+    opened = placed_height(open_jaw(astronaut_landmarks, 12))
     assert opened > closed * 1.06
-
-
-def turned(landmarks: np.ndarray, yaw_degrees: float) -> np.ndarray:
-    """The same face with the head turned about its vertical axis."""
-    fitted = fit_face(landmarks)
-    canonical = fitted.to_canonical(landmarks) - HEAD_AXIS
-    angle = np.radians(yaw_degrees)
-    rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
-    return fitted.to_image(canonical @ rotation.T + HEAD_AXIS)
 
 
 @pytest.mark.parametrize("yaw", [-60, 60])
 def test_turned_head_hides_far_side_of_mask(astronaut_landmarks, yaw):
-    landmarks = turned(astronaut_landmarks, yaw)
+    landmarks = turn_head(astronaut_landmarks, yaw)
     fitted = fit_face(landmarks)
     assert abs(abs(fitted.pose["yaw"]) - 60) < 8
     parts = draw_parts(load_mask(resolve_mask("surgical")), fitted)
