@@ -33,3 +33,31 @@ def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray) -> float:
     polygon = lower_face_polygon(landmarks, segmentation.shape)[box]
     union = np.logical_or(mask, polygon).sum()
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
+
+
+NOSE_BRIDGE = 6
+
+
+def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndarray) -> dict[str, float]:
+    """Clearance (cm) of a placed mask body over the fitted face, measured afresh on the deformed mesh.
+
+    min_clearance: the lowest height of a mask vertex above the face surface, over the vertices that lie
+    above the face (negative = the mask cuts into the skin); nose_bridge_gap: the distance from the nose
+    bridge landmark to the mask surface.
+    """
+    import trimesh
+
+    from render3d.placement import closed_face_vertices
+    from render3d.topology import closed_triangles
+
+    triangles, loops = closed_triangles()
+    face = trimesh.Trimesh(closed_face_vertices(fitted.to_canonical(fitted.landmarks), loops), triangles,
+                           process=False)
+    points = fitted.to_canonical(body_positions)
+    closest, distance, triangle = trimesh.proximity.closest_point(face, points)
+    offset = points - closest
+    height = np.einsum("ij,ij->i", offset, face.face_normals[triangle])
+    above = np.abs(height) >= 0.9 * distance            # the closest point is inside a triangle, not on the rim
+    body = trimesh.Trimesh(points, body_triangles, process=False)
+    _, gap, _ = trimesh.proximity.closest_point(body, face.vertices[[NOSE_BRIDGE]])
+    return {"min_clearance": float(height[above].min()), "nose_bridge_gap": float(gap[0])}

@@ -61,3 +61,7 @@ def dev_faces() -> Path:
     if not (DEV_FACES / "unmasked").is_dir():
         pytest.skip("the dev photo set (../shared/faces) is not present")
     return DEV_FACES
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the current renders")

@@ -1,0 +1,100 @@
+"""Every library mask: placement, clearance, expression, self-occlusion, wearing styles, user masks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
+
+import render3d
+from render3d.fitting import fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.masks import available_masks, load_mask
+from render3d.pipeline import FitOptions, draw_parts
+from render3d.verify import clearance_report
+
+LIBRARY = sorted(available_masks())
+
+
+def test_library_has_at_least_nine_masks():
+    assert len(LIBRARY) >= 9
+    shapes = {load_mask(p).parts[0].vertices.shape for p in available_masks().values()}
+    assert len(shapes) >= 7                     # different geometry, not only colours
+
+
+@pytest.mark.parametrize("name", LIBRARY)
+def test_covers_lower_face_and_leaves_eyes_clear(name, astronaut, astronaut_landmarks):
+    result = render3d.fit(astronaut, mask=name)
+    seg, lm = result.segmentation, astronaut_landmarks
+    assert under(seg, lm[NOSE_POINTS + MOUTH_POINTS + CHIN_POINTS]).all()
+    assert under(seg, chin_point(lm)[None]).all()
+    assert not under(seg, lm[EYE_POINTS + BROW_POINTS]).any()
+
+
+def placed_body(name, landmarks, wear="correct"):
+    fitted = fit_face(landmarks)
+    options = FitOptions(mask=name, wear=wear)
+    choice = options.choose(1)[0]
+    mask = load_mask(choice.path, choice.wear)
+    return fitted, draw_parts(mask, fitted, choice), mask
+
+
+@pytest.mark.parametrize("name", LIBRARY)
+def test_never_cuts_into_the_face(name, astronaut_landmarks):
+    for landmarks in (astronaut_landmarks, open_jaw(astronaut_landmarks, 12), turn_head(astronaut_landmarks, 40)):
+        fitted, parts, mask = placed_body(name, landmarks)
+        report = clearance_report(fitted, parts[0].positions, mask.parts[0].triangles)
+        assert report["min_clearance"] >= 0.0
+        assert report["nose_bridge_gap"] < 0.6
+
+
+@pytest.mark.parametrize("name", LIBRARY)
+def test_open_mouth_stretches_the_mask_down(name, astronaut_landmarks):
+    _, closed, _ = placed_body(name, astronaut_landmarks)
+    _, opened, _ = placed_body(name, open_jaw(astronaut_landmarks, 12))
+    assert opened[0].positions[:, 1].max() > closed[0].positions[:, 1].max() + 4   # pixels, lower edge
+    assert np.ptp(opened[0].positions[:, 1]) > np.ptp(closed[0].positions[:, 1])
+
+
+@pytest.mark.parametrize("name", LIBRARY)
+@pytest.mark.parametrize("yaw", [-70, 70])
+def test_far_side_hidden_on_turned_head(name, astronaut_landmarks, yaw):
+    landmarks = turn_head(astronaut_landmarks, yaw)
+    fitted, parts, _ = placed_body(name, landmarks)
+    renderer = render3d.default_engine().renderer
+    window = (0, 0, 512, 512)
+    hidden = renderer.render(window, [occluder_mesh(fitted)], parts)[..., 3] >= 0.5
+    shown = renderer.render(window, [], parts)[..., 3] >= 0.5
+    centre_x = landmarks[:468, 0].mean()
+    far = (np.arange(512) > centre_x) if yaw > 0 else (np.arange(512) < centre_x)
+    removed = shown & ~hidden
+    assert removed.sum() > 30 and removed[:, far].sum() >= 0.9 * removed.sum()
+    assert (shown[:, ~far] == hidden[:, ~far]).mean() > 0.999
+
+
+@pytest.mark.parametrize("wear,covered,clear", [
+    ("nose-out", MOUTH_POINTS + CHIN_POINTS, NOSE_POINTS + EYE_POINTS),
+    ("chin", CHIN_POINTS, NOSE_POINTS + MOUTH_POINTS + EYE_POINTS),
+])
+@pytest.mark.parametrize("name", ["surgical", "kn95", "cloth"])
+def test_wearing_styles(name, wear, covered, clear, astronaut, astronaut_landmarks):
+    result = render3d.fit(astronaut, mask=name, wear=wear)
+    assert result.faces[0]["wear"] == wear
+    assert under(result.segmentation, astronaut_landmarks[covered]).all()
+    assert not under(result.segmentation, astronaut_landmarks[clear]).any()
+
+
+def test_random_draws_are_seeded_and_recorded(astronaut):
+    drawn = {render3d.fit(astronaut, mask="random", seed=s).faces[0]["mask"] for s in range(12)}
+    assert len(drawn) >= 4 and drawn <= set(LIBRARY)
+    again = render3d.fit(astronaut, mask="random", seed=5)
+    assert again.faces[0]["mask"] == render3d.fit(astronaut, mask="random", seed=5).faces[0]["mask"]
+    only = {render3d.fit(astronaut, mask="random", seed=s, mask_weights="n95=1,kn95=0").faces[0]["mask"]
+            for s in range(4)}
+    assert only == {"n95"}
+
+
+def test_recolour_changes_the_mask_colour(astronaut):
+    result = render3d.fit(astronaut, mask="surgical_white", color="#d02020", vary=False)
+    covered = result.layer[..., 3] == 255
+    red, green, blue = result.layer[covered, :3].mean(0)
+    assert red > 1.8 * green and red > 1.8 * blue
+    assert result.faces[0]["color"] == "#d02020"
