@@ -128,6 +128,6 @@ JAW_HINGE = np.array([0.0, -2.5, -6.5])     # canonical cm, near the ears
 def open_jaw(landmarks: np.ndarray, degrees: float) -> np.ndarray:
     """The same face with the jaw dropped: landmarks below the lips turned about the jaw hinge."""
     a = np.radians(degrees)
-    rotation = np.array([[1, 0, 0], [0, np.cos(a), np.sin(a)], [0, -np.sin(a), np.cos(a)]])
+    rotation = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
     lower = canonical_face().vertices[:, 1] < (canonical_face().vertices[13, 1] + canonical_face().vertices[14, 1]) / 2
     return _rotate_about(landmarks, rotation, JAW_HINGE, lower)
