@@ -1,0 +1,30 @@
+"""Rebuild every shipped asset: `python -m render3d.assetgen [--out DIR]`.
+
+Builds the canonical face first (it needs MediaPipe), then the mask library around it, and
+prints the masks' validation report. Assets go to `assets/` unless --out names another root
+(its `meshes/` and `textures/` folders are created).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from render3d._paths import MESHES_DIR, TEXTURES_DIR
+from render3d.assetgen import canonical, masks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m render3d.assetgen", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="asset root to write instead of the shipped assets/")
+    args = parser.parse_args()
+    meshes_dir, textures_dir = (MESHES_DIR, TEXTURES_DIR) if args.out is None else (
+        args.out / "meshes", args.out / "textures")
+    meshes_dir.mkdir(parents=True, exist_ok=True)
+    textures_dir.mkdir(parents=True, exist_ok=True)
+    print(f"canonical face: {canonical.build(meshes_dir)}")
+    reports = masks.build_all(meshes_dir, textures_dir)
+    print(masks.format_report(reports))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The shipped mask library: files, meshes and textures are well formed, every mask fits the
+canonical face (clear of the skin, covering nose, mouth and chin, leaving eyes and brows
+free), and the generator rebuilds identical bytes."""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from render3d._paths import MESHES_DIR
+from render3d.assetgen import masks
+
+MASK_FILES = sorted(MESHES_DIR.glob("*.json"))
+REQUIRED = {"surgical", "surgical_white", "surgical_green", "surgical_black", "surgical_pink",
+            "n95", "kn95", "ffp2_valve", "cloth", "gaiter"}
+
+
+@lru_cache(maxsize=1)
+def canonical() -> masks.Face:
+    return masks.load_face(MESHES_DIR / "canonical_face.obj")
+
+
+@lru_cache(maxsize=None)
+def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positions, texture coordinates, normals and triangles of a generated OBJ, whose faces
+    use one index for all three."""
+    records: dict[str, list] = {"v": [], "vt": [], "vn": [], "f": []}
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if not fields or fields[0] == "#":
+            continue
+        assert fields[0] in records, f"{path.name}: unexpected record {line!r}"
+        if fields[0] == "f":
+            corners = [tuple(int(i) for i in corner.split("/")) for corner in fields[1:]]
+            assert len(corners) == 3 and all(len(set(c)) == 1 and len(c) == 3 for c in corners), line
+            records["f"].append([c[0] - 1 for c in corners])
+        else:
+            records[fields[0]].append([float(x) for x in fields[1:]])
+    v, vt, vn, f = (np.array(records[k]) for k in ("v", "vt", "vn", "f"))
+    assert len(v) == len(vt) == len(vn) > 0 and len(f) > 0
+    return v, vt, vn, f.astype(int)
+
+
+def parts_of(path: Path) -> list[tuple[dict, tuple[np.ndarray, ...]]]:
+    spec = json.loads(path.read_text())
+    return [(part, read_obj((path.parent / part["mesh"]).resolve())) for part in spec["parts"]]
+
+
+@lru_cache(maxsize=None)
+def least_clearance(mesh: Path) -> float:
+    return float(canonical().clearance(read_obj(mesh)[0]).min())
+
+
+def test_library_has_the_required_masks():
+    names = {p.stem for p in MASK_FILES}
+    assert REQUIRED <= names and len(names) >= 9
+    assert names == set(masks.LIBRARY)
+
+
+@pytest.mark.parametrize("path", MASK_FILES, ids=lambda p: p.stem)
+def test_mask_files_are_well_formed(path: Path):
+    spec = json.loads(path.read_text())
+    assert spec["name"] == path.stem and spec["description"]
+    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", spec["color"])
+    assert spec["parts"] and spec["parts"][0]["recolor"] is True
+    for part in spec["parts"]:
+        assert set(part) == {"mesh", "albedo", "normal", "sheen", "recolor"}
+        assert 0.0 <= part["sheen"] <= 1.0 and isinstance(part["recolor"], bool)
+        for key in ("albedo", "normal"):
+            if part[key] is None:
+                assert key == "normal"
+                continue
+            image = Image.open(path.parent / part[key])
+            assert image.mode == "RGB" and max(image.size) >= 512
+        mesh = (path.parent / part["mesh"]).resolve()
+        v, vt, vn, f = read_obj(mesh)
+        assert f.max() < len(v) and np.all((vt >= 0) & (vt <= 1))
+        assert np.allclose(np.linalg.norm(vn, axis=1), 1, atol=1e-3)
+        # The engine reads meshes with trimesh: same vertices, order and texture coordinates.
+        loaded = trimesh.load(mesh, process=False, maintain_order=True)
+        assert np.allclose(loaded.vertices, v) and np.allclose(loaded.visual.uv, vt)
+
+
+@pytest.mark.parametrize("path", MASK_FILES, ids=lambda p: p.stem)
+def test_mask_fits_the_canonical_face(path: Path):
+    parts = parts_of(path)
+    for part, _ in parts:
+        assert least_clearance((path.parent / part["mesh"]).resolve()) >= 0.0, part["mesh"]
+    (_, (v, _, _, f)), others = parts[0], [(p[0], p[3]) for _, p in parts[1:]]
+    checks = masks.frontal_checks(canonical().landmarks, (v, f), others)
+    assert checks["cover_margin"] >= masks.COVER_MARGIN_CM, checks
+    assert checks["clear_margin"] >= masks.CLEAR_MARGIN_CM, checks
+    assert checks["iou"] >= masks.MIN_IOU, checks
+
+
+def test_normals_face_away_from_the_head():
+    v, _, vn, _ = read_obj(MESHES_DIR / "surgical_body.obj")
+    centre = masks.sphere_frame(canonical()).centre
+    assert np.mean(np.einsum("ij,ij->i", vn, v - centre) > 0) > 0.95
+
+
+def test_generator_is_deterministic(tmp_path: Path):
+    built = []
+    for run in ("first", "second"):
+        meshes, textures = tmp_path / run / "meshes", tmp_path / run / "textures"
+        meshes.mkdir(parents=True), textures.mkdir(parents=True)
+        masks.build_mask("cloth", meshes, textures, canonical())
+        built.append({p.relative_to(tmp_path / run): p.read_bytes() for p in (tmp_path / run).rglob("*.*")})
+    assert built[0].keys() == built[1].keys() and len(built[0]) == 6    # JSON, 2 meshes, 3 textures
+    assert all(built[0][k] == built[1][k] for k in built[0])
