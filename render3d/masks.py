@@ -114,10 +114,10 @@ def _embedded_texture(mesh: trimesh.Trimesh) -> np.ndarray | None:
 
 
 def _part(mesh: trimesh.Trimesh, albedo, normal_map, sheen: float, recolor: bool, key: str,
-          wear: str) -> MaskPart:
+          drop: tuple[float, float]) -> MaskPart:
     uvs = getattr(mesh.visual, "uv", None)
     uvs = np.zeros((len(mesh.vertices), 2)) if uvs is None else np.asarray(uvs, float)
-    vertices = worn(np.asarray(mesh.vertices, float), wear)
+    vertices = lowered(np.asarray(mesh.vertices, float), drop)
     return MaskPart(vertices, np.asarray(mesh.vertex_normals, float), uvs, np.asarray(mesh.faces, np.int32),
                     albedo if albedo is not None else WHITE_TEXTURE, normal_map, sheen, recolor,
                     bind(vertices), key)
@@ -145,21 +145,41 @@ def load_mask_spec(path: Path) -> MaskSpec:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
 
 
-# Wearing styles move the mask down the face: its top edge lands between these landmarks' heights.
+# Wearing styles pull the mask down the face: its top edge lands between these landmarks' heights
+# at the middle; with nose-out the sides stay this high above the mouth corners (61), so the fabric
+# bends under the nose rather than sliding down whole.
 WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 175)}
+CORNER_COVER_CM = {"nose-out": 0.5}
+MOUTH_CORNER = 61
 EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
 
 
-def worn(vertices: np.ndarray, wear: str) -> np.ndarray:
-    """Canonical vertices of a mask worn in style `wear` ('correct', 'nose-out' or 'chin')."""
+def top_edge_height(body: np.ndarray, x: float) -> float:
+    front = body[(np.abs(np.abs(body[:, 0]) - x) < 0.5) & (body[:, 2] > EAR_FADE_Z[1])]
+    return float(front[:, 1].max())
+
+
+def wear_drop(body: np.ndarray, wear: str) -> tuple[float, float]:
+    """How far (cm, negative = down) a mask body moves at its middle and beside the mouth corners."""
     if wear == "correct":
-        return vertices
+        return 0.0, 0.0
     face = canonical_face().vertices
     above, below = WEAR_TOP_EDGE[wear]
-    front = vertices[(np.abs(vertices[:, 0]) < 1.0) & (vertices[:, 2] > EAR_FADE_Z[1])]
-    drop = (face[above, 1] + face[below, 1]) / 2 - front[:, 1].max()
-    weight = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
-    return vertices + np.outer(weight, [0.0, drop, 0.0])
+    middle = (face[above, 1] + face[below, 1]) / 2 - top_edge_height(body, 0.0)
+    corner_x = abs(face[MOUTH_CORNER, 0])
+    side = middle
+    if wear in CORNER_COVER_CM:
+        side = max(middle, face[MOUTH_CORNER, 1] + CORNER_COVER_CM[wear] - top_edge_height(body, corner_x))
+    return float(middle), float(side)
+
+
+def lowered(vertices: np.ndarray, drop: tuple[float, float]) -> np.ndarray:
+    """Vertices moved down the face, by drop[0] at the middle and drop[1] from the mouth corners out,
+    fading out toward the ears so that loops stay on them."""
+    corner_x = abs(canonical_face().vertices[MOUTH_CORNER, 0])
+    across = np.interp(np.abs(vertices[:, 0]), [0.0, corner_x], drop)
+    toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
+    return vertices + np.outer(across * toward_ears, [0.0, 1.0, 0.0])
 
 
 @lru_cache(maxsize=64)
@@ -168,17 +188,20 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
     path = Path(path)
     spec = load_mask_spec(path)
     if not spec.parts:
-        parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}", wear)
-                      for i, m in enumerate(_geometries(path)))
+        meshes = _geometries(path)
+        drop = wear_drop(np.asarray(meshes[0].vertices, float), wear)
+        parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}", drop)
+                      for i, m in enumerate(meshes))
         return Mask(spec.name, spec.description, spec.color, parts, path)
-    parts = []
     try:
-        for i, entry in enumerate(spec.parts):
+        meshes = [_geometries(path.parent / entry["mesh"]) for entry in spec.parts]
+        drop = wear_drop(np.asarray(meshes[0][0].vertices, float), wear)
+        parts = []
+        for i, (entry, geometries) in enumerate(zip(spec.parts, meshes)):
             albedo = read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None
             normal = read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
-            for j, mesh in enumerate(_geometries(path.parent / entry["mesh"])):
-                parts.append(_part(mesh, albedo, normal, float(entry.get("sheen", 0.3)),
-                                   bool(entry.get("recolor", True)), f"{path}:{i}:{j}", wear))
+            parts += [_part(mesh, albedo, normal, float(entry.get("sheen", 0.3)), bool(entry.get("recolor", True)),
+                            f"{path}:{i}:{j}", drop) for j, mesh in enumerate(geometries)]
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
     return Mask(spec.name, spec.description, spec.color, tuple(parts), path)

@@ -35,15 +35,16 @@ def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray) -> float:
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
 
 
-NOSE_BRIDGE = 6
+NOSE_RIDGE = [6, 197, 195]
+RIDGE_RADIUS_CM = 1.0
 
 
 def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndarray) -> dict[str, float]:
     """Clearance (cm) of a placed mask body over the fitted face, measured afresh on the deformed mesh.
 
     min_clearance: the lowest height of a mask vertex above the face surface, over the vertices that lie
-    above the face (negative = the mask cuts into the skin); nose_bridge_gap: the distance from the nose
-    bridge landmark to the mask surface.
+    above the face (negative = the mask cuts into the skin); nose_bridge_gap: the lowest height over the
+    nose ridge, where the mask rests.
     """
     import trimesh
 
@@ -55,9 +56,7 @@ def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndar
                            process=False)
     points = fitted.to_canonical(body_positions)
     closest, distance, triangle = trimesh.proximity.closest_point(face, points)
-    offset = points - closest
-    height = np.einsum("ij,ij->i", offset, face.face_normals[triangle])
+    height = np.einsum("ij,ij->i", points - closest, face.face_normals[triangle])
     above = np.abs(height) >= 0.9 * distance            # the closest point is inside a triangle, not on the rim
-    body = trimesh.Trimesh(points, body_triangles, process=False)
-    _, gap, _ = trimesh.proximity.closest_point(body, face.vertices[[NOSE_BRIDGE]])
-    return {"min_clearance": float(height[above].min()), "nose_bridge_gap": float(gap[0])}
+    ridge = np.linalg.norm(closest[:, None] - face.vertices[NOSE_RIDGE][None], axis=2).min(1) < RIDGE_RADIUS_CM
+    return {"min_clearance": float(height[above].min()), "nose_bridge_gap": float(height[above & ridge].min())}

@@ -17,8 +17,8 @@ LIBRARY = sorted(available_masks())
 
 def test_library_has_at_least_nine_masks():
     assert len(LIBRARY) >= 9
-    shapes = {load_mask(p).parts[0].vertices.shape for p in available_masks().values()}
-    assert len(shapes) >= 7                     # different geometry, not only colours
+    bodies = {load_mask(p).parts[0].vertices.round(2).tobytes() for p in available_masks().values()}
+    assert len(bodies) >= 7                     # different geometry, not only colours
 
 
 @pytest.mark.parametrize("name", LIBRARY)
