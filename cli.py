@@ -1,20 +1,26 @@
 """The `render3d` command line.
 
 Exit codes: 0 done, 1 internal error, 2 bad usage, 3 unreadable input, 4 no face found,
-5 output not writable, 6 unknown or malformed mask.
+5 output not writable, 6 unknown or malformed mask, 130 batch stopped before the end.
 """
 from __future__ import annotations
 
+import inspect
+import os
+import shlex
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import wraps
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from render3d.errors import NoFaceError, Render3DError
+from render3d.errors import InputError, NoFaceError, Render3DError
 from render3d.image_in import DEFAULT_MAX_PIXELS
+from render3d.outputs import ALL_OUTPUTS
+from render3d.pipeline import FitOptions
+from render3d.realism import MODES, STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fit textured 3D face masks onto photos.")
@@ -30,6 +36,21 @@ def one_line_errors(command):
             typer.echo(f"render3d: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
     return wrapper
+
+
+def realism_mode(value: str) -> str:
+    if value not in MODES:
+        raise typer.BadParameter(f"choose from {', '.join(MODES)}")
+    return value
+
+
+def realism_stages(values: Optional[List[str]]) -> Optional[List[str]]:
+    """`--realism-off light,colour --realism-off shadow` -> ['light', 'colour', 'shadow']."""
+    stages = [stage.strip() for value in values or () for stage in value.split(",") if stage.strip()]
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        raise typer.BadParameter(f"unknown stage {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+    return stages or None
 
 
 @app.command()
@@ -48,6 +69,11 @@ def fit(
     max_faces: int = typer.Option(10, "--max-faces", min=1, help="Most faces to mask."),
     mask_dir: Optional[List[Path]] = typer.Option(None, "--mask-dir", help="Extra folder of user masks."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, help="Refuse larger images."),
+    realism: str = typer.Option("full", "--realism", callback=realism_mode,
+                                help="full: lit and matched to the photo; flat: the unlit albedo (for A/B)."),
+    realism_off: Optional[List[str]] = typer.Option(None, "--realism-off", callback=realism_stages,
+                                                    help=f"Stages of full realism to leave out: {', '.join(STAGES)} "
+                                                    "(comma-separated or repeated)."),
 ):
     """Mask every face in IMAGE and write {stem}_masked, {stem}_mask.png, {stem}_seg.png and {stem}.json.
 
@@ -60,7 +86,7 @@ def fit(
 
     options = FitOptions(mask=mask, seed=seed, max_faces=max_faces, mask_dirs=tuple(mask_dir or ()),
                          max_pixels=max_pixels, mask_weights=mask_weights, wear=wear, color=color,
-                         texture=texture, vary=vary)
+                         texture=texture, vary=vary, realism=realism, realism_off=tuple(realism_off or ()))
     runs = {image.stem: options}
     if mask == "all":
         runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}
@@ -72,6 +98,88 @@ def fit(
             typer.echo(str(path))
         if result.status == "no_face":
             raise NoFaceError(f"no face found in {image}")
+
+
+def fit_options(values: dict) -> FitOptions:
+    """FitOptions from command-line values named like its fields (`mask_dir` fills `mask_dirs`).
+
+    Options not given (None) keep the field's default; repeatable options (lists) become tuples.
+    """
+    values = {name: tuple(value) if isinstance(value, list) else value
+              for name, value in values.items() if value is not None}
+    if "mask_dir" in values:
+        values["mask_dirs"] = values.pop("mask_dir")
+    unknown = set(values) - {f.name for f in fields(FitOptions)}
+    if unknown:
+        raise RuntimeError(f"`fit` options without a FitOptions field: {', '.join(sorted(unknown))}")
+    return FitOptions(**values)
+
+
+def with_fit_options(command):
+    """Give `command` every option of `fit` except IMAGE and --out, handed over as `options` (a FitOptions).
+
+    New `fit` options thus reach the command without being declared twice.
+    """
+    shared = [p for p in inspect.signature(fit, eval_str=True).parameters.values() if p.name not in ("image", "out")]
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "options"]
+
+    @wraps(command)
+    def wrapper(**values):
+        return command(options=fit_options({p.name: values.pop(p.name) for p in shared}), **values)
+
+    wrapper.__signature__ = inspect.Signature(own + shared)
+    return wrapper
+
+
+@app.command()
+@one_line_errors
+@with_fit_options
+def batch(
+    input_dir: Path = typer.Argument(..., help="Folder of photos, walked recursively in sorted order."),
+    output_dir: Path = typer.Argument(..., help="Outputs, mirroring INPUT_DIR's layout, with manifest.jsonl."),
+    list_file: Optional[Path] = typer.Option(None, "--list", help="Mask only the files listed in this file, "
+                                             "one a line, relative to INPUT_DIR or absolute under it."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Worker processes (default: one per core)."),
+    outputs: str = typer.Option(",".join(ALL_OUTPUTS), "--outputs", help="Outputs to write: any of "
+                                f"{','.join(ALL_OUTPUTS)} (layer alone shares masks without the photos)."),
+    min_iou: float = typer.Option(0.5, "--min-iou", min=0.0, max=1.0,
+                                  help="Faces whose 3D placement has a lower IoU are redrawn by the 2D fallback."),
+    force: bool = typer.Option(False, "--force", help="Start over when OUTPUT_DIR holds a run with other options."),
+    *,
+    options: FitOptions,
+):
+    """Mask every photo under INPUT_DIR into OUTPUT_DIR, resumably: re-run the same command to go on.
+
+    Writes one manifest.jsonl row per image and summary.json; exits 130 when stopped early.
+    """
+    from render3d.batch import BatchConfig, format_summary, run_batch
+    from render3d.dataset import Item, is_inside, read_list, walk
+
+    chosen = {name.strip() for name in outputs.split(",") if name.strip()}
+    if not chosen or chosen - set(ALL_OUTPUTS):
+        raise typer.BadParameter(f"choose from {','.join(ALL_OUTPUTS)}", param_hint="--outputs")
+    if options.mask == "all":
+        raise typer.BadParameter("'all' is for `fit`; batches take a name or 'random'", param_hint="--mask")
+    options.choose(0)                                       # fail fast on bad mask options
+    input_dir, output_dir = input_dir.resolve(), output_dir.resolve()
+    if not input_dir.is_dir():
+        raise InputError(f"input folder not found: {input_dir}")
+    if is_inside(input_dir, output_dir):
+        raise typer.BadParameter("INPUT_DIR must not be OUTPUT_DIR or inside it", param_hint="OUTPUT_DIR")
+    items = read_list(list_file, input_dir, output_dir) if list_file else [Item(p) for p in walk(input_dir, output_dir)]
+    config = BatchConfig(input_dir, output_dir, replace(options, min_iou=min_iou),
+                         tuple(name for name in ALL_OUTPUTS if name in chosen))
+    resume = f"to resume, run the same command again: render3d {shlex.join(sys.argv[1:])}"
+    try:
+        summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty())
+    except KeyboardInterrupt:                               # a second Ctrl-C: work under way is dropped
+        typer.echo(f"render3d: interrupted; {resume}", err=True)
+        raise typer.Exit(130) from None
+    for line in format_summary(summary):
+        typer.echo(line)
+    if not summary["complete"]:
+        typer.echo(f"render3d: stopped before the end; {resume}", err=True)
+        raise typer.Exit(130)
 
 
 @app.command()

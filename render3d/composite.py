@@ -33,8 +33,12 @@ def stack(renders: list[tuple[Window, np.ndarray]]) -> tuple[Window, np.ndarray]
     return region, layer
 
 
-def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray | None):
-    """Composite (H, W, 3), RGBA layer (H, W, 4) and segmentation (H, W), all uint8."""
+def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray | None,
+                       shadow: np.ndarray | None = None):
+    """Composite (H, W, 3), RGBA layer (H, W, 4) and segmentation (H, W), all uint8.
+
+    `shadow` (region-sized, 0..1) darkens the photo under the layer: in the composite only.
+    """
     h, w = rgb.shape[:2]
     composite, rgba, segmentation = rgb.copy(), np.zeros((h, w, 4), np.uint8), np.zeros((h, w), np.uint8)
     if region is None:
@@ -44,7 +48,8 @@ def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray
     alpha = layer[..., 3:]
     colour = np.round(np.clip(layer[..., :3], 0, 1) * 255) * (alpha > 0)
     rgba[box] = np.concatenate([colour, np.round(alpha * 255)], axis=2).astype(np.uint8)
-    mixed = rgb[box].astype(np.float32) * (1 - alpha) + layer[..., :3] * 255 * alpha
+    photo = rgb[box].astype(np.float32) * (1 if shadow is None else 1 - shadow[..., None])
+    mixed = photo * (1 - alpha) + layer[..., :3] * 255 * alpha
     composite[box] = np.round(mixed).astype(np.uint8)
     segmentation[box] = np.where(alpha[..., 0] >= SEGMENTATION_THRESHOLD, 255, 0)
     return composite, rgba, segmentation

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -102,3 +103,19 @@ def ensure_output_dir(path: Path | str) -> Path:
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+
+
+# The names `atomic_write` and `ensure_output_dir` give their temp files.
+_TEMP_NAME = re.compile(r"\.(.+\.|write-test-)[0-9a-f]{12}\.tmp")
+
+
+def remove_stale_temps(folder: Path) -> None:
+    """Delete the temp files that writes killed mid-way (SIGKILL, power loss) left in `folder`.
+
+    Only call it while no other process writes there.
+    """
+    if folder.is_dir():
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False) and _TEMP_NAME.fullmatch(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)

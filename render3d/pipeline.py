@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from render3d import composite as comp
+from render3d import realism
+from render3d.fallback import FACE_STATUSES, FaceRender, neutral_face, verified, warp_mask
 from render3d.faces import DetectedFace, find_faces
 from render3d.fitting import FittedFace, fit_face, occluder_mesh
 from render3d.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_image
@@ -21,6 +23,7 @@ from render3d.landmarks import LandmarkModel
 from render3d.choice import MaskChoice, choose_masks
 from render3d.masks import Mask, load_mask, read_texture
 from render3d.placement import place
+from render3d.realism import Look
 from render3d.render import DrawPart, Renderer
 from render3d.verify import placement_iou
 
@@ -58,12 +61,19 @@ class FitOptions:
     color: str | None = None        # '#RRGGBB' recolouring
     texture: Path | None = None     # replacement albedo texture
     vary: bool = True               # seeded variation of the colour tone
+    min_iou: float | None = None    # verify faces: below this IoU use the 2D fallback (None: no check)
+    realism: str = "full"           # full (lit, matched to the photo) or flat (unlit albedo)
+    realism_off: tuple[str, ...] = ()   # stages of `full` to leave out: light, ao, colour, camera, shadow
+
+    def __post_init__(self):
+        realism.check(self.realism, self.realism_off)
 
     def as_json(self) -> dict:
         return {"mask": self.mask, "seed": self.seed, "max_faces": self.max_faces,
                 "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
                 "mask_weights": self.mask_weights, "wear": self.wear, "color": self.color,
-                "texture": str(self.texture) if self.texture else None, "vary": self.vary}
+                "texture": str(self.texture) if self.texture else None, "vary": self.vary,
+                "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off)}
 
     def choose(self, count: int) -> list[MaskChoice]:
         return choose_masks(self.mask, count, self.seed, weights=self.mask_weights, wear=self.wear,
@@ -75,7 +85,8 @@ def to_camera_frame(vectors: np.ndarray) -> np.ndarray:
     return vectors * np.array([1.0, -1.0, -1.0])
 
 
-def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None) -> list[DrawPart]:
+def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
+               look: Look | None = None) -> list[DrawPart]:
     parts = []
     for part in mask.parts:
         normals = to_camera_frame(part.normals @ fitted.rotation.T)
@@ -85,18 +96,20 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None)
             if choice.texture is not None:
                 key, albedo = f"{choice.texture}", read_texture(choice.texture)
         parts.append(DrawPart(place(part.vertices, part.binding, fitted), normals, part.uvs, part.triangles,
-                              key, albedo, part.normal_map, tint=tint, sheen=part.sheen))
+                              key, albedo, part.normal_map, tint=tint, sheen=part.sheen,
+                              **(look.draw_args(part) if look else {})))
     return parts
 
 
-def window_of(parts: list[DrawPart], shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """Pixel window (x0, y0, w, h) around the parts' projection, clipped to the image."""
+def window_of(parts: list[DrawPart], shape: tuple[int, int], extra: int = 0) -> tuple[int, int, int, int] | None:
+    """Pixel window (x0, y0, w, h) around the parts' projection, `extra` pixels wider, clipped to the image."""
     xy = np.concatenate([p.positions[:, :2] for p in parts])
     h, w = shape
-    x0 = max(0, math.floor(xy[:, 0].min()) - WINDOW_MARGIN)
-    y0 = max(0, math.floor(xy[:, 1].min()) - WINDOW_MARGIN)
-    x1 = min(w, math.ceil(xy[:, 0].max()) + WINDOW_MARGIN)
-    y1 = min(h, math.ceil(xy[:, 1].max()) + WINDOW_MARGIN)
+    margin = WINDOW_MARGIN + extra
+    x0 = max(0, math.floor(xy[:, 0].min()) - margin)
+    y0 = max(0, math.floor(xy[:, 1].min()) - margin)
+    x1 = min(w, math.ceil(xy[:, 0].max()) + margin)
+    y1 = min(h, math.ceil(xy[:, 1].max()) + margin)
     return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
 
 
@@ -135,32 +148,60 @@ class Engine:
             occluders = [occluder_mesh(f) for f in fitted]
             # Far faces first (smaller scale), so nearer masks are laid over them.
             order = sorted(range(len(fitted)), key=lambda i: fitted[i].scale)
-            placed = [(i, draw_parts(masks[i], fitted[i], choices[i])) for i in order]
+        stages = realism.active_stages(options.realism, options.realism_off)
+        with timed(timings, "light"):
+            skins = realism.lightings(rgb, fitted, stages)
+        with timed(timings, "colour"):
+            colours = realism.colour_matches(rgb, skins, stages)
+        with timed(timings, "camera"):
+            cameras = realism.camera_models(rgb, fitted, realism.jpeg_of(loaded, stages), stages)
+        looks = [Look(stages, options.realism == "full", skin, match, model, realism.shadow_reach(face))
+                 for skin, match, model, face in zip(skins, colours, cameras, fitted)]
         with timed(timings, "render"):
-            renders = []
-            for index, parts in placed:
-                window = window_of(parts, (h, w))
-                if window is not None:
-                    renders.append((window, self.renderer.render(window, occluders, parts)))
-        with timed(timings, "composite"):
+            drawn = {i: self.render_face(masks[i], fitted[i], choices[i], occluders, (h, w), options.min_iou,
+                                         looks[i])
+                     for i in order}
+            kept = [i for i in order if drawn[i].render is not None]
+        with timed(timings, "camera"):
+            renders = [realism.finish(drawn[i].render, looks[i], realism.noise_rng(options.seed, i)) for i in kept]
             region, layer = comp.stack(renders) if renders else (None, None)
-            composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer)
+            layer = realism.compress(region, layer, looks)
+        with timed(timings, "shadow"):
+            shade = (realism.shadows(region, renders, [fitted[i] for i in kept])
+                     if renders and "shadow" in stages else None)
+        with timed(timings, "composite"):
+            composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer, shade)
             result = FitResult(composite, rgba, segmentation, {}, loaded, timings)
         with timed(timings, "verify"):
-            faces = [face_record(index, face, fit, choice, segmentation)
+            faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index])
                      for index, (face, fit, choice) in enumerate(zip(detected, fitted, choices))]
         result.metadata.update({
             "input": {"path": str(loaded.path) if loaded.path else None, "width": w, "height": h,
                       "format": loaded.format, "mode": loaded.original_mode},
             "options": options.as_json(),
-            "status": "ok" if faces else "no_face",
+            "status": max((f["status"] for f in faces), key=FACE_STATUSES.index) if faces else "no_face",
             "faces": faces,
         })
         return result
 
+    def render_face(self, mask: Mask, fitted: FittedFace, choice: MaskChoice, occluders: list,
+                    shape: tuple[int, int], min_iou: float | None, look: Look | None = None) -> FaceRender:
+        """One face's mask rendered in 3D; with `min_iou` set, verified and, where the 3D path fails
+        or scores below it, redrawn by the 2D fallback (or left out when that fails too)."""
+        def render_3d():
+            parts = draw_parts(mask, fitted, choice, look)
+            window = window_of(parts, shape, look.margin if look else 0)
+            shaded = look.shaded if look else True
+            return None if window is None else (window, self.renderer.render(window, occluders, parts, shaded))
+
+        if min_iou is None:
+            return FaceRender(render_3d(), "ok")
+        return verified(render_3d, lambda: warp_mask(draw_parts(mask, neutral_face(), choice), fitted, shape),
+                        fitted.landmarks, shape, min_iou)
+
 
 def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: MaskChoice,
-                segmentation: np.ndarray) -> dict:
+                segmentation: np.ndarray, drawn: FaceRender, look: Look) -> dict:
     x0, y0, x1, y1 = fitted.bbox
     return {
         "index": index,
@@ -169,5 +210,8 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
         "detection": face.source,
         **choice.as_json(),
         "iou": round(placement_iou(segmentation > 0, fitted.landmarks), 4),
-        "status": "ok",
+        "status": drawn.status,
+        "reason": drawn.reason,
+        "detail": drawn.detail,
+        "realism": look.as_json(),
     }

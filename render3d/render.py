@@ -30,6 +30,8 @@ class DrawPart:
     tint: tuple = (1.0, 1.0, 1.0)   # linear RGB multiplier of the albedo
     sheen: float = 0.0
     sh: np.ndarray = field(default_factory=lambda: DEFAULT_SH)
+    colour: np.ndarray = field(default_factory=lambda: np.eye(3, dtype=np.float32))   # linear RGB 3x3 on the lit colour
+    ao: np.ndarray | None = None    # (V,) ambient visibility per vertex (None: fully visible)
     shaded: bool = True             # False: the albedo as it is (a photo texture, the flat look)
 
 
@@ -118,7 +120,7 @@ class Renderer:
         return np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2)
 
     def _draw(self, program: moderngl.Program, triangles: np.ndarray, *attributes: np.ndarray) -> None:
-        names = ["in_position", "in_normal", "in_uv"][:len(attributes)]
+        names = ["in_position", "in_normal", "in_uv", "in_ao"][:len(attributes)]
         interleaved = np.concatenate([a.astype(np.float32) for a in attributes], axis=1)
         vbo = self.ctx.buffer(np.ascontiguousarray(interleaved).tobytes())
         ibo = self.ctx.buffer(np.ascontiguousarray(triangles, dtype=np.int32).tobytes())
@@ -139,9 +141,12 @@ class Renderer:
         program["u_has_normal_map"] = has_normal_map
         program["u_tint"] = tuple(float(c) for c in part.tint)
         program["u_sh"].write(np.ascontiguousarray(part.sh, dtype=np.float32).tobytes())
+        # GLSL matrices are column-major: write the transpose.
+        program["u_colour"].write(np.ascontiguousarray(part.colour.T, dtype=np.float32).tobytes())
         program["u_sheen"] = float(part.sheen)
         program["u_shaded"] = shaded
-        self._draw(program, part.triangles, part.positions, part.normals, part.uvs)
+        ao = np.ones(len(part.positions)) if part.ao is None else part.ao
+        self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None])
 
     def release(self) -> None:
         self.ctx.release()

@@ -4,19 +4,35 @@ uniform sampler2D u_albedo;
 uniform sampler2D u_normal_map;
 uniform bool u_has_normal_map;
 uniform vec3 u_tint;            // multiplies the albedo (recolouring), linear RGB
-uniform vec3 u_sh[9];           // irradiance SH coefficients, linear RGB
+uniform vec3 u_sh[9];           // irradiance SH coefficients, linear RGB (basis in sh_irradiance)
+uniform mat3 u_colour;          // colour match of the lit result (exposure, white balance, saturation)
 uniform float u_sheen;
 uniform bool u_shaded;          // false: flat, unlit albedo
 in vec3 v_normal;
 in vec2 v_uv;
 in vec3 v_position;
+in float v_ao;                  // baked ambient visibility
 out vec4 f_color;
 
-vec3 srgb_to_linear(vec3 c) { return pow(c, vec3(2.2)); }
-vec3 linear_to_srgb(vec3 c) { return pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)); }
+vec3 srgb_to_linear(vec3 c) {
+    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(vec3(0.04045), c));
+}
+vec3 linear_to_srgb(vec3 c) {
+    c = clamp(c, 0.0, 1.0);
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(vec3(0.0031308), c));
+}
+
+vec3 shoulder(vec3 c) {
+    // Highlights roll off toward white without shifting hue, as a camera's tone curve does.
+    const float knee = 0.8;
+    float peak = max(max(c.r, c.g), c.b);
+    if (peak <= knee) return c;
+    return c * (knee + (1.0 - knee) * (1.0 - exp(-(peak - knee) / (1.0 - knee)))) / peak;
+}
 
 vec3 sh_irradiance(vec3 n) {
-    // Ramamoorthi & Hanrahan's order-2 irradiance polynomial (coefficients pre-convolved).
+    // Ramamoorthi & Hanrahan's order-2 irradiance polynomial (coefficients pre-convolved), in the basis
+    // 1, y, z, x, xy, yz, 3z^2 - 1, xz, x^2 - y^2 of the camera-frame normal (render3d.light fits it).
     return u_sh[0]
          + u_sh[1] * n.y + u_sh[2] * n.z + u_sh[3] * n.x
          + u_sh[4] * n.x * n.y + u_sh[5] * n.y * n.z + u_sh[6] * (3.0 * n.z * n.z - 1.0)
@@ -46,9 +62,9 @@ void main() {
     if (inside) n = -n;
     if (u_has_normal_map) n = perturbed_normal(n);
     vec3 light = max(sh_irradiance(n), vec3(0.0));
-    // Fabric sheen: a soft rim brightening at grazing angles.
-    float grazing = pow(1.0 - clamp(n.z, 0.0, 1.0), 3.0);
-    vec3 colour = albedo * light + u_sheen * grazing * light * 0.25;
-    if (inside) colour *= 0.6;
-    f_color = vec4(linear_to_srgb(colour), 1.0);
+    // Fabric sheen: fibres catch the light toward grazing view angles, in the light's colour.
+    float grazing = 1.0 - clamp(n.z, 0.0, 1.0);
+    vec3 colour = albedo * light + u_sheen * 0.3 * grazing * grazing * light;
+    colour *= inside ? 0.6 * v_ao : v_ao;
+    f_color = vec4(linear_to_srgb(shoulder(u_colour * colour)), 1.0);
 }

@@ -5,9 +5,11 @@ uniform vec2 u_depth;
 in vec3 in_position;
 in vec3 in_normal;
 in vec2 in_uv;
+in float in_ao;
 out vec3 v_normal;
 out vec2 v_uv;
 out vec3 v_position;
+out float v_ao;
 
 void main() {
     vec2 ndc = vec2(2.0 * (in_position.x - u_crop.x) / u_crop.z - 1.0,
@@ -16,5 +18,6 @@ void main() {
     gl_Position = vec4(ndc, depth, 1.0);
     v_normal = in_normal;
     v_uv = in_uv;
+    v_ao = in_ao;
     v_position = vec3(in_position.x, -in_position.y, -in_position.z);
 }

@@ -1,0 +1,225 @@
+"""Dataset batches: mask every image of a folder tree with worker processes, resumably.
+
+Each image gets its own seed, a hash of the batch seed and its relative path, so its outputs do
+not depend on the worker count or the order of work. A worker writes an image's outputs
+(atomically), then the parent appends its manifest row (one fsync'd line). An image counts as
+done when its row is in the manifest and the outputs the row names exist; a re-run skips it.
+The options of a run are kept in `.render3d/run.json`: a re-run with other options is refused
+unless `force` is given, which empties the manifest and starts over.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Callable, Iterator
+
+from render3d import manifest
+from render3d.dataset import MANIFEST, STATE_DIR, SUMMARY, Item, checked, confined, output_place
+from render3d.errors import InputError, MaskError, OutputError, Render3DError
+from render3d.fallback import describe
+from render3d.image_out import atomic_write, ensure_output_dir, remove_stale_temps
+from render3d.outputs import ALL_OUTPUTS, write_outputs
+from render3d.pipeline import Engine, FitOptions, FitResult
+from render3d.pool import Crashed, Pool
+from render3d.progress import progress_bar
+
+REASONS = {InputError: "bad_input", OutputError: "output_error", MaskError: "mask_error"}
+
+
+class RunMismatch(Render3DError):
+    """The output folder holds a batch run with other options."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    input_dir: Path
+    output_dir: Path
+    options: FitOptions                         # shared by every image, except for the seed
+    outputs: tuple[str, ...] = ALL_OUTPUTS
+
+    def record(self) -> dict:
+        """What the outputs depend on, as JSON (the worker count and image list are not part of it)."""
+        options = json.loads(json.dumps(asdict(self.options), default=str))
+        return {"input_dir": str(self.input_dir), "options": options, "outputs": list(self.outputs)}
+
+
+def image_seed(seed: int, path: str) -> int:
+    """A 32-bit seed from the batch seed and an image's relative path: stable across runs and machines."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}\0{path}".encode(), digest_size=4).digest(), "big")
+
+
+class ImageWorker:
+    """Masks one image of a batch, named by its relative path, and writes its outputs; returns its row."""
+
+    def __init__(self, config: BatchConfig):
+        self.config = config
+        self.engine = Engine()
+
+    def __call__(self, path: str) -> dict:
+        start = time.perf_counter()
+        config = self.config
+        row = failed_row(path)
+        try:
+            row["seed"] = image_seed(config.options.seed, path)
+            result = self.engine.fit(config.input_dir / path, replace(config.options, seed=row["seed"]))
+            folder, stem = output_place(config.output_dir, path)
+            written = write_outputs(result, confined(config.output_dir, folder), stem, config.outputs)
+            row.update(result_fields(result), timings=dict(result.timings),
+                       outputs=sorted(p.relative_to(config.output_dir).as_posix() for p in written.values()))
+        except Render3DError as exc:
+            reason = next((name for kind, name in REASONS.items() if isinstance(exc, kind)), "error")
+            row.update(reason=reason, error=str(exc))
+        except Exception as exc:        # one bad image must not stop the batch
+            row.update(reason="internal_error", error=describe(exc))
+        row["timings"]["total"] = time.perf_counter() - start
+        row["timings"] = {stage: round(seconds, 4) for stage, seconds in row["timings"].items()}
+        return row
+
+
+def result_fields(result: FitResult) -> dict:
+    """Manifest fields of a fitted image: status, the worst face's reason, and per-face lists."""
+    faces = result.faces
+    worst = next((f for f in faces if f["status"] == result.status), {})
+    return {
+        "status": result.status,
+        "reason": worst.get("reason"),
+        "error": worst.get("detail") if result.status == "failed" else None,
+        "faces": len(faces),
+        "masks": [f.get("mask") for f in faces],
+        "wear": [f.get("wear") for f in faces],
+        "iou": [f.get("iou") for f in faces],
+        "face_status": [f["status"] for f in faces],
+    }
+
+
+def failed_row(path: str, reason: str | None = None, error: str | None = None) -> dict:
+    """A manifest row for an image that gave no result (the fields of a fitted one, empty)."""
+    return {"path": path, "status": "failed", "reason": reason, "error": error, "seed": None, "faces": 0,
+            "masks": [], "wear": [], "iou": [], "face_status": [], "outputs": [], "timings": {}}
+
+
+@contextmanager
+def locked(state_dir: Path) -> Iterator[None]:
+    """Hold the output folder's lock: one batch at a time writes there. The OS drops it if we die."""
+    fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"another batch is writing to {state_dir.parent}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def check_run(config: BatchConfig, state_dir: Path, manifest_path: Path, force: bool) -> None:
+    """Refuse to resume a run made with other options, unless forced (then start it over)."""
+    run_path = state_dir / "run.json"
+    record = config.record()
+    previous = json.loads(run_path.read_text()) if run_path.exists() else None
+    if previous is None and manifest_path.exists() and not force:
+        raise RunMismatch(f"{config.output_dir} holds a manifest but no run record ({run_path}); "
+                          "pass --force to start over")
+    if previous is not None and previous != record:
+        if not force:
+            changed = sorted(k for k in set(previous["options"]) | set(record["options"])
+                             if previous["options"].get(k) != record["options"].get(k))
+            changed += [k for k in ("input_dir", "outputs") if previous[k] != record[k]]
+            raise RunMismatch(f"{config.output_dir} holds a batch run with other options "
+                              f"({', '.join(changed)}): re-run with the same options to resume, "
+                              "or pass --force to start over")
+    if force or previous != record:
+        atomic_write(manifest_path, b"")
+    atomic_write(run_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+
+
+def is_done(line: bytes | None, output_dir: Path) -> bool:
+    """Whether an image's manifest row is there and every output it names exists."""
+    return line is not None and all((output_dir / path).exists() for path in json.loads(line)["outputs"])
+
+
+@contextmanager
+def graceful_stop() -> Iterator[Callable[[], bool]]:
+    """The first SIGINT or SIGTERM asks to stop (work under way finishes); the second interrupts."""
+    requested = []
+
+    def handler(signum, frame):
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool = False,
+              show_progress: bool = False, worker: Callable[[BatchConfig], Callable] = ImageWorker) -> dict:
+    """Mask every item not done yet with `workers` processes; return the summary (also in summary.json).
+
+    `worker(config)` is called once in each worker process and must return the per-image handler.
+    The summary's "complete" is false when the run was stopped (SIGINT, SIGTERM) before the end.
+    """
+    out = ensure_output_dir(config.output_dir)
+    state_dir = ensure_output_dir(out / STATE_DIR)
+    with locked(state_dir):
+        check_run(config, state_dir, out / MANIFEST, force)
+        items = checked(items)
+        start, processed = time.perf_counter(), 0
+        with manifest.Manifest(out / MANIFEST) as rows:
+            todo = [item for item in items if not is_done(rows.get(item.path), out)]
+            paths = [item.path for item in todo if not item.reason]
+            for folder in {output_place(out, path)[0] for path in paths}:
+                remove_stale_temps(folder)          # left by a run killed while writing these images
+            with progress_bar(len(todo), show_progress) as advance, graceful_stop() as stopping:
+                for item in todo:
+                    if item.reason:
+                        rows.append(failed_row(item.path, item.reason, item.error))
+                        advance()
+                if paths:
+                    with Pool(min(workers, len(paths)), partial(worker, config), state_dir / "workers.log") as pool:
+                        for path, result in pool.run(paths, stopping):
+                            if isinstance(result, Crashed):
+                                if stopping():          # killed along with us: left for the resume
+                                    continue
+                                result = failed_row(path, "worker_crashed", f"{result.describe()} while masking it")
+                            rows.append(result)
+                            processed += 1
+                            advance()
+        seconds = time.perf_counter() - start
+        summary = {
+            **rows.summary(),
+            "complete": processed == len(paths),
+            "this_run": {"images": processed, "skipped": len(items) - len(todo), "workers": workers,
+                         "seconds": round(seconds, 2), "images_per_s": round(processed / max(seconds, 1e-9), 2)},
+        }
+        atomic_write(out / SUMMARY, (json.dumps(summary, indent=2) + "\n").encode())
+    return summary
+
+
+def format_summary(summary: dict) -> list[str]:
+    """The summary in a few lines of text."""
+    status = ", ".join(f"{key} {value['count']} ({value['percent']}%)" for key, value in summary["status"].items())
+    run = summary["this_run"]
+    lines = [f"{summary['images']} images: {status}",
+             f"coverage {summary['coverage_percent']}%, fallback {summary['fallback_percent']}%"]
+    for title, key in (("failed", "failure_reasons"), ("fallback", "fallback_reasons")):
+        if summary[key]:
+            lines.append(f"{title}: " + ", ".join(f"{reason} {value['count']}"
+                                                  for reason, value in summary[key].items()))
+    lines.append(f"this run: {run['images']} images in {run['seconds']} s ({run['images_per_s']} images/s, "
+                 f"{run['workers']} workers), {run['skipped']} already done")
+    return lines

@@ -1,0 +1,337 @@
+"""Camera matching: the photo's blur, noise and JPEG compression, measured near each face and
+applied to the mask layer.
+
+Blur: the gradient-ratio method (an edge blurred by sigma, re-blurred by s0, loses gradient in
+the ratio sqrt(sigma^2 + s0^2) / sigma) at the strongest edges around the face, per edge
+orientation, fitted by a 2x2 Gaussian covariance so motion blur stays directional. Close edges
+read blurrier than they are, so a low quantile of the edges is taken. The mask is blurred by what
+the photo has beyond the renderer's own softness, premultiplied colour and alpha together.
+Noise: two high-pass measures, per channel, at their floor (a low quantile over 8x8 blocks of tiles
+around the face): Immerkaer's checkerboard filter (white noise alone) over all blocks, and the
+Laplacian (noise and fine texture) over the skin's blocks. Together they are explained as white
+noise plus grain (white noise blurred by 1 px: film grain, demosaicing, resizing, denoising, and
+the fine texture the mask should share with the skin next to it); the white noise keeps the
+channels' correlation, the grain is one field for all channels. The same noise
+(seeded) is added to the mask's colour, less the 8-bit quantisation the output adds back.
+JPEG: a JPEG input's own quantisation tables and chroma subsampling; the mask's colour goes
+through the same compression, on the photo's 8x8 grid.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, JpegImagePlugin
+from scipy.optimize import nnls
+
+from render3d.fitting import FittedFace
+from render3d.image_in import LoadedImage
+from render3d.light import LUMINANCE, skin_triangles
+
+# Squares analysed about a face, at full resolution: (size relative to its box, (min, max) side in px).
+BLUR_SQUARE = (1.5, (128, 384))
+NOISE_SQUARE = (2.5, (128, 4096))
+REBLUR = 1.0                   # s0 of the gradient-ratio method
+EDGE_FRACTION = 0.03           # strongest gradients used as edges
+MIN_EDGES = 20
+EDGE_QUANTILE = 0.3            # isolated edges read truest: close ones read blurrier
+RENDER_BLUR = 0.8              # what the estimator reads on the renderer's antialiased edges (px)
+MAX_BLUR = 8.0
+ANISOTROPY = 0.6               # share of the fitted directional blur kept
+ISOTROPIC = 1.3                # blurs whose variance differs less across directions are drawn isotropic
+BLOCK = 8                      # noise is measured per block of this side,
+TILE, TILES = 32, 10           # in up to TILES x TILES tiles of this side
+NOISE_QUANTILE = 0.25         # of the block energies, taken as the noise floor
+MIN_BLOCKS = 16
+QUANTISATION_VARIANCE = 1.0 / 12.0
+GRAIN_SIGMAS = (0.0, 1.0)              # noise components: white, and white blurred by 1 px (grain)
+GRAIN_SIGMA = GRAIN_SIGMAS[1]
+HIGH_PASS = (np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32) / 6,     # Immerkaer
+             np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32))            # Laplacian
+# IJG base luminance table (JPEG standard, Annex K), in natural order.
+IJG_LUMINANCE = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], float)
+SUBSAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
+
+
+@dataclass(frozen=True)
+class Jpeg:
+    qtables: tuple               # PIL quantisation tables of the input
+    subsampling: int             # PIL code: 0 4:4:4, 1 4:2:2, 2 4:2:0
+    quality: int                 # nearest IJG quality of the luminance table
+
+    def as_json(self) -> dict:
+        return {"quality": self.quality, "subsampling": SUBSAMPLING_NAMES.get(self.subsampling, "other")}
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    blur: np.ndarray             # (2, 2) Gaussian covariance (px^2) the photo has near the face
+    noise: np.ndarray            # (2, 3) sigma (0-255) per noise component (GRAIN_SIGMAS) and channel
+    correlation: np.ndarray      # (3, 3) between the channels' noise
+    jpeg: Jpeg | None
+
+    @property
+    def extra_blur(self) -> np.ndarray:
+        """Covariance to add to the rendered mask: the photo's, less the renderer's own."""
+        values, vectors = np.linalg.eigh(self.blur)
+        return (vectors * np.maximum(values - RENDER_BLUR ** 2, 0.0)) @ vectors.T
+
+    @property
+    def margin(self) -> int:
+        """Pixels the extra blur spreads the mask by."""
+        return int(np.ceil(3 * np.sqrt(np.linalg.eigvalsh(self.extra_blur).max())))
+
+    def as_json(self) -> dict:
+        values, vectors = np.linalg.eigh(self.blur)
+        angle = float(np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))) % 180
+        return {"blur_sigma": np.round(np.sqrt(np.maximum(values[::-1], 0)), 3).tolist(),
+                "blur_angle": round(angle, 1),
+                "noise_sigma": {name: np.round(sigma, 3).tolist()
+                                for name, sigma in zip(("white", "grain"), self.noise)},
+                "jpeg": self.jpeg.as_json() if self.jpeg else None}
+
+
+def jpeg_settings(image: LoadedImage) -> Jpeg | None:
+    """The quantisation of a JPEG input (None for other inputs)."""
+    if image.format != "jpeg" or image.path is None:
+        return None
+    with Image.open(image.path) as im:
+        tables = getattr(im, "quantization", None)
+        if not tables:
+            return None
+        subsampling = JpegImagePlugin.get_sampling(im) if im.mode != "L" else 0
+        luminance = np.array(tables[min(tables)], float)
+    # IJG scaling: table = (base * s + 50) // 100 with s = 5000 / q below 50, 200 - 2q above.
+    qualities = np.arange(1, 101)
+    scales = np.where(qualities < 50, 5000 // qualities, 200 - 2 * qualities)
+    candidates = np.clip((IJG_LUMINANCE[None] * scales[:, None] + 50) // 100, 1, 255)
+    quality = int(qualities[np.abs(candidates - luminance[None]).sum(1).argmin()])
+    return Jpeg(tuple(tuple(tables[k]) for k in sorted(tables)), max(subsampling, 0), quality)
+
+
+def face_square(fitted: FittedFace, shape: tuple[int, int], scale: float, sides: tuple[int, int]) -> tuple[slice, slice]:
+    """A square about the face's centre, `scale` times its box, its side clipped to `sides`, within the image."""
+    x0, y0, x1, y1 = fitted.bbox
+    half = float(np.clip(max(x1 - x0, y1 - y0) * scale, *sides)) / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    h, w = shape
+    return (slice(max(0, int(cy - half)), min(h, int(cy + half) + 1)),
+            slice(max(0, int(cx - half)), min(w, int(cx + half) + 1)))
+
+
+def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
+    """(2, 2) blur covariance from the gradient ratio at the strongest edges, by orientation."""
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    magnitude = np.hypot(gx, gy)
+    reblurred = cv2.GaussianBlur(gray, (0, 0), REBLUR)
+    magnitude_2 = np.hypot(cv2.Sobel(reblurred, cv2.CV_32F, 1, 0, ksize=3),
+                           cv2.Sobel(reblurred, cv2.CV_32F, 0, 1, ksize=3))
+    threshold = max(float(np.quantile(magnitude, 1 - EDGE_FRACTION)), 16 * noise_sigma, 8.0)
+    edges = magnitude >= threshold
+    if edges.sum() < MIN_EDGES:
+        return np.eye(2) * RENDER_BLUR ** 2
+    ratio = magnitude[edges] / np.maximum(magnitude_2[edges], 1e-6)
+    variance = np.clip(REBLUR ** 2 / np.maximum(ratio ** 2 - 1, 1e-6), 0, MAX_BLUR ** 2)
+    # Edge normals: sigma^2 along normal u is u^T C u; fit C over four orientation bins.
+    angle = np.arctan2(gy[edges], gx[edges]) % np.pi
+    bins = np.round(angle / (np.pi / 4)).astype(int) % 4
+    rows, targets = [], []
+    for b in range(4):
+        chosen = bins == b
+        if chosen.sum() >= MIN_EDGES // 4:
+            theta = b * np.pi / 4
+            rows.append([np.cos(theta) ** 2, 2 * np.cos(theta) * np.sin(theta), np.sin(theta) ** 2])
+            targets.append(float(np.quantile(variance[chosen], EDGE_QUANTILE)))
+    if len(rows) < 3:
+        return np.eye(2) * float(np.quantile(variance, EDGE_QUANTILE))
+    cxx, cxy, cyy = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)[0]
+    # Keep the median's size; take part of the fitted anisotropy (few edges per orientation are noisy).
+    fitted = np.array([[cxx, cxy], [cxy, cyy]])
+    covariance = np.quantile(variance, EDGE_QUANTILE) * np.eye(2) + ANISOTROPY * (fitted - np.trace(fitted) / 2 * np.eye(2))
+    values, vectors = np.linalg.eigh(covariance)
+    return (vectors * np.clip(values, 0, MAX_BLUR ** 2)) @ vectors.T
+
+
+def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    return image if sigma == 0 else cv2.GaussianBlur(image, (0, 0), sigma)
+
+
+def tile_corners(shape: tuple[int, int]) -> list[tuple[int, int]]:
+    """Top-left corners of at most TILES x TILES tiles (TILE + 2 square) spread evenly over an image."""
+    rows, columns = (np.unique(np.linspace(0, max(side - TILE - 2, 0), TILES).astype(int)) for side in shape)
+    return [(int(y), int(x)) for y in rows for x in columns]
+
+
+def high_pass_blocks(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(measures, N, BLOCK * BLOCK, 3) high-pass responses in BLOCK squares of tiles over the image, and
+    the squares' (N, 2) row and column in BLOCK units; squares holding a clipped pixel (which carries
+    no noise) are left out."""
+    corners = [c for c in tile_corners(image.shape[:2])
+               if c[0] + TILE + 2 <= image.shape[0] and c[1] + TILE + 2 <= image.shape[1]]
+    tiles = np.stack([image[y:y + TILE + 2, x:x + TILE + 2] for y, x in corners])
+    inner = tiles[:, 1:-1, 1:-1]
+    per_block = (len(tiles), TILE // BLOCK, BLOCK, TILE // BLOCK, BLOCK)
+    usable = ((inner > 2) & (inner < 253)).all(axis=3).reshape(per_block).all(axis=(2, 4)).reshape(-1)
+    measures = []
+    for kernel in HIGH_PASS:
+        response = np.stack([cv2.filter2D(t, cv2.CV_32F, kernel)[1:-1, 1:-1] for t in tiles])
+        measures.append(response.reshape(*per_block, 3).swapaxes(2, 3).reshape(-1, BLOCK * BLOCK, 3)[usable])
+    steps = np.arange(TILE // BLOCK) * BLOCK + 1 + BLOCK // 2
+    centres = np.array([(y + dy, x + dx) for y, x in corners for dy in steps for dx in steps]) // BLOCK
+    return np.stack(measures), centres[usable]
+
+
+def quiet_blocks(responses: np.ndarray) -> np.ndarray:
+    """Which blocks are quiet: the NOISE_QUANTILE of lowest luminance Laplacian energy (texture and
+    edges raise some blocks; noise raises them all)."""
+    energy = ((responses[-1] @ LUMINANCE.astype(np.float32)) ** 2).mean(axis=1)
+    return energy <= np.quantile(energy, NOISE_QUANTILE)
+
+
+def noise_floor(responses: np.ndarray) -> np.ndarray:
+    """(measures, channels) standard deviation of each high-pass filter over the quiet blocks."""
+    return np.sqrt((responses[:, quiet_blocks(responses)] ** 2).mean(axis=(1, 2)))
+
+
+@lru_cache(maxsize=1)
+def unit_responses() -> np.ndarray:
+    """(measures, components) noise floor of unit-variance noise of each component."""
+    white = np.random.default_rng(0).standard_normal((TILE * TILES, TILE * TILES, 3)).astype(np.float32)
+    columns = []
+    for sigma in GRAIN_SIGMAS:
+        component = gaussian(white, sigma)
+        columns.append(noise_floor(high_pass_blocks(128 + 10 * component / component.std())[0]).mean(1) / 10)
+    return np.stack(columns, axis=1)
+
+
+def estimate_noise(image: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(components, channels) noise sigma and the channels' correlation, from the quieter blocks of the
+    face's bare skin (`skin`, per BLOCK square), or of the whole image when little skin shows."""
+    responses, cells = high_pass_blocks(image)
+    on_skin = skin[cells[:, 0], cells[:, 1]]
+    if on_skin.sum() >= MIN_BLOCKS:
+        responses = responses[:, on_skin]
+    if responses.shape[1] < MIN_BLOCKS:
+        return np.zeros((len(GRAIN_SIGMAS), 3)), np.eye(3)
+    unit = unit_responses() ** 2
+    # The output's own rounding is white noise of variance 1/12: leave it out of the target.
+    target = np.maximum(noise_floor(responses) ** 2 - unit[:, :1] * QUANTISATION_VARIANCE, 0.0)
+    variances = np.stack([nnls(unit, target[:, c])[0] for c in range(3)], axis=1)
+    quiet = responses[0, quiet_blocks(responses)].reshape(-1, 3)
+    correlation = np.nan_to_num(np.corrcoef(quiet.T)) if np.all(quiet.std(0) > 1e-6) else np.eye(3)
+    # Grain is texture more than sensor noise: one luminance level for all channels.
+    variances[1] = LUMINANCE @ variances[1]
+    return np.sqrt(variances), correlation
+
+
+def skin_cells(fitted: FittedFace, window: tuple[slice, slice]) -> np.ndarray:
+    """Which BLOCK squares of the window lie on the face's bare skin."""
+    rows, columns = window
+    cells = np.zeros(((rows.stop - rows.start) // BLOCK + 1, (columns.stop - columns.start) // BLOCK + 1), np.uint8)
+    corners = (fitted.landmarks[skin_triangles()][:, :, :2] - [columns.start, rows.start]) / BLOCK - 0.5
+    cv2.fillPoly(cells, list(np.round(corners * 16).astype(np.int32)), 1, lineType=cv2.LINE_8, shift=4)
+    return cells.astype(bool)
+
+
+def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraModel:
+    # Noise from tiles over the face and its surroundings (flat background is the best witness of it).
+    square = face_square(fitted, rgb.shape[:2], *NOISE_SQUARE)
+    noise, correlation = estimate_noise(rgb[square].astype(np.float32), skin_cells(fitted, square))
+    crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE)].astype(np.float32)
+    if min(crop.shape[:2]) < 8:
+        return CameraModel(np.eye(2) * RENDER_BLUR ** 2, noise, correlation, jpeg)
+    gray = crop @ LUMINANCE.astype(np.float32)
+    noise_sigma = float(np.sqrt((noise ** 2).sum(0).mean()))
+    return CameraModel(estimate_blur(gray, noise_sigma), noise, correlation, jpeg)
+
+
+def gaussian_kernel(covariance: np.ndarray) -> np.ndarray:
+    radius = max(1, int(np.ceil(3 * np.sqrt(np.linalg.eigvalsh(covariance).max()))))
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    x, y = np.meshgrid(offsets, offsets)
+    (a, b), (_, c) = covariance + 1e-6 * np.eye(2)
+    kernel = np.exp(-0.5 * (c * x * x - 2 * b * x * y + a * y * y) / (a * c - b * b))
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def blur(rgba: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """Blur a straight-alpha RGBA float window: premultiplied colour and alpha together."""
+    values = np.linalg.eigvalsh(covariance)
+    if values.max() < 0.01:
+        return rgba
+    premultiplied = np.concatenate([rgba[..., :3] * rgba[..., 3:], rgba[..., 3:]], axis=2)
+    if values.max() < ISOTROPIC * values.min():             # separable, much faster
+        premultiplied = cv2.GaussianBlur(premultiplied, (0, 0), float(np.sqrt(values.mean())),
+                                         borderType=cv2.BORDER_CONSTANT)
+    else:
+        premultiplied = cv2.filter2D(premultiplied, -1, gaussian_kernel(covariance), borderType=cv2.BORDER_CONSTANT)
+    alpha = np.clip(premultiplied[..., 3:], 0, 1)
+    colour = np.clip(premultiplied[..., :3] / np.maximum(alpha, 1e-6), 0, 1) * (alpha > 1e-6)
+    return np.concatenate([colour, alpha], axis=2)
+
+
+def noise_field(shape: tuple[int, int], sigma: np.ndarray, correlation: np.ndarray | None,
+                rng: np.random.Generator) -> np.ndarray:
+    """(h, w, 3) Gaussian noise with per-channel sigma and channel correlation (None: one field for all)."""
+    if correlation is None:
+        return rng.standard_normal((*shape, 1), np.float32) * sigma.astype(np.float32)
+    values, vectors = np.linalg.eigh(correlation)
+    root = (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
+    return rng.standard_normal((*shape, 3), np.float32) @ (root * sigma[None]).T.astype(np.float32)
+
+
+def add_noise(rgba: np.ndarray, model: CameraModel, rng: np.random.Generator, grayscale: bool) -> np.ndarray:
+    """Add the photo's noise (0-255 units) to the colour where the mask is; alpha is untouched.
+
+    Grain is mostly texture and demosaiced noise: one field for all channels, so it does not mottle;
+    a grayscale photo gets one field for everything."""
+    rows, columns = np.nonzero(rgba[..., 3] > 0)
+    if len(rows) == 0:
+        return rgba
+    box = (slice(rows.min(), rows.max() + 1), slice(columns.min(), columns.max() + 1))
+    shape = (box[0].stop - box[0].start, box[1].stop - box[1].start)
+    noise = np.zeros((*shape, 3), np.float32)
+    white, grain = model.noise
+    if white.max() > 0:
+        noise += noise_field(shape, np.full(3, white[1]) if grayscale else white,
+                             None if grayscale else model.correlation, rng)
+    if grain.max() > 0:
+        # Unit white noise blurred by s has standard deviation 1 / (2 sqrt(pi) s).
+        field = cv2.GaussianBlur(rng.standard_normal(shape, np.float32), (0, 0), GRAIN_SIGMA)
+        noise += field[..., None] * (grain * 2 * np.sqrt(np.pi) * GRAIN_SIGMA).astype(np.float32)
+    out = rgba.copy()
+    covered = out[box][..., 3:] > 0
+    out[box][..., :3] = np.where(covered, np.clip(out[box][..., :3] + noise / 255, 0, 1), 0.0)
+    return out
+
+
+def jpeg_roundtrip(layer: np.ndarray, origin: tuple[int, int], jpeg: Jpeg, grayscale: bool) -> np.ndarray:
+    """Compress the layer's colour as the photo was, on the photo's block grid; alpha is kept."""
+    rows, columns = np.nonzero(layer[..., 3] > 0)
+    if len(rows) == 0:
+        return layer
+    # The covered part, grown to the photo's 16-pixel grid (the largest JPEG block).
+    x0, y0 = origin
+    top, left = y0 + rows.min() - (y0 + rows.min()) % 16, x0 + columns.min() - (x0 + columns.min()) % 16
+    pad_y, pad_x = max(y0 - top, 0), max(x0 - left, 0)
+    box = (slice(max(top - y0, 0), rows.max() + 1), slice(max(left - x0, 0), columns.max() + 1))
+    part = layer[box]
+    alpha = part[..., 3:]
+    # Beyond the coverage: the mask's mean colour, so that blocks across its edge ring little.
+    mean = (part[..., :3] * alpha).sum((0, 1)) / max(float(alpha.sum()), 1e-6)
+    colour = np.round(np.clip(np.where(alpha > 0, part[..., :3], mean), 0, 1) * 255).astype(np.uint8)
+    padded = cv2.copyMakeBorder(colour, pad_y, 0, pad_x, 0, cv2.BORDER_REPLICATE)
+    buffer = io.BytesIO()
+    tables = [list(t) for t in jpeg.qtables][:1 if grayscale else None]
+    Image.fromarray(padded[..., 1] if grayscale else padded).save(buffer, "JPEG", qtables=tables,
+                                                                  subsampling=jpeg.subsampling)
+    decoded = np.asarray(Image.open(buffer).convert("RGB"))[pad_y:, pad_x:].astype(np.float32) / 255
+    out = layer.copy()
+    out[box][..., :3] = decoded * (alpha > 0)
+    return out

@@ -1,0 +1,182 @@
+"""2D fallback: warp the mask flat onto a face's landmarks where its 3D placement fails verification.
+
+The mask's mesh is laid on the neutral canonical face and projected frontally. Each vertex is
+tied (barycentrically) to a Delaunay triangulation of the canonical landmarks, extended by two
+rings outside the face oval, and follows those landmarks into the photo: a piecewise-affine
+warp. The warped mesh is then textured with the mask's albedo, simply shaded, and drawn in
+software (cv2 and numpy, no GL), far triangles first, at `SUPERSAMPLE` times the resolution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from render3d.composite import Window
+from render3d.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
+from render3d.render import DrawPart
+from render3d.topology import canonical_face
+from render3d.verify import placement_iou
+
+Render = tuple[Window, np.ndarray]                  # a window and its straight-alpha RGBA float32
+
+FACE_STATUSES = ("ok", "fallback", "failed")       # best to worst; an image takes its worst face's
+SUPERSAMPLE = 3
+RING_SCALES = (1.6, 3.0)       # rings around the face oval, as multiples of its size about its centre
+LIGHT = np.array([0.0, 0.45, 0.89])   # camera frame (y up, z toward the camera): from the upper front
+AMBIENT = 0.72
+MARGIN = 2
+
+
+@dataclass(frozen=True)
+class FaceRender:
+    render: Optional[Render]       # what to draw for the face (None: nothing)
+    status: str                    # 'ok' (3D), 'fallback' (2D warp) or 'failed' (neither verified)
+    reason: Optional[str] = None   # why the 3D render was not kept: 'low_iou' or '3d_error'
+    detail: Optional[str] = None   # the scores or the error, in words
+
+
+def neutral_face() -> FittedFace:
+    """The canonical face itself as a fitted face: 1 pixel per cm, frontal, in image axes."""
+    landmarks = canonical_face().vertices @ CANONICAL_TO_IMAGE_AXES
+    return FittedFace(landmarks, 1.0, CANONICAL_TO_IMAGE_AXES, np.zeros(3), np.zeros_like(landmarks))
+
+
+@lru_cache(maxsize=1)
+def anchors() -> tuple[np.ndarray, Delaunay]:
+    """Canonical anchor points (468 landmarks, then the rings, in image axes) and their triangulation."""
+    face = canonical_face()
+    points = face.vertices[:468] @ CANONICAL_TO_IMAGE_AXES
+    oval = points[face.outer_loop]
+    centre = oval.mean(0)
+    rings = [centre + (oval - centre) * [k, k, 1.0] for k in RING_SCALES]
+    points = np.concatenate([points, *rings])
+    return points, Delaunay(points[:, :2])
+
+
+def anchor_positions(fitted: FittedFace) -> np.ndarray:
+    """Where the anchors land in the photo: landmarks as detected, rings following the head rigidly."""
+    canonical, _ = anchors()
+    rings = fitted.to_image(canonical[468:] @ CANONICAL_TO_IMAGE_AXES)
+    return np.concatenate([fitted.landmarks[:468], rings])
+
+
+def warp_points(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Map frontal canonical points (image axes) to the photo through the anchor triangulation."""
+    _, triangulation = anchors()
+    xy = points[:, :2]
+    simplex = triangulation.find_simplex(xy)
+    outside = simplex < 0
+    if outside.any():          # beyond the outer ring: use the nearest anchor triangle, extrapolated
+        centres = triangulation.points[triangulation.simplices].mean(1)
+        simplex[outside] = np.argmin(((xy[outside, None] - centres[None]) ** 2).sum(2), axis=1)
+    transform = triangulation.transform[simplex]
+    bary = np.einsum("nij,nj->ni", transform[:, :2], xy - transform[:, 2])
+    weights = np.concatenate([bary, 1 - bary.sum(1, keepdims=True)], axis=1)
+    return np.einsum("nk,nkd->nd", weights, targets[triangulation.simplices[simplex]])
+
+
+def shade(part: DrawPart) -> np.ndarray:
+    """Per-vertex brightness of the neutral mask under one soft light from the upper front."""
+    return AMBIENT + (1 - AMBIENT) * np.clip(part.normals @ LIGHT, 0.0, 1.0)
+
+
+def warp_mask(parts: list[DrawPart], fitted: FittedFace, shape: tuple[int, int]) -> Optional[Render]:
+    """The mask parts (placed on `neutral_face()`) warped flat onto `fitted`'s landmarks and drawn."""
+    targets = anchor_positions(fitted)
+    warped = [warp_points(part.positions, targets) for part in parts]
+    xy = np.concatenate(warped)[:, :2]
+    h, w = shape
+    x0, y0 = max(0, int(np.floor(xy[:, 0].min())) - MARGIN), max(0, int(np.floor(xy[:, 1].min())) - MARGIN)
+    x1, y1 = min(w, int(np.ceil(xy[:, 0].max())) + MARGIN), min(h, int(np.ceil(xy[:, 1].max())) + MARGIN)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    size = (y1 - y0) * SUPERSAMPLE, (x1 - x0) * SUPERSAMPLE
+    premultiplied = np.zeros((*size, 4), np.float32)
+    # Far parts first; within a part, far triangles first (image z points away from the camera).
+    for part, positions in sorted(zip(parts, warped), key=lambda pw: -pw[1][:, 2].mean()):
+        pixels = (positions[:, :2] - [x0, y0]) * SUPERSAMPLE - 0.5    # integer = pixel centre
+        draw_part(premultiplied, part, pixels, positions[:, 2])
+    small = cv2.resize(premultiplied, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    alpha = small[..., 3:]
+    rgb = np.where(alpha > 0, small[..., :3] / np.maximum(alpha, 1e-6), 0.0)
+    return (x0, y0, x1 - x0, y1 - y0), np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2).astype(np.float32)
+
+
+def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.ndarray) -> None:
+    """Rasterise one textured part into premultiplied RGBA `target`, over what is there."""
+    triangles = part.triangles[np.argsort(-depth[part.triangles].mean(1), kind="stable")]
+    ids = np.full(target.shape[:2], -1, np.int32)
+    fixed_point = np.round(pixels * 16).astype(np.int32)                # 4 fractional bits
+    for k, triangle in enumerate(triangles):
+        cv2.fillConvexPoly(ids, fixed_point[triangle], k, cv2.LINE_8, 4)
+    ys, xs = np.nonzero(ids >= 0)
+    if not len(xs):
+        return
+    corners = pixels[triangles[ids[ys, xs]]]                         # (N, 3, 2)
+    edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=2)
+    det = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
+    keep = np.abs(det) > 1e-9
+    ys, xs, corners, edges, det = ys[keep], xs[keep], corners[keep], edges[keep], det[keep]
+    d = np.stack([xs, ys], axis=1) - corners[:, 0]
+    b1 = np.clip((d[:, 0] * edges[:, 1, 1] - d[:, 1] * edges[:, 0, 1]) / det, 0, 1)
+    b2 = np.clip((edges[:, 0, 0] * d[:, 1] - edges[:, 1, 0] * d[:, 0]) / det, 0, 1)
+    weights = np.stack([1 - b1 - b2, b1, b2], axis=1)[:, :, None]
+    corner_ids = triangles[ids[ys, xs]]
+    uv = (weights * part.uvs[corner_ids]).sum(1)
+    light = (weights[..., 0] * shade(part)[corner_ids]).sum(1)
+    colour = sample(part.albedo, uv)
+    linear = (colour.astype(np.float32) / 255) ** 2.2 * np.asarray(part.tint, np.float32) * light[:, None]
+    target[ys, xs, :3] = np.clip(linear, 0, 1) ** (1 / 2.2)
+    target[ys, xs, 3] = 1.0
+
+
+def sample(texture: np.ndarray, uv: np.ndarray, row: int = 4096) -> np.ndarray:
+    """Bilinear texture lookups at (N, 2) OBJ-convention uvs (v = 0 at the bottom), wrapping."""
+    th, tw = texture.shape[:2]
+    n = len(uv)
+    maps = np.zeros((2, -(-n // row) * row), np.float32)      # cv2.remap wants fewer than 32767 columns
+    maps[:, :n] = [uv[:, 0] * tw - 0.5, (1 - uv[:, 1]) * th - 0.5]
+    shaped = [m.reshape(-1, row) for m in maps]
+    return cv2.remap(texture, *shaped, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP).reshape(-1, 3)[:n]
+
+
+def render_iou(render: Optional[Render], landmarks: np.ndarray, shape: tuple[int, int]) -> float:
+    """IoU of one face's render (as it would segment) with that face's lower-face polygon."""
+    if render is None:
+        return 0.0
+    (x, y, w, h), rgba = render
+    segmentation = np.zeros(shape, bool)
+    segmentation[y:y + h, x:x + w] = rgba[..., 3] >= 0.5
+    return placement_iou(segmentation, landmarks)
+
+
+def verified(render_3d: Callable[[], Optional[Render]], render_2d: Callable[[], Optional[Render]],
+             landmarks: np.ndarray, shape: tuple[int, int], min_iou: float) -> FaceRender:
+    """The 3D render when it succeeds and scores `min_iou` or more, else the 2D one if that does,
+    else nothing (the face is left unmasked and marked failed)."""
+    try:
+        render = render_3d()
+        iou = render_iou(render, landmarks, shape)
+        if iou >= min_iou:
+            return FaceRender(render, "ok")
+        reason, detail = "low_iou", f"3D IoU {iou:.3f} < {min_iou}"
+    except Exception as exc:        # any failure of one face's 3D path falls back, the image goes on
+        reason, detail = "3d_error", f"3D placement failed: {describe(exc)}"
+    try:
+        render = render_2d()
+        iou = render_iou(render, landmarks, shape)
+    except Exception as exc:
+        return FaceRender(None, "failed", reason, f"{detail}; 2D fallback failed: {describe(exc)}")
+    if iou >= min_iou:
+        return FaceRender(render, "fallback", reason, f"{detail}; 2D IoU {iou:.3f}")
+    return FaceRender(None, "failed", reason, f"{detail}; 2D IoU {iou:.3f} < {min_iou}")
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line: its type and message."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}".rstrip(": ")

@@ -1,0 +1,130 @@
+"""Photometric realism: what each face's mask takes from its photo, and the switches for it.
+
+Stages (each can be turned off; `flat` turns them all off and draws the unlit albedo):
+  light   SH irradiance fitted to the face's skin (`render3d.light`)
+  ao      baked ambient occlusion of the mask (`render3d.occlusion`)
+  colour  exposure, white balance and saturation from the skin and the photo (`render3d.colour`)
+  camera  the photo's blur, noise and JPEG compression (`render3d.camera`)
+  shadow  a contact shadow on the skin above the mask (`render3d.shadow`)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from render3d import camera, colour, light, shadow
+from render3d.camera import CameraModel, Jpeg
+from render3d.colour import NEUTRAL, ColourMatch, Scene
+from render3d.fitting import FittedFace
+from render3d.image_in import LoadedImage
+from render3d.light import Lighting
+from render3d.masks import MaskPart
+from render3d.occlusion import part_occlusion
+from render3d.render import DEFAULT_SH
+
+MODES = ("full", "flat")
+STAGES = ("light", "ao", "colour", "camera", "shadow")
+
+Render = tuple[tuple[int, int, int, int], np.ndarray]
+
+
+def check(mode: str, off: tuple[str, ...]) -> None:
+    if mode not in MODES:
+        raise ValueError(f"realism must be one of {', '.join(MODES)}, not {mode!r}")
+    unknown = set(off) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown realism stage {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
+
+
+def active_stages(mode: str, off: tuple[str, ...]) -> frozenset[str]:
+    return frozenset() if mode == "flat" else frozenset(STAGES) - set(off)
+
+
+@dataclass(frozen=True)
+class Look:
+    """One face's realism: what its mask is drawn and finished with."""
+    stages: frozenset[str]
+    shaded: bool
+    lighting: Lighting | None = None
+    colour: ColourMatch = NEUTRAL
+    camera: CameraModel | None = None
+    shadow_reach: int = 0
+
+    def draw_args(self, part: MaskPart) -> dict:
+        """DrawPart fields for one mask part."""
+        use_light = "light" in self.stages and self.lighting is not None
+        return {"sh": self.lighting.sh if use_light else DEFAULT_SH,
+                "colour": self.colour.matrix,
+                "ao": part_occlusion(part) if "ao" in self.stages else None}
+
+    @property
+    def margin(self) -> int:
+        """Extra window pixels the finishing blur and the shadow reach beyond the mask (the shadow's
+        counted even when it is off, so that switching it leaves the layer, noise included, as it is)."""
+        return max(self.camera.margin if self.camera is not None else 0, self.shadow_reach)
+
+    def as_json(self) -> dict:
+        return {"light": self.lighting.as_json() if self.lighting and "light" in self.stages else None,
+                "colour": self.colour.as_json() if "colour" in self.stages else None,
+                "camera": self.camera.as_json() if self.camera else None,
+                "shadow": "shadow" in self.stages}
+
+
+def lightings(rgb: np.ndarray, fitted: list[FittedFace], stages: frozenset[str]) -> list[Lighting | None]:
+    """Skin lighting per face, also the skin reference of the colour stage."""
+    if not stages & {"light", "colour"}:
+        return [None] * len(fitted)
+    return [light.fit_lighting(light.skin_samples(rgb, face)) for face in fitted]
+
+
+def colour_matches(rgb: np.ndarray, skins: list[Lighting | None], stages: frozenset[str]) -> list[ColourMatch]:
+    if "colour" not in stages or not skins:
+        return [NEUTRAL] * len(skins)
+    scene: Scene = colour.scene_stats(rgb)
+    return [colour.match(scene, skin.skin_median if skin else None) for skin in skins]
+
+
+def camera_models(rgb: np.ndarray, fitted: list[FittedFace], jpeg: Jpeg | None,
+                  stages: frozenset[str]) -> list[CameraModel | None]:
+    if "camera" not in stages:
+        return [None] * len(fitted)
+    return [camera.estimate(rgb, face, jpeg) for face in fitted]
+
+
+def jpeg_of(image: LoadedImage, stages: frozenset[str]) -> Jpeg | None:
+    return camera.jpeg_settings(image) if "camera" in stages else None
+
+
+def shadow_reach(face: FittedFace) -> int:
+    return shadow.reach(face)
+
+
+def finish(render: Render, look: Look, rng: np.random.Generator) -> Render:
+    """The photo's blur and noise on one face's render."""
+    if look.camera is None:
+        return render
+    window, rgba = render
+    rgba = camera.blur(rgba, look.camera.extra_blur)
+    return window, camera.add_noise(rgba, look.camera, rng, look.colour.grayscale)
+
+
+def compress(region: tuple[int, int, int, int] | None, layer: np.ndarray | None, looks: list[Look]) -> np.ndarray | None:
+    """The stacked layer through the photo's JPEG compression, when the photo is a JPEG."""
+    models = [look.camera for look in looks if look.camera is not None and look.camera.jpeg is not None]
+    if layer is None or not models:
+        return layer
+    return camera.jpeg_roundtrip(layer, region[:2], models[0].jpeg, looks[0].colour.grayscale)
+
+
+def noise_rng(seed: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed % 2 ** 64, index])
+
+
+def shadows(region: tuple[int, int, int, int], renders: list[Render], faces: list[FittedFace]) -> np.ndarray:
+    """Contact shadows of the faces' renders, combined over the region."""
+    x0, y0, w, h = region
+    lit = np.ones((h, w), np.float32)
+    for ((x, y, rw, rh), rgba), face in zip(renders, faces):
+        lit[y - y0:y - y0 + rh, x - x0:x - x0 + rw] *= 1 - shadow.contact_shadow(rgba[..., 3], face)
+    return 1 - lit

@@ -1,0 +1,209 @@
+"""Photometric realism on real photos: the mask follows the photo's light, exposure, colour and camera."""
+from __future__ import annotations
+
+import io
+
+import cv2
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from PIL import Image
+
+import render3d
+from render3d.colour import log_chroma
+from render3d.light import LINEAR_LUT, LUMINANCE, skin_triangles
+from render3d.realism import STAGES
+
+
+def fit(image, **options):
+    return render3d.fit(image, mask="surgical", vary=False, **options)
+
+
+def interior(result, pixels: int = 3) -> np.ndarray:
+    """The mask's coverage, eroded away from its edge."""
+    kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
+    return cv2.erode((result.segmentation > 0).astype(np.uint8), kernel).astype(bool)
+
+
+def to_srgb(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0, 1)
+    encoded = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(encoded * 255).astype(np.uint8)
+
+
+def gray(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) @ LUMINANCE.astype(np.float32)
+
+
+def flat_skin(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The flatter half of the face's bare skin (forehead, cheeks, nose), as a boolean image."""
+    raster = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(raster, list(np.round(landmarks[skin_triangles()][:, :, :2]).astype(np.int32)), 1)
+    skin = raster.astype(bool)
+    smooth = cv2.GaussianBlur(gray(rgb), (0, 0), 1.0)
+    activity = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
+    return skin & (activity <= np.median(activity[skin]))
+
+
+def laplacian_variance(rgb: np.ndarray, region: np.ndarray) -> float:
+    return float(cv2.Laplacian(gray(rgb), cv2.CV_32F)[region].var())
+
+
+def noise_level(rgb: np.ndarray, region: np.ndarray) -> float:
+    """Immerkaer's estimate: sqrt(pi / 2) * mean |checkerboard response| / 6."""
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    return float(np.sqrt(np.pi / 2) * np.abs(cv2.filter2D(gray(rgb), cv2.CV_32F, kernel)[region]).mean() / 6)
+
+
+def light_x(result) -> float:
+    return result.faces[0]["realism"]["light"]["direction"][0]
+
+
+def test_mirrored_photo_mirrors_the_light(astronaut):
+    # The astronaut is lit from the image's left: the mirrored photo from its right, as strongly.
+    x, mirrored = light_x(fit(astronaut)), light_x(fit(np.ascontiguousarray(astronaut[:, ::-1])))
+    assert x < -0.3 and mirrored > 0.3
+    assert abs(x + mirrored) < 0.15
+
+
+def test_side_lit_dev_photo_mirrors_the_light(dev_faces):
+    photo = iio.imread(dev_faces / "unmasked" / "deepface_img59.jpg")
+    x, mirrored = light_x(fit(photo)), light_x(fit(np.ascontiguousarray(photo[:, ::-1])))
+    assert x > 0.5 and mirrored < -0.5
+    assert abs(x + mirrored) < 0.15
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.7])
+def test_darker_photo_gives_a_proportionally_darker_mask(astronaut, astronaut_landmarks, factor):
+    base = fit(astronaut)
+    dark = fit(np.round(astronaut * factor).astype(np.uint8))
+    inside = interior(base) & interior(dark)
+    photo_ratio = factor                                     # the photo's sRGB values scale by it
+    mask_ratio = dark.composite[inside].mean() / base.composite[inside].mean()
+    assert abs(mask_ratio / photo_ratio - 1) < 0.1
+    # Exposure itself is exactly proportional to the skin's linear radiance (highlights roll off).
+    skin = flat_skin(astronaut, astronaut_landmarks)
+    linear_ratio = LINEAR_LUT[np.round(astronaut * factor).astype(np.uint8)][skin].mean() / LINEAR_LUT[astronaut][skin].mean()
+    exposure_ratio = dark.faces[0]["realism"]["colour"]["exposure"] / base.faces[0]["realism"]["colour"]["exposure"]
+    assert abs(exposure_ratio / linear_ratio - 1) < 0.05
+
+
+def test_warm_cast_warms_the_mask(astronaut):
+    base = fit(astronaut)
+    warm = fit(to_srgb(LINEAR_LUT[astronaut] * np.array([1.15, 1.0, 0.8])))
+    inside = interior(base) & interior(warm)
+    before = log_chroma(LINEAR_LUT[base.composite][inside].mean(0))
+    after = log_chroma(LINEAR_LUT[warm.composite][inside].mean(0))
+    assert after[0] - before[0] > 0.02          # red up against green
+    assert after[1] - before[1] < -0.05         # blue down against green
+
+
+@pytest.mark.parametrize("change", ["blur 1.5", "blur 2.5", "noise 6", "noise 12"])
+def test_mask_is_as_sharp_and_noisy_as_the_skin(astronaut, astronaut_landmarks, change):
+    kind, amount = change.split()
+    if kind == "blur":
+        photo = cv2.GaussianBlur(astronaut, (0, 0), float(amount))
+    else:
+        noise = np.random.default_rng(1).normal(0, float(amount), astronaut.shape)
+        photo = np.clip(astronaut + noise, 0, 255).astype(np.uint8)
+    skin = flat_skin(astronaut, astronaut_landmarks)
+    matched, unmatched = fit(photo), fit(photo, realism_off=("camera",))
+    for measure in (laplacian_variance, noise_level):
+        ratio = measure(matched.composite, interior(matched)) / measure(photo, skin)
+        assert 1 / 1.5 <= ratio <= 1.5, (measure.__name__, ratio)
+    # Without the camera stage the mask stays sharp and clean.
+    raw = laplacian_variance(unmatched.composite, interior(unmatched)) / laplacian_variance(photo, skin)
+    assert raw > 3 if kind == "blur" else raw < 0.3
+
+
+def grayscale_of(rgb: np.ndarray) -> np.ndarray:
+    return np.repeat(np.round(gray(rgb)).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def test_grayscale_photo_gives_a_grayscale_mask(astronaut):
+    result = fit(grayscale_of(astronaut))
+    covered = result.layer[..., 3] > 0
+    layer = result.layer[covered][:, :3].astype(int)
+    assert (layer.max(1) - layer.min(1)).max() <= 2
+    composite = result.composite.astype(int)
+    assert (composite.max(2) - composite.min(2)).max() <= 2
+    assert result.faces[0]["realism"]["colour"]["grayscale"]
+
+
+def test_grayscale_jpeg_dev_photo_gives_a_grayscale_mask(dev_faces):
+    result = fit(dev_faces / "unmasked" / "fexp_anger_Doc_Rivers_0001.jpg")
+    layer = result.layer[result.layer[..., 3] > 0][:, :3].astype(int)
+    assert len(layer) and (layer.max(1) - layer.min(1)).max() <= 2
+
+
+def test_sepia_photo_gives_a_sepia_mask(astronaut):
+    tint = np.array([1.0, 0.8, 0.55])
+    sepia = to_srgb(LINEAR_LUT[grayscale_of(astronaut)] * tint)
+    result = fit(sepia)
+    assert result.faces[0]["realism"]["colour"]["saturation"] < 0.1
+    mask_chroma = log_chroma(LINEAR_LUT[result.composite][interior(result)].mean(0))
+    assert np.abs(mask_chroma - log_chroma(tint)).max() < 0.1
+
+
+def test_jpeg_input_sets_the_compression(astronaut, tmp_path):
+    path = tmp_path / "astronaut.jpg"
+    Image.fromarray(astronaut).save(path, quality=70)
+    camera = fit(path).faces[0]["realism"]["camera"]
+    assert camera["jpeg"] == {"quality": 70, "subsampling": "4:2:0"}
+    assert fit(astronaut).faces[0]["realism"]["camera"]["jpeg"] is None
+
+
+def test_edges_have_no_halo_and_the_shadow_stays_off_the_layer(astronaut):
+    result = fit(astronaut)
+    alpha = result.layer[..., 3]
+    assert np.array_equal(result.segmentation == 255, alpha >= 128)
+    # Partly covered pixels carry the colour of the mask next to them, not a lighter or darker fringe.
+    edge = (alpha > 0) & (alpha < 255)
+    near = cv2.dilate(edge.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & interior(result, 1)
+    edge_luminance = gray(result.layer[..., :3])[edge].mean()
+    assert abs(edge_luminance / gray(result.layer[..., :3])[near].mean() - 1) < 0.1
+    # The contact shadow darkens the skin just above the mask, in the composite only, and fades out.
+    darker = gray(astronaut) - gray(result.composite)
+    covered = alpha > 0
+    above = np.zeros_like(covered)
+    for rows in range(1, 4):
+        above |= np.roll(covered, -rows, axis=0)
+    above &= ~covered
+    far = ~cv2.dilate(covered.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool)
+    assert darker[above].mean() > 3
+    assert (darker[~covered] >= -0.5).all() and np.abs(darker[far]).max() < 0.5
+    unshadowed = fit(astronaut, realism_off=("shadow",))
+    assert np.array_equal(unshadowed.layer, result.layer)
+
+
+def test_switches_and_records(astronaut):
+    full, flat = fit(astronaut, seed=5), fit(astronaut, seed=5, realism="flat")
+    record = full.faces[0]["realism"]
+    assert set(record) == {"light", "colour", "camera", "shadow"}
+    assert len(record["light"]["sh"]) == 9 and record["shadow"] is True
+    assert flat.faces[0]["realism"] == {"light": None, "colour": None, "camera": None, "shadow": False}
+    assert full.metadata["options"]["realism"] == "full" and flat.metadata["options"]["realism"] == "flat"
+    # Flat is the unlit albedo: uniform where the full look is shaded.
+    inside = interior(full)
+    assert gray(flat.composite)[inside].std() < gray(full.composite)[inside].std()
+    for stage in STAGES:
+        partial = fit(astronaut, seed=5, realism_off=(stage,))
+        assert partial.metadata["options"]["realism_off"] == [stage]
+        assert np.array_equal(partial.segmentation, full.segmentation)
+    with pytest.raises(ValueError):
+        fit(astronaut, realism_off=("sparkle",))
+
+
+def test_noise_is_seeded(astronaut):
+    first, again, other = fit(astronaut, seed=1), fit(astronaut, seed=1), fit(astronaut, seed=2)
+    assert np.array_equal(first.layer, again.layer) and first.metadata == again.metadata
+    assert not np.array_equal(first.layer, other.layer)
+    assert np.array_equal(first.segmentation, other.segmentation)
+
+
+def test_each_face_of_a_group_gets_its_own_light(dev_faces):
+    result = fit(dev_faces / "unmasked" / "human_group-1.jpg")
+    lights = [face["realism"]["light"] for face in result.faces if face["realism"]["light"]]
+    assert len(lights) >= 5
+    medians = np.array([light["skin_median"] for light in lights])
+    assert np.ptp(medians[:, 1]) > 0.02
