@@ -4,7 +4,8 @@
 
 For every face it compares, in the face's own left and right halves (split at the nose midline),
 the brightness ratio of the photo's skin where the mask will be with that of the rendered mask;
-the correlation of the two log-ratios across faces says whether the lighting transfers. Writes
+the correlation of the two log-ratios across faces says whether the lighting transfers (the flat,
+unlit mask gives the baseline). Writes
 `sheet.png` (crops around the largest face of the first --sheet photos: flat | full) and
 `realism.json`, and prints the summary.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -59,10 +61,10 @@ def half_ratio(linear: np.ndarray, pixels: np.ndarray, landmarks: np.ndarray) ->
     return float(left.mean() / right.mean())
 
 
-def face_figures(full, detected: list) -> list[dict]:
-    """Per face: skin and mask left/right ratios inside that face's mask coverage."""
+def face_figures(full, flat, detected: list) -> list[dict]:
+    """Per face: skin and mask (full and flat) left/right ratios inside that face's mask coverage."""
     covered = full.segmentation > 0
-    photo, composite = LINEAR_LUT[full.image.rgb], LINEAR_LUT[full.composite]
+    photo, composite, unlit = LINEAR_LUT[full.image.rgb], LINEAR_LUT[full.composite], LINEAR_LUT[flat.composite]
     figures = []
     for face, found in zip(full.faces, detected):
         if face["status"] != "ok":
@@ -73,8 +75,10 @@ def face_figures(full, detected: list) -> list[dict]:
         own[max(0, y0):y1 + 1, max(0, x0):x1 + 1] = covered[max(0, y0):y1 + 1, max(0, x0):x1 + 1]
         skin = half_ratio(photo, own & skin_raster(fitted.landmarks, covered.shape), fitted.landmarks)
         mask = half_ratio(composite, own, fitted.landmarks)
-        if skin is not None and mask is not None:
-            figures.append({"face": face["index"], "skin_lr": round(skin, 4), "mask_lr": round(mask, 4)})
+        baseline = half_ratio(unlit, own, fitted.landmarks)
+        if skin is not None and mask is not None and baseline is not None:
+            figures.append({"face": face["index"], "skin_lr": round(skin, 4), "mask_lr": round(mask, 4),
+                            "flat_lr": round(baseline, 4)})
     return figures
 
 
@@ -116,7 +120,7 @@ def main() -> None:
     options = FitOptions(mask=args.mask)
     for path in images_in(args.folder):
         try:
-            flat = engine.fit(path, FitOptions(mask=args.mask, realism="flat"))
+            flat = engine.fit(path, replace(options, realism="flat"))
             full = engine.fit(path, options)
         except Render3DError:
             continue
@@ -124,16 +128,16 @@ def main() -> None:
             continue
         # The engine's own landmark model, called again: the same faces, in the same order.
         detected = find_faces(full.image.rgb, engine.landmark_model(options.max_faces), options.max_faces)
-        figures += [{"image": path.name, **f} for f in face_figures(full, detected)]
+        figures += [{"image": path.name, **f} for f in face_figures(full, flat, detected)]
         if len(pairs) < args.sheet:
             largest = max(full.faces, key=lambda f: (f["bbox"][2] - f["bbox"][0]))
             pairs.append((path.name, tile(flat.composite, largest["bbox"]), tile(full.composite, largest["bbox"])))
-    skin = np.log([f["skin_lr"] for f in figures])
-    mask = np.log([f["mask_lr"] for f in figures])
-    correlation = float(np.corrcoef(skin, mask)[0, 1]) if len(figures) > 2 else float("nan")
-    summary = {"faces": len(figures), "lr_log_ratio_correlation": round(correlation, 4),
-               "mask_over_skin_log_ratio_slope": round(float(np.polyfit(skin, mask, 1)[0]), 4)
-               if len(figures) > 2 else None}
+    skin, mask, baseline = (np.log([f[key] for f in figures]) for key in ("skin_lr", "mask_lr", "flat_lr"))
+    enough = len(figures) > 2
+    summary = {"faces": len(figures),
+               "lr_log_ratio_correlation": round(float(np.corrcoef(skin, mask)[0, 1]), 4) if enough else None,
+               "mask_over_skin_log_ratio_slope": round(float(np.polyfit(skin, mask, 1)[0]), 4) if enough else None,
+               "flat_lr_log_ratio_correlation": round(float(np.corrcoef(skin, baseline)[0, 1]), 4) if enough else None}
     (args.out / "realism.json").write_text(json.dumps({**summary, "per_face": figures}, indent=2) + "\n")
     if pairs:
         Image.fromarray(sheet(pairs)).save(args.out / "sheet.png")

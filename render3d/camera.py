@@ -6,13 +6,13 @@ the ratio sqrt(sigma^2 + s0^2) / sigma) at the strongest edges around the face, 
 orientation, fitted by a 2x2 Gaussian covariance so motion blur stays directional. Close edges
 read blurrier than they are, so a low quantile of the edges is taken. The mask is blurred by what
 the photo has beyond the renderer's own softness, premultiplied colour and alpha together.
-Noise: two high-pass measures, per channel, at their floor (a low quantile over 8x8 blocks of tiles
-around the face): Immerkaer's checkerboard filter (white noise alone) over all blocks, and the
-Laplacian (noise and fine texture) over the skin's blocks. Together they are explained as white
-noise plus grain (white noise blurred by 1 px: film grain, demosaicing, resizing, denoising, and
-the fine texture the mask should share with the skin next to it); the white noise keeps the
-channels' correlation, the grain is one field for all channels. The same noise
-(seeded) is added to the mask's colour, less the 8-bit quantisation the output adds back.
+Noise: two high-pass measures, per channel, over the quietest 8x8 blocks of the face's bare skin
+(sampled in tiles): Immerkaer's checkerboard filter (white noise alone) and the Laplacian (noise
+and fine texture). Together they are explained as white noise plus grain (white noise blurred by
+1 px: film grain, demosaicing, resizing, denoising, and the fine texture a fabric shares with the
+skin next to it, up to a cap); the white noise keeps the channels' correlation, the grain is one
+field for all channels. The same noise (seeded) is added to the mask's colour, less the 8-bit
+quantisation the output adds back.
 JPEG: a JPEG input's own quantisation tables and chroma subsampling; the mask's colour goes
 through the same compression, on the photo's 8x8 grid.
 """
@@ -42,9 +42,11 @@ RENDER_BLUR = 0.8              # what the estimator reads on the renderer's anti
 MAX_BLUR = 8.0
 ANISOTROPY = 0.6               # share of the fitted directional blur kept
 ISOTROPIC = 1.3                # blurs whose variance differs less across directions are drawn isotropic
+MIN_BLUR, MIN_NOISE = 0.3, 0.25  # below these (px, 0-255 sigma) nothing shows: skipped
+MAX_GRAIN = 3.0                # grain sigma (0-255) beyond the white noise's
 BLOCK = 8                      # noise is measured per block of this side,
-TILE, TILES = 32, 10           # in up to TILES x TILES tiles of this side
-NOISE_QUANTILE = 0.25         # of the block energies, taken as the noise floor
+TILE, TILES = 32, 8            # in up to TILES x TILES tiles of this side
+NOISE_QUANTILE = 0.25          # share of the blocks taken as quiet
 MIN_BLOCKS = 16
 QUANTISATION_VARIANCE = 1.0 / 12.0
 GRAIN_SIGMAS = (0.0, 1.0)              # noise components: white, and white blurred by 1 px (grain)
@@ -115,8 +117,9 @@ def jpeg_settings(image: LoadedImage) -> Jpeg | None:
     return Jpeg(tuple(tuple(tables[k]) for k in sorted(tables)), max(subsampling, 0), quality)
 
 
-def face_square(fitted: FittedFace, shape: tuple[int, int], scale: float, sides: tuple[int, int]) -> tuple[slice, slice]:
-    """A square about the face's centre, `scale` times its box, its side clipped to `sides`, within the image."""
+def face_square(fitted: FittedFace, shape: tuple[int, int], scale: float,
+                sides: tuple[int, int]) -> tuple[slice, slice]:
+    """A square about the face's centre, `scale` times its box, its side clipped to `sides`, in the image."""
     x0, y0, x1, y1 = fitted.bbox
     half = float(np.clip(max(x1 - x0, y1 - y0) * scale, *sides)) / 2
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -151,9 +154,10 @@ def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
     if len(rows) < 3:
         return np.eye(2) * float(np.quantile(variance, EDGE_QUANTILE))
     cxx, cxy, cyy = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)[0]
-    # Keep the median's size; take part of the fitted anisotropy (few edges per orientation are noisy).
+    # Keep the quantile's size; take part of the fitted anisotropy (few edges per orientation are noisy).
     fitted = np.array([[cxx, cxy], [cxy, cyy]])
-    covariance = np.quantile(variance, EDGE_QUANTILE) * np.eye(2) + ANISOTROPY * (fitted - np.trace(fitted) / 2 * np.eye(2))
+    size = np.quantile(variance, EDGE_QUANTILE)
+    covariance = size * np.eye(2) + ANISOTROPY * (fitted - np.trace(fitted) / 2 * np.eye(2))
     values, vectors = np.linalg.eigh(covariance)
     return (vectors * np.clip(values, 0, MAX_BLUR ** 2)) @ vectors.T
 
@@ -174,13 +178,17 @@ def high_pass_blocks(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     no noise) are left out."""
     corners = [c for c in tile_corners(image.shape[:2])
                if c[0] + TILE + 2 <= image.shape[0] and c[1] + TILE + 2 <= image.shape[1]]
+    if not corners:
+        return np.zeros((len(HIGH_PASS), 0, BLOCK * BLOCK, 3), np.float32), np.zeros((0, 2), int)
     tiles = np.stack([image[y:y + TILE + 2, x:x + TILE + 2] for y, x in corners])
     inner = tiles[:, 1:-1, 1:-1]
     per_block = (len(tiles), TILE // BLOCK, BLOCK, TILE // BLOCK, BLOCK)
     usable = ((inner > 2) & (inner < 253)).all(axis=3).reshape(per_block).all(axis=(2, 4)).reshape(-1)
+    # One filter call over the tiles stacked in a column: each keeps its own 1-pixel border.
+    column = tiles.reshape(-1, TILE + 2, 3)
     measures = []
     for kernel in HIGH_PASS:
-        response = np.stack([cv2.filter2D(t, cv2.CV_32F, kernel)[1:-1, 1:-1] for t in tiles])
+        response = cv2.filter2D(column, cv2.CV_32F, kernel).reshape(tiles.shape)[:, 1:-1, 1:-1]
         measures.append(response.reshape(*per_block, 3).swapaxes(2, 3).reshape(-1, BLOCK * BLOCK, 3)[usable])
     steps = np.arange(TILE // BLOCK) * BLOCK + 1 + BLOCK // 2
     centres = np.array([(y + dy, x + dx) for y, x in corners for dy in steps for dx in steps]) // BLOCK
@@ -225,29 +233,31 @@ def estimate_noise(image: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.
     variances = np.stack([nnls(unit, target[:, c])[0] for c in range(3)], axis=1)
     quiet = responses[0, quiet_blocks(responses)].reshape(-1, 3)
     correlation = np.nan_to_num(np.corrcoef(quiet.T)) if np.all(quiet.std(0) > 1e-6) else np.eye(3)
-    # Grain is texture more than sensor noise: one luminance level for all channels.
-    variances[1] = LUMINANCE @ variances[1]
+    # Grain is texture more than sensor noise: one luminance level for all channels, and no more than
+    # a fabric would share with the skin (wrinkles and pores stay the skin's own).
+    variances[1] = min(float(LUMINANCE @ variances[1]), max(MAX_GRAIN ** 2, float(LUMINANCE @ variances[0])))
     return np.sqrt(variances), correlation
 
 
 def skin_cells(fitted: FittedFace, window: tuple[slice, slice]) -> np.ndarray:
     """Which BLOCK squares of the window lie on the face's bare skin."""
     rows, columns = window
-    cells = np.zeros(((rows.stop - rows.start) // BLOCK + 1, (columns.stop - columns.start) // BLOCK + 1), np.uint8)
+    cells = np.zeros(((rows.stop - rows.start) // BLOCK + 1, (columns.stop - columns.start) // BLOCK + 1),
+                     np.uint8)
     corners = (fitted.landmarks[skin_triangles()][:, :, :2] - [columns.start, rows.start]) / BLOCK - 0.5
     cv2.fillPoly(cells, list(np.round(corners * 16).astype(np.int32)), 1, lineType=cv2.LINE_8, shift=4)
     return cells.astype(bool)
 
 
 def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraModel:
-    # Noise from tiles over the face and its surroundings (flat background is the best witness of it).
+    # Noise from tiles over the face (and its surroundings, when little skin shows).
     square = face_square(fitted, rgb.shape[:2], *NOISE_SQUARE)
     noise, correlation = estimate_noise(rgb[square].astype(np.float32), skin_cells(fitted, square))
     crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE)].astype(np.float32)
     if min(crop.shape[:2]) < 8:
         return CameraModel(np.eye(2) * RENDER_BLUR ** 2, noise, correlation, jpeg)
     gray = crop @ LUMINANCE.astype(np.float32)
-    noise_sigma = float(np.sqrt((noise ** 2).sum(0).mean()))
+    noise_sigma = float(np.sqrt((noise ** 2).sum(0).mean()))     # edges must stand above it
     return CameraModel(estimate_blur(gray, noise_sigma), noise, correlation, jpeg)
 
 
@@ -263,14 +273,15 @@ def gaussian_kernel(covariance: np.ndarray) -> np.ndarray:
 def blur(rgba: np.ndarray, covariance: np.ndarray) -> np.ndarray:
     """Blur a straight-alpha RGBA float window: premultiplied colour and alpha together."""
     values = np.linalg.eigvalsh(covariance)
-    if values.max() < 0.01:
+    if values.max() < MIN_BLUR ** 2:
         return rgba
     premultiplied = np.concatenate([rgba[..., :3] * rgba[..., 3:], rgba[..., 3:]], axis=2)
     if values.max() < ISOTROPIC * values.min():             # separable, much faster
         premultiplied = cv2.GaussianBlur(premultiplied, (0, 0), float(np.sqrt(values.mean())),
                                          borderType=cv2.BORDER_CONSTANT)
     else:
-        premultiplied = cv2.filter2D(premultiplied, -1, gaussian_kernel(covariance), borderType=cv2.BORDER_CONSTANT)
+        premultiplied = cv2.filter2D(premultiplied, -1, gaussian_kernel(covariance),
+                                     borderType=cv2.BORDER_CONSTANT)
     alpha = np.clip(premultiplied[..., 3:], 0, 1)
     colour = np.clip(premultiplied[..., :3] / np.maximum(alpha, 1e-6), 0, 1) * (alpha > 1e-6)
     return np.concatenate([colour, alpha], axis=2)
@@ -286,52 +297,60 @@ def noise_field(shape: tuple[int, int], sigma: np.ndarray, correlation: np.ndarr
     return rng.standard_normal((*shape, 3), np.float32) @ (root * sigma[None]).T.astype(np.float32)
 
 
-def add_noise(rgba: np.ndarray, model: CameraModel, rng: np.random.Generator, grayscale: bool) -> np.ndarray:
-    """Add the photo's noise (0-255 units) to the colour where the mask is; alpha is untouched.
+def covered_box(alpha: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the pixels with alpha above 0."""
+    rows, columns = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if len(rows) == 0:
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+
+
+def add_noise(rgba: np.ndarray, model: CameraModel, rng: np.random.Generator,
+              grayscale: bool) -> np.ndarray:
+    """Add the photo's noise (0-255 units) to the colour where the mask is, in place; alpha is untouched.
 
     Grain is mostly texture and demosaiced noise: one field for all channels, so it does not mottle;
     a grayscale photo gets one field for everything."""
-    rows, columns = np.nonzero(rgba[..., 3] > 0)
-    if len(rows) == 0:
+    box = covered_box(rgba[..., 3])
+    if box is None:
         return rgba
-    box = (slice(rows.min(), rows.max() + 1), slice(columns.min(), columns.max() + 1))
     shape = (box[0].stop - box[0].start, box[1].stop - box[1].start)
     noise = np.zeros((*shape, 3), np.float32)
     white, grain = model.noise
-    if white.max() > 0:
+    if white.max() > MIN_NOISE:
         noise += noise_field(shape, np.full(3, white[1]) if grayscale else white,
                              None if grayscale else model.correlation, rng)
-    if grain.max() > 0:
+    if grain.max() > MIN_NOISE:
         # Unit white noise blurred by s has standard deviation 1 / (2 sqrt(pi) s).
         field = cv2.GaussianBlur(rng.standard_normal(shape, np.float32), (0, 0), GRAIN_SIGMA)
         noise += field[..., None] * (grain * 2 * np.sqrt(np.pi) * GRAIN_SIGMA).astype(np.float32)
-    out = rgba.copy()
-    covered = out[box][..., 3:] > 0
-    out[box][..., :3] = np.where(covered, np.clip(out[box][..., :3] + noise / 255, 0, 1), 0.0)
-    return out
+    part = rgba[box]
+    noise *= np.float32(1 / 255) * (part[..., 3:] > 0)
+    part[..., :3] = np.clip(part[..., :3] + noise, 0, 1)
+    return rgba
 
 
 def jpeg_roundtrip(layer: np.ndarray, origin: tuple[int, int], jpeg: Jpeg, grayscale: bool) -> np.ndarray:
-    """Compress the layer's colour as the photo was, on the photo's block grid; alpha is kept."""
-    rows, columns = np.nonzero(layer[..., 3] > 0)
-    if len(rows) == 0:
+    """Compress the layer's colour as the photo was, on its block grid, in place; alpha is kept."""
+    covered = covered_box(layer[..., 3])
+    if covered is None:
         return layer
     # The covered part, grown to the photo's 16-pixel grid (the largest JPEG block).
     x0, y0 = origin
-    top, left = y0 + rows.min() - (y0 + rows.min()) % 16, x0 + columns.min() - (x0 + columns.min()) % 16
+    top, left = y0 + covered[0].start, x0 + covered[1].start
+    top, left = top - top % 16, left - left % 16
     pad_y, pad_x = max(y0 - top, 0), max(x0 - left, 0)
-    box = (slice(max(top - y0, 0), rows.max() + 1), slice(max(left - x0, 0), columns.max() + 1))
+    box = (slice(max(top - y0, 0), covered[0].stop), slice(max(left - x0, 0), covered[1].stop))
     part = layer[box]
-    alpha = part[..., 3:]
+    covered = part[..., 3] > 0
     # Beyond the coverage: the mask's mean colour, so that blocks across its edge ring little.
-    mean = (part[..., :3] * alpha).sum((0, 1)) / max(float(alpha.sum()), 1e-6)
-    colour = np.round(np.clip(np.where(alpha > 0, part[..., :3], mean), 0, 1) * 255).astype(np.uint8)
+    colour = cv2.convertScaleAbs(part[..., :3], alpha=255)
+    colour[~covered] = cv2.mean(colour, covered.view(np.uint8))[:3]
     padded = cv2.copyMakeBorder(colour, pad_y, 0, pad_x, 0, cv2.BORDER_REPLICATE)
     buffer = io.BytesIO()
     tables = [list(t) for t in jpeg.qtables][:1 if grayscale else None]
     Image.fromarray(padded[..., 1] if grayscale else padded).save(buffer, "JPEG", qtables=tables,
                                                                   subsampling=jpeg.subsampling)
-    decoded = np.asarray(Image.open(buffer).convert("RGB"))[pad_y:, pad_x:].astype(np.float32) / 255
-    out = layer.copy()
-    out[box][..., :3] = decoded * (alpha > 0)
-    return out
+    decoded = np.asarray(Image.open(buffer).convert("RGB"))[pad_y:, pad_x:]
+    part[..., :3] = decoded * (covered[..., None] / np.float32(255))
+    return layer

@@ -1,8 +1,8 @@
 """Lighting: order-2 spherical-harmonics irradiance fitted per face to the photo's visible skin.
 
 The skin is sampled inside triangles of the fitted face mesh (forehead, cheeks, nose; not the eyes,
-brows, nostrils, the face border, or below the nose, where beards grow), with the mesh normals in the camera frame (y up,
-z toward the camera). The fit is robust (iteratively reweighted least squares, Huber then Tukey
+brows, nostrils, the face border, or below the nose, where beards grow), with the mesh normals in
+the camera frame (y up, z toward the camera). The fit is robust (iteratively reweighted least squares, Huber then Tukey
 weights) so hair, glasses, beards and highlights do not skew it, and the higher bands are
 regularised. Coefficients are in the basis `shaders/mask.frag` evaluates:
 
@@ -24,15 +24,13 @@ from render3d.fitting import FittedFace
 from render3d.topology import canonical_face
 
 LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
-# Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them.
+# Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them
+# (the lips lie below the beard line).
 EXCLUDED = (
     ([7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161, 163, 173, 246,          # eyes
       249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466], 0.8),
     ([46, 52, 53, 55, 63, 65, 66, 70, 105, 107,                                              # brows
       276, 282, 283, 285, 293, 295, 296, 300, 334, 336], 0.8),
-    ([0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 178, 181,     # lips
-      185, 191, 267, 269, 270, 291, 308, 310, 311, 312, 314, 317, 318, 321, 324, 375, 402,
-      405, 409, 415], 0.5),
     ([2, 97, 98, 326, 327], 0.6),                                                            # nostrils
 )
 BEARD_LINE_CM = -4.9           # canonical y below which skin is often beard or moustache: not sampled
@@ -89,7 +87,7 @@ def sh_basis(normals: np.ndarray) -> np.ndarray:
 
 def is_skin(points: np.ndarray) -> np.ndarray:
     """Whether canonical points lie on usually bare skin: inside the oval, above the beard line,
-    away from eyes, brows, lips and nostrils."""
+    away from eyes, brows and nostrils."""
     face = canonical_face()
     vertices = face.vertices[:468]
     oval = vertices[face.outer_loop]
@@ -187,7 +185,8 @@ def ridge_fit(basis: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.
     # Scale the ridge by the data's own energy so it is independent of exposure.
     ridge = np.diag(RIDGE * normal[0, 0])
     # OpenCV's solver: LAPACK's may wake BLAS threads, slow for a 9x9 system on a busy machine.
-    _, solution = cv2.solve(normal + ridge + 1e-9 * np.eye(9), weighted.T @ values / total, flags=cv2.DECOMP_CHOLESKY)
+    _, solution = cv2.solve(normal + ridge + 1e-9 * np.eye(9), weighted.T @ values / total,
+                            flags=cv2.DECOMP_CHOLESKY)
     return solution
 
 

@@ -2,8 +2,8 @@
 
 A binding is computed once per mask part (automatically, so user masks need nothing more):
 each vertex follows a Gaussian blend of its nearest landmarks' expression offsets, and each
-vertex that lies over the face keeps its anchor on the face surface so that it can be held at
-least `min_clearance` above the skin whatever the expression.
+vertex that lies over the face is held at least `min_clearance` above the deformed skin, whatever
+the expression.
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5
 OVER_FACE_COSINE = 0.9       # offset this parallel to the surface normal = the vertex is over the face
 MIN_CLEARANCE_CM = 0.08
+CLEARANCE_NEIGHBOURS = 4
+LIFT_PASSES = 1
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,6 @@ class Binding:
     neighbours: np.ndarray       # (V, K) landmark indices
     weights: np.ndarray          # (V, K) blend weights, rows sum to 1
     over_face: np.ndarray        # (V,) bool: the vertex sits above the face surface
-    anchor_triangle: np.ndarray  # (V,) index into the closed face triangles
-    anchor_bary: np.ndarray      # (V, 3) barycentric coordinates of the anchor
 
 
 def closed_face_vertices(vertices: np.ndarray, hole_loops: list[np.ndarray]) -> np.ndarray:
@@ -47,33 +47,37 @@ def bind(points: np.ndarray) -> Binding:
     offset = points - closest
     length = np.linalg.norm(offset, axis=1)
     cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, 1e-9)
-    bary = trimesh.triangles.points_to_barycentric(surface.triangles[triangle], closest)
-    return Binding(neighbours, weights, cosine > OVER_FACE_COSINE, triangle, bary)
+    return Binding(neighbours, weights, cosine > OVER_FACE_COSINE)
 
 
-def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals."""
     v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))
-    normals = np.cross(v1 - v0, v2 - v0)
+    face_normals = np.cross(v1 - v0, v2 - v0)
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(normals, triangles[:, k], face_normals)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
-def clearance(points: np.ndarray, binding: Binding, face_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Signed height of each point above its anchor on a (deformed) canonical face (NaN off the face),
-    and the anchors' normals."""
+def lifted(points: np.ndarray, face_vertices: np.ndarray, min_clearance: float) -> np.ndarray:
+    """Points raised along the skin's normal until they are `min_clearance` above the tangent planes
+    of their nearest face vertices (a conservative height over a curved face)."""
     triangles, loops = closed_triangles()
     surface = closed_face_vertices(face_vertices, loops)
-    corners = surface[triangles[binding.anchor_triangle]]
-    anchors = np.einsum("vk,vkd->vd", binding.anchor_bary, corners)
-    normals = triangle_normals(surface, triangles)[binding.anchor_triangle]
-    height = np.einsum("ij,ij->i", points - anchors, normals)
-    return np.where(binding.over_face, height, np.nan), normals
+    normals = vertex_normals(surface, triangles)
+    tree = cKDTree(surface)
+    for _ in range(LIFT_PASSES):          # a lifted point can come nearer other vertices: check again
+        _, nearest = tree.query(points, k=CLEARANCE_NEIGHBOURS)
+        height = np.einsum("vkd,vkd->vk", points[:, None] - surface[nearest], normals[nearest]).min(1)
+        points = points + np.maximum(min_clearance - height, 0.0)[:, None] * normals[nearest[:, 0]]
+    return points
 
 
 def place(points: np.ndarray, binding: Binding, fitted: FittedFace,
           min_clearance: float = MIN_CLEARANCE_CM) -> np.ndarray:
     """Image-space positions of canonical mask points on a fitted face."""
-    deformed_face = canonical_face().vertices + fitted.residual
     moved = points + np.einsum("vk,vkd->vd", binding.weights, fitted.residual[binding.neighbours])
-    height, normals = clearance(moved, binding, deformed_face)
-    lift = np.where(np.isnan(height), 0.0, np.maximum(min_clearance - np.nan_to_num(height), 0.0))
-    return fitted.to_image(moved + lift[:, None] * normals)
+    deformed_face = canonical_face().vertices + fitted.residual
+    moved[binding.over_face] = lifted(moved[binding.over_face], deformed_face, min_clearance)
+    return fitted.to_image(moved)

@@ -15,7 +15,7 @@ import numpy as np
 
 from render3d import camera, colour, light, shadow
 from render3d.camera import CameraModel, Jpeg
-from render3d.colour import NEUTRAL, ColourMatch, Scene
+from render3d.colour import NEUTRAL, ColourMatch
 from render3d.fitting import FittedFace
 from render3d.image_in import LoadedImage
 from render3d.light import Lighting
@@ -81,7 +81,7 @@ def lightings(rgb: np.ndarray, fitted: list[FittedFace], stages: frozenset[str])
 def colour_matches(rgb: np.ndarray, skins: list[Lighting | None], stages: frozenset[str]) -> list[ColourMatch]:
     if "colour" not in stages or not skins:
         return [NEUTRAL] * len(skins)
-    scene: Scene = colour.scene_stats(rgb)
+    scene = colour.scene_stats(rgb)
     return [colour.match(scene, skin.skin_median if skin else None) for skin in skins]
 
 
@@ -109,7 +109,8 @@ def finish(render: Render, look: Look, rng: np.random.Generator) -> Render:
     return window, camera.add_noise(rgba, look.camera, rng, look.colour.grayscale)
 
 
-def compress(region: tuple[int, int, int, int] | None, layer: np.ndarray | None, looks: list[Look]) -> np.ndarray | None:
+def compress(region: tuple[int, int, int, int] | None, layer: np.ndarray | None,
+             looks: list[Look]) -> np.ndarray | None:
     """The stacked layer through the photo's JPEG compression, when the photo is a JPEG."""
     models = [look.camera for look in looks if look.camera is not None and look.camera.jpeg is not None]
     if layer is None or not models:

@@ -43,13 +43,13 @@ def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndar
     """Clearance (cm) of a placed mask body over the fitted face, measured afresh on the deformed mesh.
 
     min_clearance: the lowest height of a mask vertex above the face surface, over the vertices that lie
-    above the face (negative = the mask cuts into the skin); nose_bridge_gap: the lowest height over the
+    above an unfolded part of the face (negative = the mask cuts into the skin); nose_bridge_gap: the lowest height over the
     nose ridge, where the mask rests.
     """
     import trimesh
 
     from render3d.placement import closed_face_vertices
-    from render3d.topology import closed_triangles
+    from render3d.topology import canonical_face, closed_triangles
 
     triangles, loops = closed_triangles()
     face = trimesh.Trimesh(closed_face_vertices(fitted.to_canonical(fitted.landmarks), loops), triangles,
@@ -58,5 +58,9 @@ def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndar
     closest, distance, triangle = trimesh.proximity.closest_point(face, points)
     height = np.einsum("ij,ij->i", points - closest, face.face_normals[triangle])
     above = np.abs(height) >= 0.9 * distance            # the closest point is inside a triangle, not on the rim
+    # Skin folded over by a landmark fit (a triangle facing the other way from the canonical face's) has no
+    # outside to measure from.
+    rest = trimesh.Trimesh(closed_face_vertices(canonical_face().vertices, loops), triangles, process=False)
+    above &= np.einsum("ij,ij->i", face.face_normals, rest.face_normals)[triangle] > 0
     ridge = np.linalg.norm(closest[:, None] - face.vertices[NOSE_RIDGE][None], axis=2).min(1) < RIDGE_RADIUS_CM
     return {"min_clearance": float(height[above].min()), "nose_bridge_gap": float(height[above & ridge].min())}

@@ -75,17 +75,16 @@ def test_side_lit_dev_photo_mirrors_the_light(dev_faces):
 
 @pytest.mark.parametrize("factor", [0.5, 0.7])
 def test_darker_photo_gives_a_proportionally_darker_mask(astronaut, astronaut_landmarks, factor):
-    base = fit(astronaut)
-    dark = fit(np.round(astronaut * factor).astype(np.uint8))
+    darker = np.round(astronaut * factor).astype(np.uint8)
+    base, dark = fit(astronaut), fit(darker)
     inside = interior(base) & interior(dark)
-    photo_ratio = factor                                     # the photo's sRGB values scale by it
-    mask_ratio = dark.composite[inside].mean() / base.composite[inside].mean()
-    assert abs(mask_ratio / photo_ratio - 1) < 0.1
-    # Exposure itself is exactly proportional to the skin's linear radiance (highlights roll off).
+    # The photo's sRGB values scale by `factor`; so do the mask's.
+    assert abs(dark.composite[inside].mean() / base.composite[inside].mean() / factor - 1) < 0.1
+    # Exposure itself is exactly proportional to the skin's linear radiance (highlights then roll off).
     skin = flat_skin(astronaut, astronaut_landmarks)
-    linear_ratio = LINEAR_LUT[np.round(astronaut * factor).astype(np.uint8)][skin].mean() / LINEAR_LUT[astronaut][skin].mean()
-    exposure_ratio = dark.faces[0]["realism"]["colour"]["exposure"] / base.faces[0]["realism"]["colour"]["exposure"]
-    assert abs(exposure_ratio / linear_ratio - 1) < 0.05
+    linear_ratio = LINEAR_LUT[darker][skin].mean() / LINEAR_LUT[astronaut][skin].mean()
+    exposures = [result.faces[0]["realism"]["colour"]["exposure"] for result in (dark, base)]
+    assert abs(exposures[0] / exposures[1] / linear_ratio - 1) < 0.05
 
 
 def test_warm_cast_warms_the_mask(astronaut):
