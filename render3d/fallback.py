@@ -145,36 +145,40 @@ def sample(texture: np.ndarray, uv: np.ndarray, row: int = 4096) -> np.ndarray:
     return cv2.remap(texture, *shaped, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP).reshape(-1, 3)[:n]
 
 
-def render_iou(render: Optional[Render], landmarks: np.ndarray, shape: tuple[int, int]) -> float:
-    """IoU of one face's render (as it would segment) with that face's lower-face polygon."""
+def render_iou(render: Optional[Render], landmarks: np.ndarray, shape: tuple[int, int],
+               wear: str = "correct") -> float:
+    """IoU of one face's render (as it would segment) with the region its wearing style should cover."""
     if render is None:
         return 0.0
     (x, y, w, h), rgba = render
     segmentation = np.zeros(shape, bool)
     segmentation[y:y + h, x:x + w] = rgba[..., 3] >= 0.5
-    return placement_iou(segmentation, landmarks)
+    return placement_iou(segmentation, landmarks, wear)
 
 
 def verified(render_3d: Callable[[], Optional[Render]], render_2d: Callable[[], Optional[Render]],
-             landmarks: np.ndarray, shape: tuple[int, int], min_iou: float) -> FaceRender:
-    """The 3D render when it succeeds and scores `min_iou` or more, else the 2D one if that does,
-    else nothing (the face is left unmasked and marked failed)."""
+             landmarks: np.ndarray, shape: tuple[int, int], min_iou: float, wear: str = "correct") -> FaceRender:
+    """The 3D render when it succeeds and scores `min_iou` or more, else the 2D one if that does.
+    When neither does, the better-scoring render is kept (nothing is lost) and the face is marked
+    failed, so that datasets can leave it out by its status."""
+    best, best_iou = None, -1.0
     try:
-        render = render_3d()
-        iou = render_iou(render, landmarks, shape)
-        if iou >= min_iou:
-            return FaceRender(render, "ok")
-        reason, detail = "low_iou", f"3D IoU {iou:.3f} < {min_iou}"
+        best = render_3d()
+        best_iou = render_iou(best, landmarks, shape, wear)
+        if best_iou >= min_iou:
+            return FaceRender(best, "ok")
+        reason, detail = "low_iou", f"3D IoU {best_iou:.3f} < {min_iou}"
     except Exception as exc:        # any failure of one face's 3D path falls back, the image goes on
         reason, detail = "3d_error", f"3D placement failed: {describe(exc)}"
     try:
         render = render_2d()
-        iou = render_iou(render, landmarks, shape)
+        iou = render_iou(render, landmarks, shape, wear)
     except Exception as exc:
-        return FaceRender(None, "failed", reason, f"{detail}; 2D fallback failed: {describe(exc)}")
+        return FaceRender(best, "failed", reason, f"{detail}; 2D fallback failed: {describe(exc)}")
     if iou >= min_iou:
         return FaceRender(render, "fallback", reason, f"{detail}; 2D IoU {iou:.3f}")
-    return FaceRender(None, "failed", reason, f"{detail}; 2D IoU {iou:.3f} < {min_iou}")
+    kept = render if iou > best_iou else best
+    return FaceRender(kept, "failed", reason, f"{detail}; 2D IoU {iou:.3f} < {min_iou}")
 
 
 def describe(exc: BaseException) -> str:

@@ -197,7 +197,7 @@ class Engine:
         if min_iou is None:
             return FaceRender(render_3d(), "ok")
         return verified(render_3d, lambda: warp_mask(draw_parts(mask, neutral_face(), choice), fitted, shape),
-                        fitted.landmarks, shape, min_iou)
+                        fitted.landmarks, shape, min_iou, choice.wear)
 
 
 def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: MaskChoice,
@@ -209,7 +209,7 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
         "pose": fitted.pose,
         "detection": face.source,
         **choice.as_json(),
-        "iou": round(placement_iou(segmentation > 0, fitted.landmarks), 4),
+        "iou": round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear), 4),
         "status": drawn.status,
         "reason": drawn.reason,
         "detail": drawn.detail,

@@ -7,12 +7,29 @@ import numpy as np
 # Jaw line from ear level to ear level, then up over the cheeks to the nose bridge (MediaPipe indices).
 LOWER_FACE_POLYGON = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
                       288, 361, 323, 352, 280, 195, 50, 123]
+POLYGON_TOP = 195
 
 
-def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Boolean image of the lower-face polygon."""
+def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
+    """The lower-face polygon in image pixels, moved down the face as a mask worn in style `wear` is:
+    its top from the nose bridge to where that style's top edge lands."""
+    if wear == "correct":
+        return landmarks[LOWER_FACE_POLYGON, :2]
+    from render3d.fitting import fit_face
+    from render3d.masks import WEAR_TOP_EDGE
+    from render3d.topology import canonical_face
+
+    rest = canonical_face().vertices
+    above, below = WEAR_TOP_EDGE[wear]
+    drop = (rest[above, 1] + rest[below, 1]) / 2 - rest[POLYGON_TOP, 1]
+    fitted = fit_face(landmarks)
+    return fitted.to_image(fitted.to_canonical(landmarks[LOWER_FACE_POLYGON]) + [0.0, drop, 0.0])[:, :2]
+
+
+def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str = "correct") -> np.ndarray:
+    """Boolean image of the region a mask worn in style `wear` should cover."""
     polygon = np.zeros(shape, np.uint8)
-    cv2.fillPoly(polygon, [np.round(landmarks[LOWER_FACE_POLYGON, :2] * 16).astype(np.int32)], 1,
+    cv2.fillPoly(polygon, [np.round(wear_polygon(landmarks, wear) * 16).astype(np.int32)], 1,
                  lineType=cv2.LINE_8, shift=4)
     return polygon.astype(bool)
 
@@ -26,11 +43,11 @@ def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slic
             slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))))
 
 
-def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray) -> float:
-    """IoU of a boolean mask image with a face's lower-face polygon, inside the face's box."""
+def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct") -> float:
+    """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box."""
     box = face_box(landmarks, segmentation.shape)
     mask = segmentation[box].astype(bool)
-    polygon = lower_face_polygon(landmarks, segmentation.shape)[box]
+    polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box]
     union = np.logical_or(mask, polygon).sum()
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
 

@@ -71,8 +71,9 @@ def test_far_side_hidden_on_turned_head(name, astronaut_landmarks, yaw):
 ])
 @pytest.mark.parametrize("name", ["surgical", "kn95", "cloth"])
 def test_wearing_styles(name, wear, covered, clear, astronaut, astronaut_landmarks):
-    result = render3d.fit(astronaut, mask=name, wear=wear)
+    result = render3d.fit(astronaut, mask=name, wear=wear, min_iou=0.5)
     assert result.faces[0]["wear"] == wear
+    assert result.faces[0]["status"] == "ok" and result.faces[0]["iou"] >= 0.6    # verified as worn
     assert under(result.segmentation, astronaut_landmarks[covered]).all()
     assert not under(result.segmentation, astronaut_landmarks[clear]).any()
 
