@@ -54,6 +54,7 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
 from render3d.assetgen import textures
+from render3d.placement import vertex_normals
 from render3d.topology import boundary_loops, read_obj_vertices_faces
 
 MIN_CLEARANCE_CM = 0.1
@@ -335,16 +336,6 @@ def grid_triangles(rows: int, cols: int) -> np.ndarray:
     a, b, c, d = index[:-1, :-1], index[:-1, 1:], index[1:, :-1], index[1:, 1:]
     return np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3),
                            np.stack([b, c, d], -1).reshape(-1, 3)]).astype(np.int32)
-
-
-def vertex_normals(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals."""
-    p0, p1, p2 = (points[triangles[:, k]] for k in range(3))
-    face_normals = np.cross(p1 - p0, p2 - p0)
-    normals = np.zeros_like(points)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face_normals)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
 def rim(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
