@@ -6,6 +6,8 @@ same scale as x (MediaPipe's relative depth times the image width; smaller is cl
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -13,6 +15,21 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 NUM_LANDMARKS = 478
+
+
+@contextmanager
+def native_logs_silenced():
+    """MediaPipe's native code logs notices to the process's stderr; keep them off the user's screen."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class LandmarkModel:
@@ -27,16 +44,17 @@ class LandmarkModel:
         self._detectors: dict[int, object] = {}  # face detectors alone, by model_selection
         # FaceMesh(static_image_mode=True, refine_landmarks=True) that also hands out the
         # detections its landmarks were fitted in, for their scores.
-        self._mesh = SolutionBase(
-            binary_graph_path=face_mesh._BINARYPB_FILE_PATH,
-            side_inputs={"num_faces": max_faces, "with_attention": True, "use_prev_landmarks": False},
-            calculator_params={
-                "facedetectionshortrangecpu__facedetectionshortrange__facedetection__"
-                "TensorsToDetectionsCalculator.min_score_thresh": min_confidence,
-                "facelandmarkcpu__ThresholdingCalculator.threshold": 0.5,
-            },
-            outputs=["multi_face_landmarks", "face_detections"],
-        )
+        with native_logs_silenced():
+            self._mesh = SolutionBase(
+                binary_graph_path=face_mesh._BINARYPB_FILE_PATH,
+                side_inputs={"num_faces": max_faces, "with_attention": True, "use_prev_landmarks": False},
+                calculator_params={
+                    "facedetectionshortrangecpu__facedetectionshortrange__facedetection__"
+                    "TensorsToDetectionsCalculator.min_score_thresh": min_confidence,
+                    "facelandmarkcpu__ThresholdingCalculator.threshold": 0.5,
+                },
+                outputs=["multi_face_landmarks", "face_detections"],
+            )
 
     def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
         """Landmarks of every face found in an HxWx3 uint8 RGB image."""
@@ -45,7 +63,8 @@ class LandmarkModel:
     def detect(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """Landmarks of every face found, each with the score of the detection it was fitted in."""
         h, w = rgb.shape[:2]
-        result = self._mesh.process({"image": np.ascontiguousarray(rgb)})
+        with native_logs_silenced():
+            result = self._mesh.process({"image": np.ascontiguousarray(rgb)})
         centres = np.array([_box_centre(d.location_data.relative_bounding_box)
                             for d in result.face_detections or []]).reshape(-1, 2)
         scores = [d.score[0] for d in result.face_detections or []]
@@ -66,10 +85,12 @@ class LandmarkModel:
         if selection not in self._detectors:
             from mediapipe.python.solutions import face_detection
 
-            self._detectors[selection] = face_detection.FaceDetection(
-                model_selection=selection, min_detection_confidence=self.min_confidence)
+            with native_logs_silenced():
+                self._detectors[selection] = face_detection.FaceDetection(
+                    model_selection=selection, min_detection_confidence=self.min_confidence)
         h, w = rgb.shape[:2]
-        result = self._detectors[selection].process(np.ascontiguousarray(rgb))
+        with native_logs_silenced():
+            result = self._detectors[selection].process(np.ascontiguousarray(rgb))
         rows = []
         for det in result.detections or []:
             box = det.location_data.relative_bounding_box
