@@ -79,14 +79,11 @@ def fit(
 
     With --mask all, every library mask is fitted in turn, each under the stem {stem}_{mask}.
     """
+    options = fit_options({name: value for name, value in locals().items() if name not in ("image", "out")})
     from render3d import default_engine
     from render3d.masks import available_masks
     from render3d.outputs import write_outputs
-    from render3d.pipeline import FitOptions
 
-    options = FitOptions(mask=mask, seed=seed, max_faces=max_faces, mask_dirs=tuple(mask_dir or ()),
-                         max_pixels=max_pixels, mask_weights=mask_weights, wear=wear, color=color,
-                         texture=texture, vary=vary, realism=realism, realism_off=tuple(realism_off or ()))
     runs = {image.stem: options}
     if mask == "all":
         runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}
