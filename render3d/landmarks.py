@@ -14,8 +14,6 @@ import numpy as np
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-NUM_LANDMARKS = 478
-
 
 @contextmanager
 def native_logs_silenced():
