@@ -8,6 +8,7 @@ the expression.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import trimesh
@@ -21,7 +22,6 @@ BLEND_SIGMA_CM = 1.5
 OVER_FACE_COSINE = 0.9       # offset this parallel to the surface normal = the vertex is over the face
 MIN_CLEARANCE_CM = 0.08
 CLEARANCE_NEIGHBOURS = 4
-LIFT_PASSES = 1
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,26 @@ def bind(points: np.ndarray) -> Binding:
     return Binding(neighbours, weights, cosine > OVER_FACE_COSINE)
 
 
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals."""
+def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Area-weighted (unnormalised) triangle normals."""
     v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))
-    face_normals = np.cross(v1 - v0, v2 - v0)
+    return np.cross(v1 - v0, v2 - v0)
+
+
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray,
+                   face_normals: np.ndarray | None = None) -> np.ndarray:
+    """Area-weighted unit vertex normals (from `face_normals` when given)."""
+    face_normals = triangle_normals(vertices, triangles) if face_normals is None else face_normals
     normals = np.zeros_like(vertices)
     for k in range(3):
         np.add.at(normals, triangles[:, k], face_normals)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+@lru_cache(maxsize=1)
+def rest_triangle_normals() -> np.ndarray:
+    triangles, loops = closed_triangles()
+    return triangle_normals(closed_face_vertices(canonical_face().vertices, loops), triangles)
 
 
 def lifted(points: np.ndarray, face_vertices: np.ndarray, min_clearance: float) -> np.ndarray:
@@ -65,13 +77,15 @@ def lifted(points: np.ndarray, face_vertices: np.ndarray, min_clearance: float) 
     of their nearest face vertices (a conservative height over a curved face)."""
     triangles, loops = closed_triangles()
     surface = closed_face_vertices(face_vertices, loops)
-    normals = vertex_normals(surface, triangles)
-    tree = cKDTree(surface)
-    for _ in range(LIFT_PASSES):          # a lifted point can come nearer other vertices: check again
-        _, nearest = tree.query(points, k=CLEARANCE_NEIGHBOURS)
-        height = np.einsum("vkd,vkd->vk", points[:, None] - surface[nearest], normals[nearest]).min(1)
-        points = points + np.maximum(min_clearance - height, 0.0)[:, None] * normals[nearest[:, 0]]
-    return points
+    # Skin that a landmark fit folds over keeps its rest orientation, so its outside stays outside.
+    deformed, rest = triangle_normals(surface, triangles), rest_triangle_normals()
+    folded = np.einsum("ij,ij->i", deformed, rest) < 0
+    deformed[folded] = rest[folded] * (np.linalg.norm(deformed[folded], axis=1) /
+                                       np.maximum(np.linalg.norm(rest[folded], axis=1), 1e-12))[:, None]
+    normals = vertex_normals(surface, triangles, deformed)
+    _, nearest = cKDTree(surface).query(points, k=CLEARANCE_NEIGHBOURS)
+    height = np.einsum("vkd,vkd->vk", points[:, None] - surface[nearest], normals[nearest]).min(1)
+    return points + np.maximum(min_clearance - height, 0.0)[:, None] * normals[nearest[:, 0]]
 
 
 def place(points: np.ndarray, binding: Binding, fitted: FittedFace,
