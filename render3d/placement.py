@@ -22,6 +22,8 @@ BLEND_SIGMA_CM = 1.5
 OVER_FACE_COSINE = 0.9       # offset this parallel to the surface normal = the vertex is over the face
 MIN_CLEARANCE_CM = 0.08
 CLEARANCE_NEIGHBOURS = 4
+RIM_REACH_CM = 2.0
+RIM_FANS = 3                 # oval vertices whose triangles are searched for a point near the rim
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,50 @@ def lifted(points: np.ndarray, face_vertices: np.ndarray, min_clearance: float) 
     return points + np.maximum(min_clearance - height, 0.0)[:, None] * normals[nearest[:, 0]]
 
 
+@lru_cache(maxsize=1)
+def rim_fans() -> tuple[np.ndarray, np.ndarray]:
+    """The face oval's vertices, and for each the closed-face triangles around it (padded with -1)."""
+    triangles, _ = closed_triangles()
+    oval = canonical_face().outer_loop
+    fans = [np.flatnonzero((triangles == v).any(1)) for v in oval]
+    table = np.full((len(oval), max(map(len, fans))), -1)
+    for row, fan in enumerate(fans):
+        table[row, :len(fan)] = fan
+    return oval, table
+
+
+def held_off_rim(points: np.ndarray, face_vertices: np.ndarray, min_clearance: float) -> np.ndarray:
+    """Points that the expression or pose has brought over the triangles at the face's rim (beside the
+    jaw, the temples), raised to `min_clearance` above them, by exact closest points."""
+    triangles, loops = closed_triangles()
+    surface = closed_face_vertices(face_vertices, loops)
+    oval, fans = rim_fans()
+    distance, nearest_oval = cKDTree(surface[oval]).query(points, k=RIM_FANS, distance_upper_bound=RIM_REACH_CM)
+    near = np.flatnonzero(np.isfinite(distance[:, 0]))
+    if len(near) == 0:
+        return points
+    candidates = fans[np.minimum(nearest_oval[near], len(oval) - 1)].reshape(len(near), -1)
+    candidates = np.where(candidates < 0, candidates.max(1, keepdims=True), candidates)
+    pairs = np.repeat(points[near], candidates.shape[1], axis=0)
+    closest = trimesh.triangles.closest_point(surface[triangles[candidates.ravel()]], pairs)
+    offset = points[near, None] - closest.reshape(len(near), -1, 3)
+    length = np.linalg.norm(offset, axis=2)
+    best = length.argmin(1)
+    rows = np.arange(len(near))
+    normals = triangle_normals(surface, triangles[candidates[rows, best]])
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    height = np.einsum("vd,vd->v", offset[rows, best], normals)
+    over = np.abs(height) >= OVER_FACE_COSINE * length[rows, best]
+    points = points.copy()
+    points[near] += np.where(over, np.maximum(min_clearance - height, 0.0), 0.0)[:, None] * normals
+    return points
+
+
 def place(points: np.ndarray, binding: Binding, fitted: FittedFace,
           min_clearance: float = MIN_CLEARANCE_CM) -> np.ndarray:
     """Image-space positions of canonical mask points on a fitted face."""
     moved = points + np.einsum("vk,vkd->vd", binding.weights, fitted.residual[binding.neighbours])
     deformed_face = canonical_face().vertices + fitted.residual
     moved[binding.over_face] = lifted(moved[binding.over_face], deformed_face, min_clearance)
+    moved[~binding.over_face] = held_off_rim(moved[~binding.over_face], deformed_face, min_clearance)
     return fitted.to_image(moved)

@@ -94,3 +94,22 @@ def test_recolour_changes_the_mask_colour(astronaut):
     red, green, blue = result.layer[covered, :3].mean(0)
     assert red > 1.8 * green and red > 1.8 * blue
     assert result.faces[0]["color"] == "#d02020"
+
+
+HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: jaw-side rim over the mask
+              "unmasked/fexp_surprise_Pat_Summitt_0001.jpg"]         # mouth wide open: folded landmark mesh
+
+
+@pytest.mark.parametrize("photo", HARD_FACES)
+def test_never_cuts_into_real_faces(dev_faces, photo):
+    from render3d.faces import find_faces
+    from render3d.image_in import load_image
+
+    faces = find_faces(load_image(dev_faces / photo).rgb, render3d.default_engine().landmark_model(10))
+    assert faces
+    for name in LIBRARY:
+        mask = load_mask(available_masks()[name])
+        for face in faces:
+            fitted = fit_face(face.landmarks)
+            report = clearance_report(fitted, draw_parts(mask, fitted)[0].positions, mask.parts[0].triangles)
+            assert report["min_clearance"] >= 0.0, (name, photo)
