@@ -22,7 +22,7 @@ from render3d.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_imag
 from render3d.landmarks import LandmarkModel
 from render3d.choice import MaskChoice, choose_masks
 from render3d.masks import Mask, load_mask, read_texture
-from render3d.placement import place
+from render3d.placement import Skin, place
 from render3d.realism import Look
 from render3d.render import DrawPart, Renderer
 from render3d.verify import placement_iou
@@ -88,6 +88,7 @@ def to_camera_frame(vectors: np.ndarray) -> np.ndarray:
 def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
                look: Look | None = None) -> list[DrawPart]:
     parts = []
+    skin = Skin.of(fitted)
     for part in mask.parts:
         normals = to_camera_frame(part.normals @ fitted.rotation.T)
         key, albedo, tint = part.key, part.albedo, (1.0, 1.0, 1.0)
@@ -95,7 +96,7 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
             tint = choice.tint
             if choice.texture is not None:
                 key, albedo = f"{choice.texture}", read_texture(choice.texture)
-        parts.append(DrawPart(place(part.vertices, part.binding, fitted), normals, part.uvs, part.triangles,
+        parts.append(DrawPart(place(part.vertices, part.binding, fitted, skin), normals, part.uvs, part.triangles,
                               key, albedo, part.normal_map, tint=tint, sheen=part.sheen,
                               **(look.draw_args(part) if look else {})))
     return parts

@@ -74,20 +74,33 @@ def rest_triangle_normals() -> np.ndarray:
     return triangle_normals(closed_face_vertices(canonical_face().vertices, loops), triangles)
 
 
-def lifted(points: np.ndarray, face_vertices: np.ndarray, min_clearance: float) -> np.ndarray:
+@dataclass(frozen=True)
+class Skin:
+    """A fitted face's closed surface in canonical cm, prepared once for every part placed on it."""
+    surface: np.ndarray          # closed-face vertices, deformed
+    normals: np.ndarray          # their unit normals
+    tree: cKDTree                # over `surface`
+    oval_tree: cKDTree           # over the face oval's vertices
+
+    @classmethod
+    def of(cls, fitted: FittedFace) -> "Skin":
+        triangles, loops = closed_triangles()
+        surface = closed_face_vertices(canonical_face().vertices + fitted.residual, loops)
+        # Skin that a landmark fit folds over keeps its rest orientation, so its outside stays outside.
+        deformed, rest = triangle_normals(surface, triangles), rest_triangle_normals()
+        folded = np.einsum("ij,ij->i", deformed, rest) < 0
+        deformed[folded] = rest[folded] * (np.linalg.norm(deformed[folded], axis=1) /
+                                           np.maximum(np.linalg.norm(rest[folded], axis=1), 1e-12))[:, None]
+        normals = vertex_normals(surface, triangles, deformed)
+        return cls(surface, normals, cKDTree(surface), cKDTree(surface[canonical_face().outer_loop]))
+
+
+def lifted(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
     """Points raised along the skin's normal until they are `min_clearance` above the tangent planes
     of their nearest face vertices (a conservative height over a curved face)."""
-    triangles, loops = closed_triangles()
-    surface = closed_face_vertices(face_vertices, loops)
-    # Skin that a landmark fit folds over keeps its rest orientation, so its outside stays outside.
-    deformed, rest = triangle_normals(surface, triangles), rest_triangle_normals()
-    folded = np.einsum("ij,ij->i", deformed, rest) < 0
-    deformed[folded] = rest[folded] * (np.linalg.norm(deformed[folded], axis=1) /
-                                       np.maximum(np.linalg.norm(rest[folded], axis=1), 1e-12))[:, None]
-    normals = vertex_normals(surface, triangles, deformed)
-    _, nearest = cKDTree(surface).query(points, k=CLEARANCE_NEIGHBOURS)
-    height = np.einsum("vkd,vkd->vk", points[:, None] - surface[nearest], normals[nearest]).min(1)
-    return points + np.maximum(min_clearance - height, 0.0)[:, None] * normals[nearest[:, 0]]
+    _, nearest = skin.tree.query(points, k=CLEARANCE_NEIGHBOURS)
+    height = np.einsum("vkd,vkd->vk", points[:, None] - skin.surface[nearest], skin.normals[nearest]).min(1)
+    return points + np.maximum(min_clearance - height, 0.0)[:, None] * skin.normals[nearest[:, 0]]
 
 
 @lru_cache(maxsize=1)
@@ -102,13 +115,13 @@ def rim_fans() -> tuple[np.ndarray, np.ndarray]:
     return oval, table
 
 
-def held_off_rim(points: np.ndarray, face_vertices: np.ndarray, min_clearance: float) -> np.ndarray:
+def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
     """Points that the expression or pose has brought over the triangles at the face's rim (beside the
     jaw, the temples), raised to `min_clearance` above them, by exact closest points."""
-    triangles, loops = closed_triangles()
-    surface = closed_face_vertices(face_vertices, loops)
+    triangles, _ = closed_triangles()
+    surface = skin.surface
     oval, fans = rim_fans()
-    distance, nearest_oval = cKDTree(surface[oval]).query(points, k=RIM_FANS, distance_upper_bound=RIM_REACH_CM)
+    distance, nearest_oval = skin.oval_tree.query(points, k=RIM_FANS, distance_upper_bound=RIM_REACH_CM)
     near = np.flatnonzero(np.isfinite(distance[:, 0]))
     if len(near) == 0:
         return points
@@ -129,11 +142,10 @@ def held_off_rim(points: np.ndarray, face_vertices: np.ndarray, min_clearance: f
     return points
 
 
-def place(points: np.ndarray, binding: Binding, fitted: FittedFace,
+def place(points: np.ndarray, binding: Binding, fitted: FittedFace, skin: Skin,
           min_clearance: float = MIN_CLEARANCE_CM) -> np.ndarray:
-    """Image-space positions of canonical mask points on a fitted face."""
+    """Image-space positions of canonical mask points on a fitted face whose skin is `Skin.of(fitted)`."""
     moved = points + np.einsum("vk,vkd->vd", binding.weights, fitted.residual[binding.neighbours])
-    deformed_face = canonical_face().vertices + fitted.residual
-    moved[binding.over_face] = lifted(moved[binding.over_face], deformed_face, min_clearance)
-    moved[~binding.over_face] = held_off_rim(moved[~binding.over_face], deformed_face, min_clearance)
+    moved[binding.over_face] = lifted(moved[binding.over_face], skin, min_clearance)
+    moved[~binding.over_face] = held_off_rim(moved[~binding.over_face], skin, min_clearance)
     return fitted.to_image(moved)
