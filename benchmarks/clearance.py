@@ -4,7 +4,7 @@ mesh (must stay >= 0: the mask never cuts into the skin) and its gap over the no
     python benchmarks/clearance.py DIR [--limit N]
 
 Each mask geometry is placed on every face found in DIR, with its expression, and measured afresh on
-the deformed face mesh (render3d.verify.clearance_report).
+the deformed face mesh (render3d.qa.verify.clearance_report).
 """
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+from throughput import images_in
 
 from render3d import Render3DError, default_engine
-from render3d.faces import find_faces
-from render3d.fitting import fit_face
-from render3d.image_in import load_image
-from render3d.masks import available_masks, load_mask, load_mask_spec
+from render3d.face.detect import find_faces
+from render3d.face.fitting import fit_face
+from render3d.io.image_in import load_image
+from render3d.mask.library import available_masks, load_mask, load_mask_spec
 from render3d.pipeline import draw_parts
-from render3d.verify import clearance_report
-from throughput import images_in
+from render3d.qa.verify import clearance_report
 
 
 def distinct_geometries() -> dict[str, Path]:

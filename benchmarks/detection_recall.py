@@ -24,8 +24,8 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from render3d.faces import find_faces  # noqa: E402
-from render3d.landmarks import LandmarkModel  # noqa: E402
+from render3d.face.detect import find_faces  # noqa: E402
+from render3d.face.landmarks import LandmarkModel  # noqa: E402
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 MESH_NOSE = 1

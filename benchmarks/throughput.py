@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from render3d import Render3DError, default_engine
-from render3d.image_in import load_image
-from render3d.image_out import encode_image, output_format
-from render3d.outputs import metadata_json
+from render3d.io.image_in import load_image
+from render3d.io.image_out import encode_image, output_format
+from render3d.io.outputs import metadata_json
 from render3d.pipeline import FitOptions
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}

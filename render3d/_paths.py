@@ -1,4 +1,5 @@
-"""Where the shipped assets and shaders live: beside the package in a wheel, at the repo root in a checkout."""
+"""Where the shipped assets and shaders live: assets beside the package in a wheel, at the repo root in a
+checkout; the GLSL inside the render stage."""
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -12,4 +13,4 @@ def _data_dir(name: str) -> Path:
 ASSETS_DIR = _data_dir("assets")
 MESHES_DIR = ASSETS_DIR / "meshes"
 TEXTURES_DIR = ASSETS_DIR / "textures"
-SHADERS_DIR = _data_dir("shaders")
+SHADERS_DIR = _PACKAGE_DIR / "render" / "shaders"

@@ -13,19 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
-from render3d import composite as comp
 from render3d import realism
-from render3d.fallback import FACE_STATUSES, FaceRender, neutral_face, verified, warp_mask
-from render3d.faces import DetectedFace, find_faces
-from render3d.fitting import FittedFace, fit_face, occluder_mesh
-from render3d.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_image
-from render3d.landmarks import LandmarkModel
-from render3d.choice import MaskChoice, choose_masks
-from render3d.masks import Mask, load_mask, read_texture
-from render3d.placement import Skin, place
+from render3d.face.detect import DetectedFace, find_faces
+from render3d.face.fitting import FittedFace, fit_face, occluder_mesh
+from render3d.face.landmarks import LandmarkModel
+from render3d.io.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_image
+from render3d.mask.choice import MaskChoice, choose_masks
+from render3d.mask.library import Mask, load_mask, read_texture
+from render3d.mask.placement import Skin, place
+from render3d.qa.verify import placement_iou
 from render3d.realism import Look
-from render3d.render import DrawPart, Renderer
-from render3d.verify import placement_iou
+from render3d.render import composite as comp
+from render3d.render.fallback import FACE_STATUSES, FaceRender, neutral_face, verified, warp_mask
+from render3d.render.renderer import DrawPart, Renderer
 
 WINDOW_MARGIN = 2
 

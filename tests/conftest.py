@@ -8,7 +8,7 @@ import pytest
 import skimage.data
 
 from render3d import default_engine
-from render3d.landmarks import LandmarkModel
+from render3d.face.landmarks import LandmarkModel
 
 DEV_FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
 

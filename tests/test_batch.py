@@ -18,8 +18,8 @@ import skimage.data
 from PIL import Image
 
 from render3d.augment import MaskAugment
-from render3d.batch import BatchConfig, ImageWorker, run_batch
-from render3d.dataset import Item, checked, read_list
+from render3d.batch.dataset import Item, checked, read_list
+from render3d.batch.runner import BatchConfig, ImageWorker, run_batch
 from render3d.pipeline import FitOptions
 
 RENDER3D = Path(sys.executable).with_name("render3d")
@@ -247,7 +247,7 @@ def test_repeated_and_clashing_entries(tmp_path):
 
 
 def test_torn_and_repeated_manifest_lines_are_dropped_on_resume(tmp_path):
-    from render3d import manifest
+    from render3d.batch import manifest
 
     path = tmp_path / "manifest.jsonl"
     first = {"path": "a.jpg", "status": "failed", "outputs": []}

@@ -9,7 +9,7 @@ import pytest
 import skimage.data
 from typer.testing import CliRunner
 
-from cli import app
+from render3d.cli import app
 
 runner = CliRunner()
 

@@ -7,8 +7,8 @@ import pytest
 import skimage.data
 from PIL import Image, ImageOps
 
-from render3d.faces import find_faces
-from render3d.landmarks import LandmarkModel
+from render3d.face.detect import find_faces
+from render3d.face.landmarks import LandmarkModel
 
 NOSE = 1
 

@@ -6,12 +6,12 @@ import pytest
 import skimage.data
 from conftest import EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, under
 
-from render3d import composite as comp
-from render3d.choice import choose_masks
-from render3d.fallback import neutral_face, render_iou, warp_mask
-from render3d.fitting import fit_face
-from render3d.masks import load_mask
+from render3d.face.fitting import fit_face
+from render3d.mask.choice import choose_masks
+from render3d.mask.library import load_mask
 from render3d.pipeline import FitOptions, draw_parts
+from render3d.render import composite as comp
+from render3d.render.fallback import neutral_face, render_iou, warp_mask
 
 
 def test_warped_mask_covers_the_lower_face(astronaut, astronaut_landmarks):

@@ -8,10 +8,10 @@ import pytest
 from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
 
 import render3d
-from render3d.fitting import fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.face.fitting import fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.mask.library import load_mask, resolve_mask
 from render3d.pipeline import draw_parts
-from render3d.masks import load_mask, resolve_mask
-from render3d.render import Renderer
+from render3d.render.renderer import Renderer
 
 
 def test_mask_covers_nose_mouth_chin_and_leaves_eyes_clear(astronaut, astronaut_landmarks):

@@ -12,10 +12,10 @@ import pytest
 from skimage.metrics import structural_similarity
 
 import render3d
-from render3d.fitting import open_jaw
-from render3d.masks import available_masks
+from render3d.face.fitting import open_jaw
+from render3d.mask.library import available_masks
 from render3d.pipeline import FitOptions
-from render3d.sheet import posed_cell, square_window
+from render3d.qa.sheet import posed_cell, square_window
 
 GOLDEN = Path(__file__).parent / "golden"
 MIN_SSIM = 0.97

@@ -13,8 +13,8 @@ from PIL import Image
 from skimage import data
 
 from render3d.errors import InputError, OutputError
-from render3d.image_in import DEFAULT_MAX_PIXELS, LoadedImage, load_image
-from render3d.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
+from render3d.io.image_in import DEFAULT_MAX_PIXELS, LoadedImage, load_image
+from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
 
 
 @pytest.fixture(scope="module")

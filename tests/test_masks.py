@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_fit import assert_far_side_hidden
 from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
+from test_fit import assert_far_side_hidden
 
 import render3d
-from render3d.fitting import fit_face, occluder_mesh, open_jaw, turn_head
-from render3d.masks import available_masks, load_mask
+from render3d.face.fitting import fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.mask.library import available_masks, load_mask
 from render3d.pipeline import FitOptions, draw_parts
-from render3d.verify import clearance_report
+from render3d.qa.verify import clearance_report
 
 LIBRARY = sorted(available_masks())
 
@@ -102,8 +102,8 @@ HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: j
 
 @pytest.mark.parametrize("photo", HARD_FACES)
 def test_never_cuts_into_real_faces(dev_faces, photo):
-    from render3d.faces import find_faces
-    from render3d.image_in import load_image
+    from render3d.face.detect import find_faces
+    from render3d.io.image_in import load_image
 
     faces = find_faces(load_image(dev_faces / photo).rgb, render3d.default_engine().landmark_model(10))
     assert faces

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 import render3d
-from render3d.colour import log_chroma
-from render3d.light import LINEAR_LUT, LUMINANCE, skin_triangles
 from render3d.realism import STAGES
+from render3d.realism.colour import log_chroma
+from render3d.realism.light import LINEAR_LUT, LUMINANCE, skin_triangles
 
 
 def fit(image, **options):

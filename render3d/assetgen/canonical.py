@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from render3d.landmarks import LandmarkModel
+from render3d.face.landmarks import LandmarkModel
 
 MIDLINE = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 0,
            11, 12, 13, 14, 15, 16, 17, 18, 200, 199, 175, 152]

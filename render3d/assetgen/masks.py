@@ -54,8 +54,8 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
 from render3d.assetgen import textures
-from render3d.placement import vertex_normals
-from render3d.topology import boundary_loops, read_obj_vertices_faces
+from render3d.face.topology import boundary_loops, read_obj_vertices_faces
+from render3d.mask.placement import vertex_normals
 
 MIN_CLEARANCE_CM = 0.1
 CONTACT_GAP_CM = (0.1, 0.3)

@@ -1,11 +1,11 @@
 """Photometric realism: what each face's mask takes from its photo, and the switches for it.
 
 Stages (each can be turned off; `flat` turns them all off and draws the unlit albedo):
-  light   SH irradiance fitted to the face's skin (`render3d.light`)
-  ao      baked ambient occlusion of the mask (`render3d.occlusion`)
-  colour  exposure, white balance and saturation from the skin and the photo (`render3d.colour`)
-  camera  the photo's blur, noise and JPEG compression (`render3d.camera`)
-  shadow  a contact shadow on the skin above the mask (`render3d.shadow`)
+  light   SH irradiance fitted to the face's skin (`render3d.realism.light`)
+  ao      baked ambient occlusion of the mask (`render3d.realism.occlusion`)
+  colour  exposure, white balance and saturation from the skin and the photo (`render3d.realism.colour`)
+  camera  the photo's blur, noise and JPEG compression (`render3d.realism.camera`)
+  shadow  a contact shadow on the skin above the mask (`render3d.realism.shadow`)
 """
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render3d import camera, colour, light, shadow
-from render3d.camera import CameraModel, Jpeg
-from render3d.colour import NEUTRAL, ColourMatch
-from render3d.fitting import FittedFace
-from render3d.image_in import LoadedImage
-from render3d.light import Lighting
-from render3d.masks import MaskPart
-from render3d.occlusion import part_occlusion
-from render3d.render import DEFAULT_SH
+from render3d.face.fitting import FittedFace
+from render3d.io.image_in import LoadedImage
+from render3d.mask.library import MaskPart
+from render3d.realism import camera, colour, light, shadow
+from render3d.realism.camera import CameraModel, Jpeg
+from render3d.realism.colour import NEUTRAL, ColourMatch
+from render3d.realism.light import Lighting
+from render3d.realism.occlusion import part_occlusion
+from render3d.render.renderer import DEFAULT_SH
 
 MODES = ("full", "flat")
 STAGES = ("light", "ao", "colour", "camera", "shadow")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from render3d.landmarks import LandmarkModel
+from render3d.face.landmarks import LandmarkModel
 
 MIN_FACE = 32  # smallest face side (px) the search looks for
 MESH_REACH = 0.14  # the face mesh's detector misses faces below this fraction of the long image side

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from render3d.image_out import atomic_write
+from render3d.io.image_out import atomic_write
 
 STATUSES = ("ok", "fallback", "failed", "no_face")
 

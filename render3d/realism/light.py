@@ -10,7 +10,7 @@ regularised. Coefficients are in the basis `shaders/mask.frag` evaluates:
 
 The fitted skin radiance is divided by the skin's median radiance per channel, so the result is a
 relative irradiance (about 1 at the skin's typical normal); exposure and colour are set by
-`render3d.colour` from the same skin samples.
+`render3d.realism.colour` from the same skin samples.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from render3d.fitting import FittedFace
-from render3d.topology import canonical_face
+from render3d.face.fitting import FittedFace
+from render3d.face.topology import canonical_face
 
 LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 # Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them

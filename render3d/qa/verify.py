@@ -15,9 +15,9 @@ def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
     its top from the nose bridge to where that style's top edge lands."""
     if wear == "correct":
         return landmarks[LOWER_FACE_POLYGON, :2]
-    from render3d.fitting import fit_face
-    from render3d.masks import WEAR_TOP_EDGE
-    from render3d.topology import canonical_face
+    from render3d.face.fitting import fit_face
+    from render3d.face.topology import canonical_face
+    from render3d.mask.library import WEAR_TOP_EDGE
 
     rest = canonical_face().vertices
     above, below = WEAR_TOP_EDGE[wear]
@@ -65,8 +65,8 @@ def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndar
     """
     import trimesh
 
-    from render3d.placement import closed_face_vertices
-    from render3d.topology import canonical_face, closed_triangles
+    from render3d.face.topology import canonical_face, closed_triangles
+    from render3d.mask.placement import closed_face_vertices
 
     triangles, loops = closed_triangles()
     face = trimesh.Trimesh(closed_face_vertices(fitted.to_canonical(fitted.landmarks), loops), triangles,

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from render3d.errors import OutputError
-from render3d.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
+from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
 from render3d.pipeline import FitResult
 
 ALL_OUTPUTS = ("composite", "layer", "seg", "json")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from render3d.errors import MaskError
-from render3d.masks import available_masks, hex_to_rgb, load_mask_spec, resolve_mask
+from render3d.mask.library import available_masks, hex_to_rgb, load_mask_spec, resolve_mask
 
 WEAR_STYLES = ("correct", "nose-out", "chin")
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation

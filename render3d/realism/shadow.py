@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from render3d.fitting import FittedFace
+from render3d.face.fitting import FittedFace
 
 OFFSET_CM = 0.12               # how far the shadow reaches past the edge, toward the top of the head
 SOFTNESS_CM = 0.12             # its blur

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render3d.topology import RIGID_LANDMARKS, CanonicalFace, canonical_face, closed_triangles
+from render3d.face.topology import RIGID_LANDMARKS, CanonicalFace, canonical_face, closed_triangles
 
 # Canonical (y up, z toward camera) to image axes (y down, z away): a half turn about x.
 CANONICAL_TO_IMAGE_AXES = np.diag([1.0, -1.0, -1.0])

@@ -18,8 +18,8 @@ import trimesh
 
 from render3d._paths import MESHES_DIR
 from render3d.errors import MaskError
-from render3d.placement import Binding, bind
-from render3d.topology import canonical_face
+from render3d.face.topology import canonical_face
+from render3d.mask.placement import Binding, bind
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)

@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from render3d.composite import Window
-from render3d.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
-from render3d.render import DrawPart
-from render3d.topology import canonical_face
-from render3d.verify import placement_iou
+from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
+from render3d.face.topology import canonical_face
+from render3d.qa.verify import placement_iou
+from render3d.render.composite import Window
+from render3d.render.renderer import DrawPart
 
 Render = tuple[Window, np.ndarray]                  # a window and its straight-alpha RGBA float32
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from render3d.fitting import fit_face, occluder_mesh, turn_head
-from render3d.masks import load_mask
+from render3d.face.fitting import fit_face, occluder_mesh, turn_head
+from render3d.face.topology import closed_triangles
+from render3d.mask.library import load_mask
+from render3d.mask.placement import closed_face_vertices
 from render3d.pipeline import Engine, FitOptions, draw_parts
-from render3d.placement import closed_face_vertices
-from render3d.render import DrawPart
-from render3d.topology import closed_triangles
+from render3d.render.renderer import DrawPart
 
 SHEET_YAWS = (-50, 0, 50)
 CELL = 220

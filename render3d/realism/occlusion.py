@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from render3d.masks import MaskPart
-from render3d.placement import closed_face_vertices
-from render3d.topology import canonical_face, closed_triangles
+from render3d.face.topology import canonical_face, closed_triangles
+from render3d.mask.library import MaskPart
+from render3d.mask.placement import closed_face_vertices
 
 NEIGHBOURS = 64
 RADIUS_CM = 3.0

@@ -21,15 +21,15 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
-from render3d import manifest
-from render3d.dataset import MANIFEST, STATE_DIR, SUMMARY, Item, checked, confined, output_place
+from render3d.batch import manifest
+from render3d.batch.dataset import MANIFEST, STATE_DIR, SUMMARY, Item, checked, confined, output_place
+from render3d.batch.pool import Crashed, Pool
+from render3d.batch.progress import progress_bar
 from render3d.errors import InputError, MaskError, OutputError, Render3DError
-from render3d.fallback import describe
-from render3d.image_out import atomic_write, ensure_output_dir, remove_stale_temps
-from render3d.outputs import ALL_OUTPUTS, write_outputs
+from render3d.io.image_out import atomic_write, ensure_output_dir, remove_stale_temps
+from render3d.io.outputs import ALL_OUTPUTS, write_outputs
 from render3d.pipeline import Engine, FitOptions, FitResult
-from render3d.pool import Crashed, Pool
-from render3d.progress import progress_bar
+from render3d.render.fallback import describe
 
 REASONS = {InputError: "bad_input", OutputError: "output_error", MaskError: "mask_error"}
 

@@ -14,8 +14,8 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
-from render3d.fitting import FittedFace
-from render3d.topology import canonical_face, closed_triangles
+from render3d.face.fitting import FittedFace
+from render3d.face.topology import canonical_face, closed_triangles
 
 NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5

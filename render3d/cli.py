@@ -17,8 +17,8 @@ from typing import List, Optional
 import typer
 
 from render3d.errors import InputError, NoFaceError, Render3DError
-from render3d.image_in import DEFAULT_MAX_PIXELS
-from render3d.outputs import ALL_OUTPUTS
+from render3d.io.image_in import DEFAULT_MAX_PIXELS
+from render3d.io.outputs import ALL_OUTPUTS
 from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
 
@@ -81,8 +81,8 @@ def fit(
     """
     options = fit_options({name: value for name, value in locals().items() if name not in ("image", "out")})
     from render3d import default_engine
-    from render3d.masks import available_masks
-    from render3d.outputs import write_outputs
+    from render3d.io.outputs import write_outputs
+    from render3d.mask.library import available_masks
 
     runs = {image.stem: options}
     if mask == "all":
@@ -149,8 +149,8 @@ def batch(
 
     Writes one manifest.jsonl row per image and summary.json; exits 130 when stopped early.
     """
-    from render3d.batch import BatchConfig, format_summary, run_batch
-    from render3d.dataset import Item, is_inside, read_list, walk
+    from render3d.batch.dataset import Item, is_inside, read_list, walk
+    from render3d.batch.runner import BatchConfig, format_summary, run_batch
 
     chosen = {name.strip() for name in outputs.split(",") if name.strip()}
     if not chosen or chosen - set(ALL_OUTPUTS):
@@ -186,7 +186,7 @@ def masks(
     sheet: Optional[Path] = typer.Option(None, "--sheet", help="Also render a contact sheet PNG of every mask."),
 ):
     """List every available mask with its description."""
-    from render3d.masks import available_masks, load_mask_spec
+    from render3d.mask.library import available_masks, load_mask_spec
 
     library = available_masks(tuple(mask_dir or ()))
     for name, path in library.items():
@@ -195,8 +195,8 @@ def masks(
         import skimage.data
 
         from render3d import default_engine
-        from render3d.image_out import atomic_write, encode_image, ensure_output_dir
-        from render3d.sheet import contact_sheet
+        from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir
+        from render3d.qa.sheet import contact_sheet
 
         ensure_output_dir(sheet.parent)
         atomic_write(sheet, encode_image(contact_sheet(default_engine(), skimage.data.astronaut(), library), "png"))

@@ -1,0 +1,4 @@
+"""`python -m render3d` runs the command line."""
+from render3d.cli import app
+
+app(prog_name="render3d")

@@ -1,0 +1,1 @@
+"""Dataset runs: walking folders, the worker pool, the JSON Lines manifest and progress."""

@@ -1,0 +1,1 @@
+"""Quality checks: placement verification against the landmarks, and the contact sheet."""
