@@ -5,9 +5,12 @@ same scale as x (MediaPipe's relative depth times the image width; smaller is cl
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import sys
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,12 +33,39 @@ def native_logs_silenced():
         os.close(devnull)
 
 
+def _deferred_package(name: str) -> None:
+    """Register package `name` without running its `__init__` yet. mediapipe's imports matplotlib
+    (through `solutions.drawing_utils`) and its audio tasks (a `sounddevice` library lookup that runs
+    gcc); the face solutions need neither. The `__init__` runs on the first access to a name it
+    defines, so code that uses the whole package in the same process still gets all of it."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    package = importlib.util.module_from_spec(spec)
+
+    def __getattr__(attribute: str):
+        del package.__getattr__
+        spec.loader.exec_module(package)
+        return getattr(package, attribute)
+
+    package.__getattr__ = __getattr__
+    sys.modules[name] = package
+
+
+@lru_cache(maxsize=None)
+def solution(name: str):
+    """The MediaPipe solution module `name` (face_mesh, face_detection), imported alone."""
+    _deferred_package("mediapipe")
+    _deferred_package("mediapipe.python.solutions")
+    return importlib.import_module(f"mediapipe.python.solutions.{name}")
+
+
 class LandmarkModel:
     """One MediaPipe FaceMesh graph, created once and reused for every image."""
 
     def __init__(self, max_faces: int = 10, min_confidence: float = 0.5):
+        face_mesh = solution("face_mesh")
         from mediapipe.python.solution_base import SolutionBase
-        from mediapipe.python.solutions import face_mesh
 
         self.max_faces = max_faces
         self.min_confidence = min_confidence
@@ -81,10 +111,8 @@ class LandmarkModel:
         (short-range) detector needs; the short-range one scores like the mesh and costs less."""
         selection = int(full_range)
         if selection not in self._detectors:
-            from mediapipe.python.solutions import face_detection
-
             with native_logs_silenced():
-                self._detectors[selection] = face_detection.FaceDetection(
+                self._detectors[selection] = solution("face_detection").FaceDetection(
                     model_selection=selection, min_detection_confidence=self.min_confidence)
         h, w = rgb.shape[:2]
         with native_logs_silenced():

@@ -25,7 +25,6 @@ from functools import lru_cache
 import cv2
 import numpy as np
 from PIL import Image, JpegImagePlugin
-from scipy.optimize import nnls
 
 from render3d.face.fitting import FittedFace
 from render3d.io.image_in import LoadedImage
@@ -221,6 +220,8 @@ def unit_responses() -> np.ndarray:
 def estimate_noise(image: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(components, channels) noise sigma and the channels' correlation, from the quieter blocks of the
     face's bare skin (`skin`, per BLOCK square), or of the whole image when little skin shows."""
+    from scipy.optimize import nnls
+
     responses, cells = high_pass_blocks(image)
     on_skin = skin[cells[:, 0], cells[:, 1]]
     if on_skin.sum() >= MIN_BLOCKS:

@@ -14,7 +14,6 @@ from typing import Callable, Optional
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
 from render3d.face.topology import canonical_face
@@ -47,8 +46,10 @@ def neutral_face() -> FittedFace:
 
 
 @lru_cache(maxsize=1)
-def anchors() -> tuple[np.ndarray, Delaunay]:
+def anchors() -> tuple[np.ndarray, "Delaunay"]:
     """Canonical anchor points (468 landmarks, then the rings, in image axes) and their triangulation."""
+    from scipy.spatial import Delaunay
+
     face = canonical_face()
     points = face.vertices[:468] @ CANONICAL_TO_IMAGE_AXES
     oval = points[face.outer_loop]
