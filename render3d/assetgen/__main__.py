@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from render3d._paths import MESHES_DIR, TEXTURES_DIR
-from render3d.assetgen import canonical, masks
+from render3d.assetgen import baked, canonical, masks
 
 
 def main() -> None:
@@ -24,6 +24,7 @@ def main() -> None:
     print(f"canonical face: {canonical.build(meshes_dir)}")
     reports = masks.build_all(meshes_dir, textures_dir)
     print(masks.format_report(reports))
+    print(f"baked: {len(baked.build(meshes_dir))} part meshes")
 
 
 if __name__ == "__main__":

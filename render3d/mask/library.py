@@ -4,6 +4,12 @@ A mask is a JSON file (see `render3d/assetgen/masks.py` for the format) naming o
 parts, each an OBJ/GLB mesh modelled on the canonical face with an albedo texture and an
 optional tangent-space normal map. A bare mesh file (.glb, .gltf, .obj, .ply) with its own
 texture is also accepted. The binding to the face is computed here, so a mask needs no anchors.
+
+A library mesh `NAME.obj` ships with `NAME.baked.npz` (written by `python -m render3d.assetgen`):
+its geometry and, for every wearing style, which vertices sit over the face and their ambient
+occlusion, so that no process reads the OBJ or computes those again. A baked file is used only while
+it holds the SHA-256 of its mesh file; user masks are bound when they are loaded. Parts that share a
+mesh (the surgical colours) share one binding.
 """
 from __future__ import annotations
 
@@ -12,14 +18,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import hashlib
 import imageio.v3 as iio
 import numpy as np
-import trimesh
 
 from render3d._paths import MESHES_DIR
 from render3d.errors import MaskError
 from render3d.face.topology import canonical_face
-from render3d.mask.placement import Binding, bind
+from render3d.mask.placement import Binding, bind, over_face
+from render3d.realism.occlusion import bake_occlusion
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)
@@ -37,6 +44,7 @@ class MaskPart:
     recolor: bool
     binding: Binding
     key: str                     # unique name for texture caches
+    occlusion: np.ndarray        # (V,) float32 baked ambient visibility
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,20 @@ def read_texture(path: Path | None) -> np.ndarray | None:
     return np.ascontiguousarray(pixels[..., :3].astype(np.uint8))
 
 
-def _geometries(path: Path) -> list[trimesh.Trimesh]:
+@dataclass(frozen=True)
+class Geometry:
+    """One mesh of a mask file, in canonical cm."""
+    vertices: np.ndarray         # (V, 3)
+    normals: np.ndarray          # (V, 3)
+    uvs: np.ndarray              # (V, 2)
+    triangles: np.ndarray        # (T, 3) int32
+    texture: np.ndarray | None   # its embedded colour texture, (H, W, 3) uint8
+
+
+def read_mesh(path: Path) -> tuple[Geometry, ...]:
+    """Every mesh in a .glb/.gltf/.obj/.ply file, as trimesh reads it (vertex order kept)."""
+    import trimesh
+
     try:
         loaded = trimesh.load(path, process=False, maintain_order=True)
     except Exception as exc:
@@ -104,23 +125,79 @@ def _geometries(path: Path) -> list[trimesh.Trimesh]:
     meshes = list(loaded.dump()) if isinstance(loaded, trimesh.Scene) else [loaded]
     if not meshes or any(len(m.faces) == 0 for m in meshes):
         raise MaskError(f"mask mesh {path} holds no triangles")
-    return meshes
+    geometries = []
+    for mesh in meshes:
+        uvs = getattr(mesh.visual, "uv", None)
+        material = getattr(mesh.visual, "material", None)
+        image = getattr(material, "baseColorTexture", None) or getattr(material, "image", None)
+        geometries.append(Geometry(np.asarray(mesh.vertices, float), np.asarray(mesh.vertex_normals, float),
+                                   np.zeros((len(mesh.vertices), 2)) if uvs is None else np.asarray(uvs, float),
+                                   np.asarray(mesh.faces, np.int32),
+                                   None if image is None else np.asarray(image.convert("RGB"))))
+    return tuple(geometries)
 
 
-def _embedded_texture(mesh: trimesh.Trimesh) -> np.ndarray | None:
-    material = getattr(mesh.visual, "material", None)
-    image = getattr(material, "baseColorTexture", None) or getattr(material, "image", None)
-    return None if image is None else np.asarray(image.convert("RGB"))
+def baked_file(mesh_path: Path) -> Path:
+    return mesh_path.with_suffix(".baked.npz")
 
 
-def _part(mesh: trimesh.Trimesh, albedo, normal_map, sheen: float, recolor: bool, key: str,
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def bake(mesh_path: Path, drops: list[tuple[float, float]]) -> dict[str, np.ndarray]:
+    """The arrays of a one-mesh file's baked file: its geometry and, per wear drop (see `lowered`),
+    (W, V) which vertices sit over the face and their ambient occlusion."""
+    geometry, = read_mesh(mesh_path)
+    worn = [lowered(geometry.vertices, drop) for drop in drops]
+    return {"sha256": np.array(file_sha256(mesh_path)), "vertices": geometry.vertices,
+            "normals": geometry.normals, "uvs": geometry.uvs, "triangles": geometry.triangles,
+            "drops": np.array(drops, float).reshape(-1, 2),
+            "over_face": np.array([over_face(vertices) for vertices in worn]).reshape(len(drops), -1),
+            "occlusion": np.array([bake_occlusion(vertices, geometry.normals, geometry.triangles)
+                                   for vertices in worn], np.float32).reshape(len(drops), -1)}
+
+
+@lru_cache(maxsize=64)
+def _baked(mesh_path: Path) -> dict[str, np.ndarray] | None:
+    """The mesh's baked arrays, or None when it has no baked file or the file is for another mesh."""
+    file = baked_file(mesh_path)
+    if not file.is_file():
+        return None
+    with np.load(file) as data:
+        arrays = dict(data)
+    return arrays if str(arrays["sha256"]) == file_sha256(mesh_path) else None
+
+
+@lru_cache(maxsize=64)
+def load_geometries(mesh_path: Path) -> tuple[Geometry, ...]:
+    """The meshes of a mask mesh file, from its baked file when it has one."""
+    baked = _baked(mesh_path)
+    if baked is None:
+        return read_mesh(mesh_path)
+    return (Geometry(baked["vertices"], baked["normals"], baked["uvs"], baked["triangles"], None),)
+
+
+@lru_cache(maxsize=256)
+def bound_geometry(mesh_path: Path, index: int, drop: tuple[float, float]) -> tuple[np.ndarray, Binding, np.ndarray]:
+    """Mesh `index` of a mask mesh file worn with `drop`: its (V, 3) canonical vertices, its binding and
+    its (V,) ambient occlusion, baked when its baked file holds that drop."""
+    geometry = load_geometries(mesh_path)[index]
+    vertices = lowered(geometry.vertices, drop)
+    baked = _baked(mesh_path)
+    row = np.flatnonzero((baked["drops"] == drop).all(1)) if baked is not None else []
+    if len(row):
+        return vertices, bind(vertices, baked["over_face"][row[0]]), baked["occlusion"][row[0]]
+    return vertices, bind(vertices), bake_occlusion(vertices, geometry.normals, geometry.triangles)
+
+
+def _part(mesh_path: Path, index: int, albedo, normal_map, sheen: float, recolor: bool, key: str,
           drop: tuple[float, float]) -> MaskPart:
-    uvs = getattr(mesh.visual, "uv", None)
-    uvs = np.zeros((len(mesh.vertices), 2)) if uvs is None else np.asarray(uvs, float)
-    vertices = lowered(np.asarray(mesh.vertices, float), drop)
-    return MaskPart(vertices, np.asarray(mesh.vertex_normals, float), uvs, np.asarray(mesh.faces, np.int32),
+    geometry = load_geometries(mesh_path)[index]
+    vertices, binding, occlusion = bound_geometry(mesh_path, index, drop)
+    return MaskPart(vertices, geometry.normals, geometry.uvs, geometry.triangles,
                     albedo if albedo is not None else WHITE_TEXTURE, normal_map, sheen, recolor,
-                    bind(vertices), key)
+                    binding, key, occlusion)
 
 
 @dataclass(frozen=True)
@@ -182,26 +259,29 @@ def lowered(vertices: np.ndarray, drop: tuple[float, float]) -> np.ndarray:
     return vertices + np.outer(across * toward_ears, [0.0, 1.0, 0.0])
 
 
+WEARS = ("correct", *WEAR_TOP_EDGE)
+
+
 @lru_cache(maxsize=64)
 def load_mask(path: Path, wear: str = "correct") -> Mask:
     """Load and bind the mask described by a JSON or mesh file, worn in style `wear`."""
     path = Path(path)
     spec = load_mask_spec(path)
     if not spec.parts:
-        meshes = _geometries(path)
-        drop = wear_drop(np.asarray(meshes[0].vertices, float), wear)
-        parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}", drop)
-                      for i, m in enumerate(meshes))
+        geometries = load_geometries(path)
+        drop = wear_drop(geometries[0].vertices, wear)
+        parts = tuple(_part(path, i, g.texture, None, 0.3, True, f"{path}:{i}", drop)
+                      for i, g in enumerate(geometries))
         return Mask(spec.name, spec.description, spec.color, parts, path)
     try:
-        meshes = [_geometries(path.parent / entry["mesh"]) for entry in spec.parts]
-        drop = wear_drop(np.asarray(meshes[0][0].vertices, float), wear)
+        meshes = [(path.parent / entry["mesh"]).resolve() for entry in spec.parts]
+        drop = wear_drop(load_geometries(meshes[0])[0].vertices, wear)
         parts = []
-        for i, (entry, geometries) in enumerate(zip(spec.parts, meshes)):
+        for i, (entry, mesh) in enumerate(zip(spec.parts, meshes)):
             albedo = read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None
             normal = read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
-            parts += [_part(mesh, albedo, normal, float(entry.get("sheen", 0.3)), bool(entry.get("recolor", True)),
-                            f"{path}:{i}:{j}", drop) for j, mesh in enumerate(geometries)]
+            parts += [_part(mesh, j, albedo, normal, float(entry.get("sheen", 0.3)), bool(entry.get("recolor", True)),
+                            f"{path}:{i}:{j}", drop) for j in range(len(load_geometries(mesh)))]
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
     return Mask(spec.name, spec.description, spec.color, tuple(parts), path)

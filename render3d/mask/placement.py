@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import trimesh
-from scipy.spatial import cKDTree
 
 from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face, closed_triangles
@@ -38,18 +36,28 @@ def closed_face_vertices(vertices: np.ndarray, hole_loops: list[np.ndarray]) -> 
     return np.concatenate([vertices[:468], [vertices[loop].mean(0) for loop in hole_loops]])
 
 
-def bind(points: np.ndarray) -> Binding:
-    face = canonical_face()
+def over_face(points: np.ndarray) -> np.ndarray:
+    """(V,) bool: which canonical points (V, 3) sit above the closed canonical face, by exact closest
+    points onto it (the costly half of a binding, baked for library masks)."""
+    import trimesh
+
     triangles, loops = closed_triangles()
-    surface = trimesh.Trimesh(closed_face_vertices(face.vertices, loops), triangles, process=False)
-    distances, neighbours = cKDTree(face.vertices[:468]).query(points, k=NEIGHBOURS)
-    weights = np.exp(-0.5 * ((distances - distances[:, :1]) / BLEND_SIGMA_CM) ** 2)
-    weights /= weights.sum(1, keepdims=True)
+    surface = trimesh.Trimesh(closed_face_vertices(canonical_face().vertices, loops), triangles, process=False)
     closest, _, triangle = trimesh.proximity.closest_point(surface, points)
     offset = points - closest
     length = np.linalg.norm(offset, axis=1)
     cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, 1e-9)
-    return Binding(neighbours, weights, cosine > OVER_FACE_COSINE)
+    return cosine > OVER_FACE_COSINE
+
+
+def bind(points: np.ndarray, above: np.ndarray | None = None) -> Binding:
+    """The binding of canonical points (V, 3) to the face; `above` is their `over_face`, when known."""
+    from scipy.spatial import cKDTree
+
+    distances, neighbours = cKDTree(canonical_face().vertices[:468]).query(points, k=NEIGHBOURS)
+    weights = np.exp(-0.5 * ((distances - distances[:, :1]) / BLEND_SIGMA_CM) ** 2)
+    weights /= weights.sum(1, keepdims=True)
+    return Binding(neighbours, weights, over_face(points) if above is None else above)
 
 
 def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -79,11 +87,13 @@ class Skin:
     """A fitted face's closed surface in canonical cm, prepared once for every part placed on it."""
     surface: np.ndarray          # closed-face vertices, deformed
     normals: np.ndarray          # their unit normals
-    tree: cKDTree                # over `surface`
-    oval_tree: cKDTree           # over the face oval's vertices
+    tree: "cKDTree"              # over `surface`
+    oval_tree: "cKDTree"         # over the face oval's vertices
 
     @classmethod
     def of(cls, fitted: FittedFace) -> "Skin":
+        from scipy.spatial import cKDTree
+
         triangles, loops = closed_triangles()
         surface = closed_face_vertices(canonical_face().vertices + fitted.residual, loops)
         # Skin that a landmark fit folds over keeps its rest orientation, so its outside stays outside.
@@ -118,6 +128,8 @@ def rim_fans() -> tuple[np.ndarray, np.ndarray]:
 def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
     """Points that the expression or pose has brought over the triangles at the face's rim (beside the
     jaw, the temples), raised to `min_clearance` above them, by exact closest points."""
+    import trimesh.triangles
+
     triangles, _ = closed_triangles()
     surface = skin.surface
     oval, fans = rim_fans()

@@ -20,7 +20,6 @@ from render3d.realism import camera, colour, light, shadow
 from render3d.realism.camera import CameraModel, Jpeg
 from render3d.realism.colour import NEUTRAL, ColourMatch
 from render3d.realism.light import Lighting
-from render3d.realism.occlusion import part_occlusion
 from render3d.render.renderer import DEFAULT_SH
 
 MODES = ("full", "flat")
@@ -56,7 +55,7 @@ class Look:
         use_light = "light" in self.stages and self.lighting is not None
         return {"sh": self.lighting.sh if use_light else DEFAULT_SH,
                 "colour": self.colour.matrix,
-                "ao": part_occlusion(part) if "ao" in self.stages else None}
+                "ao": part.occlusion if "ao" in self.stages else None}
 
     @property
     def margin(self) -> int:

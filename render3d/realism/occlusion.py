@@ -9,18 +9,14 @@ the face almost rigidly, so the canonical bake holds for every placement.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from render3d.face.topology import canonical_face, closed_triangles
-from render3d.mask.library import MaskPart
 from render3d.mask.placement import closed_face_vertices
 
 NEIGHBOURS = 64
 RADIUS_CM = 3.0
 STRENGTH = 0.9                 # fraction of the occluded form factor that darkens
 MIN_AO = 0.35
-
-_cache: dict[str, np.ndarray] = {}
 
 
 def discs(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,6 +30,8 @@ def discs(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.n
 def vertex_occlusion(points: np.ndarray, normals: np.ndarray, centres: np.ndarray, disc_normals: np.ndarray,
                      areas: np.ndarray) -> np.ndarray:
     """(V,) ambient visibility in [MIN_AO, 1] of oriented points among disc occluders."""
+    from scipy.spatial import cKDTree
+
     distance, index = cKDTree(centres).query(points, k=min(NEIGHBOURS, len(centres)),
                                              distance_upper_bound=RADIUS_CM)
     valid = np.isfinite(distance) & (distance > 1e-6)
@@ -49,15 +47,13 @@ def vertex_occlusion(points: np.ndarray, normals: np.ndarray, centres: np.ndarra
     return np.clip(1.0 - STRENGTH * form.sum(1), MIN_AO, 1.0)
 
 
-def part_occlusion(part: MaskPart) -> np.ndarray:
-    """Per-vertex ambient visibility of a mask part, cached by the part's key."""
-    if part.key not in _cache:
-        face = canonical_face()
-        triangles, loops = closed_triangles()
-        mask_discs = discs(part.vertices, part.triangles)
-        face_discs = discs(closed_face_vertices(face.vertices, loops), triangles)
-        centres, disc_normals, areas = (np.concatenate(pair) for pair in zip(mask_discs, face_discs))
-        normals = part.normals / np.maximum(np.linalg.norm(part.normals, axis=1, keepdims=True), 1e-12)
-        _cache[part.key] = vertex_occlusion(part.vertices, normals, centres, disc_normals,
-                                            areas).astype(np.float32)
-    return _cache[part.key]
+def bake_occlusion(vertices: np.ndarray, normals: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(V,) float32 ambient visibility of a mask part's canonical vertices (V, 3), with their normals
+    (V, 3) and triangles (T, 3), among its own triangles and the closed canonical face's."""
+    face = canonical_face()
+    face_triangles, loops = closed_triangles()
+    mask_discs = discs(vertices, triangles)
+    face_discs = discs(closed_face_vertices(face.vertices, loops), face_triangles)
+    centres, disc_normals, areas = (np.concatenate(pair) for pair in zip(mask_discs, face_discs))
+    unit = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    return vertex_occlusion(vertices, unit, centres, disc_normals, areas).astype(np.float32)
