@@ -17,7 +17,7 @@ from render3d.errors import OutputError
 # JPEG: quality 95 without chroma subsampling (4:4:4) keeps colour edges of the mask sharp.
 _SAVE_OPTIONS = {
     "jpeg": {"quality": 95, "subsampling": 0},
-    "png": {"compress_level": 6},
+    "png": {"compress_level": 1},      # zlib's fastest: ~2x faster than 6, files ~15% larger
     "webp": {"quality": 95, "lossless": False},
     "bmp": {},
     "tiff": {"compression": "tiff_lzw"},
