@@ -13,13 +13,12 @@ mesh (the surgical colours) share one binding.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import hashlib
-import imageio.v3 as iio
 import numpy as np
 
 from render3d._paths import MESHES_DIR
@@ -95,6 +94,8 @@ def resolve_mask(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
 def read_texture(path: Path | None) -> np.ndarray | None:
     if path is None:
         return None
+    import imageio.v3 as iio
+
     try:
         pixels = iio.imread(path)
     except Exception as exc:
