@@ -10,15 +10,14 @@ from render3d.face.fitting import fit_face, occluder_mesh
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.pipeline import draw_parts, window_of
 from render3d.render import renderer as rendering
-from render3d.render.renderer import Renderer
 
 
-def test_render_targets_and_textures_are_bounded(astronaut_landmarks):
+def test_render_targets_and_textures_are_bounded(engine, astronaut_landmarks):
     fitted = fit_face(astronaut_landmarks)
     parts = draw_parts(load_mask(resolve_mask("surgical")), fitted)
     occluders = [occluder_mesh(fitted)]
     x0, y0, w, h = window_of(parts, (512, 512))
-    r = Renderer()
+    r = engine.renderer
     first = r.render((x0, y0, w, h), occluders, parts)
     for grow in (300, 600, 900, 1200):          # four more target sizes
         r.render((x0, y0, w + grow, h + grow), occluders, parts)
@@ -29,4 +28,3 @@ def test_render_targets_and_textures_are_bounded(astronaut_landmarks):
         assert sum(map(rendering.texture_bytes, r._textures.values())) <= rendering.MAX_TEXTURE_BYTES
     assert "big0:albedo" not in r._textures and "big7:albedo" in r._textures
     assert np.array_equal(r.render((x0, y0, w, h), occluders, parts), first)
-    r.release()

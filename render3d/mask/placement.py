@@ -22,6 +22,7 @@ MIN_CLEARANCE_CM = 0.08
 CLEARANCE_NEIGHBOURS = 4
 RIM_REACH_CM = 2.0
 RIM_FANS = 3                 # oval vertices whose triangles are searched for a point near the rim
+ZERO = 1e-13                 # region tests' tolerance in `closest_points_on_triangles`
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,45 @@ def lifted(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
     return points + np.maximum(min_clearance - height, 0.0)[:, None] * skin.normals[nearest[:, 0]]
 
 
+def closest_points_on_triangles(triangles: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 3) closest point on each triangle (N, 3, 3) to each point (N, 3): the regions of Ericson's
+    "Real-Time Collision Detection" 5.1.5, in the order and arithmetic of trimesh's `closest_point`
+    (so the results are the same bits; trimesh is not imported on the per-image path)."""
+    ones = [1.0, 1.0, 1.0]
+    a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+    ab, ac, ap, bp, cp = b - a, c - a, points - a, points - b, points - c
+    d1, d2 = np.dot(ab * ap, ones), np.dot(ac * ap, ones)
+    d3, d4 = np.dot(ab * bp, ones), np.dot(ac * bp, ones)
+    d5, d6 = np.dot(ab * cp, ones), np.dot(ac * cp, ones)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+    result = np.zeros_like(points)
+    remain = np.ones(len(points), bool)
+
+    def take(region: np.ndarray, value) -> None:
+        result[region] = value(region)
+        remain[region] = False
+
+    take((d1 < ZERO) & (d2 < ZERO), lambda r: a[r])
+    collapsed = np.all(ab == 0.0, axis=1)                   # A = B: the segment AC
+    if collapsed.any():
+        length = np.sum(ac[collapsed] ** 2, axis=1)
+        factor = np.divide(np.sum(ap[collapsed] * ac[collapsed], axis=1), length,
+                           out=np.zeros(len(length)), where=length > 0)
+        take(collapsed, lambda r: a[r] + np.clip(factor, 0, 1)[:, None] * ac[r])
+    take((d3 > -ZERO) & (d4 <= d3) & remain, lambda r: b[r])
+    take((vc < ZERO) & (d1 > -ZERO) & (d3 < ZERO) & remain,
+         lambda r: a[r] + (d1[r] / (d1[r] - d3[r]))[:, None] * ab[r])
+    take((d6 > -ZERO) & (d5 <= d6) & remain, lambda r: c[r])
+    take((vb < ZERO) & (d2 > -ZERO) & (d6 < ZERO) & remain,
+         lambda r: a[r] + (d2[r] / (d2[r] - d6[r]))[:, None] * ac[r])
+    take((va < ZERO) & (d4 - d3 > -ZERO) & (d5 - d6 > -ZERO) & remain,
+         lambda r: b[r] + ((d4[r] - d3[r]) / ((d4[r] - d3[r]) + (d5[r] - d6[r])))[:, None] * (c[r] - b[r]))
+    if remain.any():                                        # inside the face region
+        denom = 1.0 / (va[remain] + vb[remain] + vc[remain])
+        result[remain] = a[remain] + ab[remain] * (vb[remain] * denom)[:, None] + ac[remain] * (vc[remain] * denom)[:, None]
+    return result
+
+
 @lru_cache(maxsize=1)
 def rim_fans() -> tuple[np.ndarray, np.ndarray]:
     """The face oval's vertices, and for each the closed-face triangles around it (padded with -1)."""
@@ -128,8 +168,6 @@ def rim_fans() -> tuple[np.ndarray, np.ndarray]:
 def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
     """Points that the expression or pose has brought over the triangles at the face's rim (beside the
     jaw, the temples), raised to `min_clearance` above them, by exact closest points."""
-    import trimesh.triangles
-
     triangles, _ = closed_triangles()
     surface = skin.surface
     oval, fans = rim_fans()
@@ -140,7 +178,7 @@ def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.nda
     candidates = fans[np.minimum(nearest_oval[near], len(oval) - 1)].reshape(len(near), -1)
     candidates = np.where(candidates < 0, candidates.max(1, keepdims=True), candidates)
     pairs = np.repeat(points[near], candidates.shape[1], axis=0)
-    closest = trimesh.triangles.closest_point(surface[triangles[candidates.ravel()]], pairs)
+    closest = closest_points_on_triangles(surface[triangles[candidates.ravel()]], pairs)
     offset = points[near, None] - closest.reshape(len(near), -1, 3)
     length = np.linalg.norm(offset, axis=2)
     best = length.argmin(1)

@@ -1,0 +1,42 @@
+"""Start-up stays light: the CLI imports none of the heavy libraries, a fit of a library mask needs
+neither trimesh nor matplotlib, and code that uses the whole mediapipe package afterwards still gets it."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("trimesh", "scipy", "mediapipe", "matplotlib", "moderngl_window", "sounddevice", "imageio")
+
+
+def imported_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code`."""
+    probe = f"{code}\nimport sys\nprint('modules:', *sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    return set(next(line for line in out.splitlines() if line.startswith("modules:")).split()[1:])
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> set[str]:
+    return {name for name in names if name in modules}
+
+
+def test_cli_imports_no_heavy_library():
+    assert loaded(imported_after("import render3d.cli"), HEAVY) == set()
+
+
+def test_fit_of_a_library_mask_imports_neither_trimesh_nor_matplotlib():
+    modules = imported_after("import skimage.data, render3d\n"
+                             "assert render3d.fit(skimage.data.astronaut(), mask='surgical').status == 'ok'")
+    assert "mediapipe.python.solutions.face_mesh" in modules and "scipy.spatial" in modules
+    assert loaded(modules, ("trimesh", "matplotlib", "sounddevice", "mediapipe.tasks")) == set()
+
+
+def test_whole_mediapipe_package_still_works_after_the_engine():
+    modules = imported_after(
+        "import skimage.data, render3d\n"
+        "render3d.fit(skimage.data.astronaut())\n"
+        "import mediapipe as mp\n"
+        "assert mp.__version__ == '0.10.21' and mp.solutions.drawing_utils.draw_landmarks\n"
+        "with mp.solutions.face_mesh.FaceMesh(static_image_mode=True) as mesh:\n"
+        "    assert len(mesh.process(skimage.data.astronaut()).multi_face_landmarks) == 1\n"
+        "assert mp.tasks.vision.FaceLandmarker")
+    assert "matplotlib" in modules
