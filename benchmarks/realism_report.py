@@ -22,11 +22,12 @@ from PIL import Image
 from scipy.spatial import cKDTree
 
 from render3d import Render3DError, default_engine
+from render3d.colourspace import LINEAR_LUT, LUMINANCE
 from render3d.face.detect import find_faces
 from render3d.face.fitting import fit_face
 from render3d.face.topology import canonical_face
 from render3d.pipeline import FitOptions
-from render3d.realism.light import LINEAR_LUT, LUMINANCE, skin_triangles
+from render3d.realism.light import skin_triangles
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 TILE = 256

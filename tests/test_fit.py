@@ -11,7 +11,6 @@ import render3d
 from render3d.face.fitting import fit_face, occluder_mesh, open_jaw, turn_head
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.pipeline import draw_parts
-from render3d.render.renderer import Renderer
 
 
 def test_mask_covers_nose_mouth_chin_and_leaves_eyes_clear(astronaut, astronaut_landmarks):

@@ -7,7 +7,7 @@ from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_PO
 from test_fit import assert_far_side_hidden
 
 import render3d
-from render3d.face.fitting import fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.face.fitting import fit_face, open_jaw, turn_head
 from render3d.mask.library import available_masks, load_mask
 from render3d.pipeline import FitOptions, draw_parts
 from render3d.qa.verify import clearance_report
@@ -94,6 +94,31 @@ def test_recolour_changes_the_mask_colour(astronaut):
     red, green, blue = result.layer[covered, :3].mean(0)
     assert red > 1.8 * green and red > 1.8 * blue
     assert result.faces[0]["color"] == "#d02020"
+
+
+def white_patch(folder):
+    """A bare mesh without a texture (a white mask): the canonical face below the eyes, 5 mm off the skin."""
+    import trimesh
+
+    from render3d.face.topology import canonical_face
+
+    face = canonical_face()
+    centres = face.vertices[face.triangles].mean(axis=1)
+    lower = face.triangles[(centres[:, 1] < -1.5) & (np.abs(centres[:, 0]) < 6.0)]
+    patch = trimesh.Trimesh(face.vertices[:468], lower, process=False)
+    patch.remove_unreferenced_vertices()
+    patch.vertices += patch.vertex_normals * 0.5
+    patch.export(folder / "white.obj")
+    return folder / "white.obj"
+
+
+def test_recolour_renders_the_exact_colour(astronaut, tmp_path):
+    """A white mask recoloured to #d02020 and drawn unlit is (208, 32, 32) wherever it is opaque:
+    the tint and the shader use the same exact sRGB curve."""
+    result = render3d.fit(astronaut, mask=str(white_patch(tmp_path)), color="#d02020", vary=False, realism="flat")
+    opaque = result.layer[..., 3] == 255
+    assert opaque.sum() > 2000
+    assert (result.layer[opaque, :3] == (208, 32, 32)).all()
 
 
 HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: jaw-side rim over the mask

@@ -1,8 +1,6 @@
 """Photometric realism on real photos: the mask follows the photo's light, exposure, colour and camera."""
 from __future__ import annotations
 
-import io
-
 import cv2
 import imageio.v3 as iio
 import numpy as np
@@ -10,9 +8,10 @@ import pytest
 from PIL import Image
 
 import render3d
+from render3d.colourspace import LINEAR_LUT, LUMINANCE, linear_to_srgb
 from render3d.realism import STAGES
 from render3d.realism.colour import log_chroma
-from render3d.realism.light import LINEAR_LUT, LUMINANCE, skin_triangles
+from render3d.realism.light import skin_triangles
 
 
 def fit(image, **options):
@@ -26,9 +25,7 @@ def interior(result, pixels: int = 3) -> np.ndarray:
 
 
 def to_srgb(linear: np.ndarray) -> np.ndarray:
-    linear = np.clip(linear, 0, 1)
-    encoded = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
-    return np.round(encoded * 255).astype(np.uint8)
+    return np.round(linear_to_srgb(linear) * 255).astype(np.uint8)
 
 
 def gray(rgb: np.ndarray) -> np.ndarray:

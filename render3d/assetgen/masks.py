@@ -801,7 +801,7 @@ def ffp2_valve(face: Face) -> list[Part]:
     """A three-panel fold-flat respirator with an exhalation valve on the left cheek."""
     lm = face.landmarks
     frame = sphere_frame(face)
-    cols, rows = 71, 57
+    cols = 71
     control, corner = standard_top(face, drop=0.3)
     top = upper_edge(face, frame, control, corner + [-0.2, -0.3, 0.3], cols)
     corner_a, _ = frame.coords(lm[172])

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from render3d.colourspace import hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError
-from render3d.mask.library import available_masks, hex_to_rgb, load_mask_spec, resolve_mask
+from render3d.mask.library import available_masks, load_mask_spec, resolve_mask
 
 WEAR_STYLES = ("correct", "nose-out", "chin")
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
@@ -44,10 +45,6 @@ def parse_weights(text: str) -> dict[str, float]:
         if weights[name.strip()] < 0:
             raise MaskError(f"mask weight {item!r} is negative")
     return weights
-
-
-def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb, float) ** 2.2
 
 
 def base_tint(base_color: tuple[int, int, int], color: str | None) -> np.ndarray:

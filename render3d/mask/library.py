@@ -17,6 +17,7 @@ import numpy as np
 import trimesh
 
 from render3d._paths import MESHES_DIR
+from render3d.colourspace import hex_to_rgb
 from render3d.errors import MaskError
 from render3d.face.topology import canonical_face
 from render3d.mask.placement import Binding, bind
@@ -46,16 +47,6 @@ class Mask:
     color: tuple[int, int, int]  # the albedo's base colour, sRGB 0-255
     parts: tuple[MaskPart, ...]
     source: Path
-
-
-def hex_to_rgb(text: str) -> tuple[int, int, int]:
-    text = text.strip().lstrip("#")
-    if len(text) != 6:
-        raise MaskError(f"colour {text!r} is not #RRGGBB")
-    try:
-        return tuple(int(text[i:i + 2], 16) for i in (0, 2, 4))
-    except ValueError:
-        raise MaskError(f"colour {text!r} is not #RRGGBB") from None
 
 
 def available_masks(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:

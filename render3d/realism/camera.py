@@ -27,9 +27,10 @@ import numpy as np
 from PIL import Image, JpegImagePlugin
 from scipy.optimize import nnls
 
+from render3d.colourspace import LUMINANCE
 from render3d.face.fitting import FittedFace
 from render3d.io.image_in import LoadedImage
-from render3d.realism.light import LUMINANCE, skin_triangles
+from render3d.realism.light import skin_triangles
 
 # Squares analysed about a face, at full resolution: (size relative to its box, (min, max) side in px).
 BLUR_SQUARE = (1.5, (128, 384))

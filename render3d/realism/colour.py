@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render3d.realism.light import LINEAR_LUT, LUMINANCE
+from render3d.colourspace import LINEAR_LUT, LUMINANCE
 
 THUMBNAIL_PIXELS = 32768
 GRAY_TOLERANCE = 3             # 99th percentile of max - min channel (0-255) of a grayscale photo

@@ -20,10 +20,10 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from render3d.colourspace import LINEAR_LUT, LUMINANCE
 from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face
 
-LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 # Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them
 # (the lips lie below the beard line).
 EXCLUDED = (
@@ -70,14 +70,6 @@ class Lighting:
         return {"sh": np.round(self.sh.astype(float), 4).tolist(),
                 "direction": np.round(self.direction.astype(float), 3).tolist(),
                 "skin_median": np.round(self.skin_median.astype(float), 4).tolist(), "samples": self.samples}
-
-
-def srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, np.float32)
-    return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
-
-
-LINEAR_LUT = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
 
 
 def sh_basis(normals: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from render3d.colourspace import LINEAR_LUT, linear_to_srgb
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
 from render3d.face.topology import canonical_face
 from render3d.qa.verify import placement_iou
@@ -129,9 +130,8 @@ def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.
     corner_ids = triangles[ids[ys, xs]]
     uv = (weights * part.uvs[corner_ids]).sum(1)
     light = (weights[..., 0] * shade(part)[corner_ids]).sum(1)
-    colour = sample(part.albedo, uv)
-    linear = (colour.astype(np.float32) / 255) ** 2.2 * np.asarray(part.tint, np.float32) * light[:, None]
-    target[ys, xs, :3] = np.clip(linear, 0, 1) ** (1 / 2.2)
+    linear = LINEAR_LUT[sample(part.albedo, uv)] * np.asarray(part.tint, np.float32) * light[:, None]
+    target[ys, xs, :3] = linear_to_srgb(linear)
     target[ys, xs, 3] = 1.0
 
 
