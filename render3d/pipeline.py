@@ -17,6 +17,7 @@ from render3d import realism
 from render3d.face.detect import DetectedFace, find_faces
 from render3d.face.fitting import FittedFace, fit_face, occluder_mesh
 from render3d.face.landmarks import LandmarkModel
+from render3d.geometry import flip_yz
 from render3d.io.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_image
 from render3d.mask.choice import MaskChoice, choose_masks
 from render3d.mask.library import Mask, load_mask, read_texture
@@ -80,17 +81,12 @@ class FitOptions:
                             color=self.color, texture=self.texture, vary=self.vary, mask_dirs=self.mask_dirs)
 
 
-def to_camera_frame(vectors: np.ndarray) -> np.ndarray:
-    """Image-space directions (y down, z away) -> camera frame (y up, z toward the camera)."""
-    return vectors * np.array([1.0, -1.0, -1.0])
-
-
 def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
                look: Look | None = None) -> list[DrawPart]:
     parts = []
     skin = Skin.of(fitted)
     for part in mask.parts:
-        normals = to_camera_frame(part.normals @ fitted.rotation.T)
+        normals = flip_yz(part.normals @ fitted.rotation.T)   # image axes -> camera frame
         key, albedo, tint = part.key, part.albedo, (1.0, 1.0, 1.0)
         if choice is not None and part.recolor:
             tint = choice.tint

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from render3d.face.landmarks import LandmarkModel
+from render3d.geometry import flip_yz
 
 MIDLINE = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 0,
            11, 12, 13, 14, 15, 16, 17, 18, 200, 199, 175, 152]
@@ -86,7 +87,7 @@ def mirror_pairs(points: np.ndarray, midline: list[int]) -> tuple[np.ndarray, np
 
 def canonical_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
     """Symmetric, frontal, centimetre-scaled face from one face's image-space landmarks."""
-    points = landmarks * np.array([1.0, -1.0, -1.0])          # image axes -> y up, z toward camera
+    points = flip_yz(landmarks)          # image axes -> y up, z toward camera
     mirror, centre, normal = mirror_pairs(points, MIDLINE)
     reflected = points - 2 * ((points - centre) @ normal)[:, None] * normal
     symmetric = (points + reflected[mirror]) / 2

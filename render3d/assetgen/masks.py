@@ -34,7 +34,7 @@ with x along +u, y along +v (up in the image, the OpenGL convention) and z out o
 
 Every mask is shaped around the canonical face: a taut sheet resting on the nose bridge and
 cheekbones and stretched over the hollows, its lower edge tucked under the chin, never
-closer than `MIN_CLEARANCE_CM` to the skin. The build validates each mask (clearance,
+closer than `BUILD_CLEARANCE_CM` to the skin. The build validates each mask (clearance,
 nose-bridge contact, frontal coverage of nose, mouth and chin, clear eyes and brows, overlap
 with the lower-face outline) and fails if any check does not hold.
 """
@@ -54,10 +54,13 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
 from render3d.assetgen import textures
+from render3d.face.landmark_sets import CLEAR_OF_MASK, COVERED_BY_MASK, JAW, LOWER_FACE_POLYGON, NOSE_BRIDGE
 from render3d.face.topology import boundary_loops, read_obj_vertices_faces
-from render3d.mask.placement import vertex_normals
+from render3d.geometry import vertex_normals
 
-MIN_CLEARANCE_CM = 0.1
+# The assets keep this clear of the canonical skin: more than the floor that placement holds on every
+# fitted face (`render3d.mask.placement.MIN_CLEARANCE_CM`), so a deformed face has room to take.
+BUILD_CLEARANCE_CM = 0.1
 CONTACT_GAP_CM = (0.1, 0.3)
 MIN_IOU = 0.55
 CLEAR_MARGIN_CM = 1.2
@@ -65,15 +68,6 @@ CLEAR_MARGIN_CM = 1.2
 EYE_RELIEF_CM = 0.8
 COVER_MARGIN_CM = 0.3
 
-COVER_LANDMARKS = [1, 98, 327, 2, 0, 13, 14, 17, 61, 291, 175]
-CLEAR_LANDMARKS = [33, 133, 159, 145, 362, 263, 386, 374, 105, 334]
-BRIDGE_LANDMARKS = [6, 168, 197]
-# The lower-face outline a worn mask should fill in a frontal view: jaw from ear to ear, then
-# across the cheeks to the nose bridge.
-LOWER_FACE = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
-              288, 361, 323, 352, 280, 195, 50, 123]
-# The jaw half of the face oval, subject's right ear to subject's left ear.
-JAW = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323]
 
 
 # --------------------------------------------------------------------------------------------
@@ -536,7 +530,7 @@ def merge(pieces: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
 def standoff(radius: float | tuple[float, float]) -> float:
     """How far a tube's (or flat band's) centre line must stay from the skin."""
     width, thickness = (radius, radius) if np.isscalar(radius) else radius
-    return thickness + 0.5 * (width - thickness) + MIN_CLEARANCE_CM + 0.03
+    return thickness + 0.5 * (width - thickness) + BUILD_CLEARANCE_CM + 0.03
 
 
 def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.14) -> tuple[np.ndarray, ...]:
@@ -544,7 +538,7 @@ def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.
     of half sizes makes flat bands."""
     rows, cols = sheet.shape
     normals = sheet.normals()
-    lift = standoff(radius) - MIN_CLEARANCE_CM
+    lift = standoff(radius) - BUILD_CLEARANCE_CM
     pieces = []
     for col, ear in ((1, 234), (cols - 2, 454)):
         out = np.sign(face.landmarks[ear, 0])
@@ -589,15 +583,15 @@ def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
     every part, and the body's IoU with the lower-face outline."""
     body_image = raster([body])
     every_image = body_image | raster(others) if others else body_image
-    cover = np.vstack([landmarks[COVER_LANDMARKS, :2], (landmarks[14, :2] + landmarks[152, :2]) / 2])
+    cover = np.vstack([landmarks[COVERED_BY_MASK, :2], (landmarks[14, :2] + landmarks[152, :2]) / 2])
     inside = cv2.distanceTransform(body_image, cv2.DIST_L2, 5) / PX_PER_CM
     outside = cv2.distanceTransform(1 - every_image, cv2.DIST_L2, 5) / PX_PER_CM
     outline = np.zeros_like(body_image)
-    cv2.fillPoly(outline, [np.round(to_pixels(landmarks[LOWER_FACE, :2]) * 16).astype(np.int32)], 1,
+    cv2.fillPoly(outline, [np.round(to_pixels(landmarks[LOWER_FACE_POLYGON, :2]) * 16).astype(np.int32)], 1,
                  cv2.LINE_8, 4)
     iou = (outline & body_image).sum() / (outline | body_image).sum()
     return {"cover_margin": float(sample(inside, cover).min()),
-            "clear_margin": float(sample(outside, landmarks[CLEAR_LANDMARKS, :2]).min()),
+            "clear_margin": float(sample(outside, landmarks[CLEAR_OF_MASK, :2]).min()),
             "iou": float(iou)}
 
 
@@ -775,7 +769,7 @@ def n95(face: Face) -> list[Part]:
     for col, temple, jaw, sign in ((0, 127, 58, -1), (cols - 1, 356, 288, 1)):
         for row, end, bow in ((int(rows * 0.22), lm[temple] + [sign * 0.4, -0.5, -1.2], [sign * 0.4, 0.2, 0.0]),
                               (int(rows * 0.72), lm[jaw] + [sign * 0.3, -1.0, -1.3], [sign * 0.4, -0.2, 0.0])):
-            start = sheet.points[row, col] + (standoff(radius) - MIN_CLEARANCE_CM) * normals[row, col]
+            start = sheet.points[row, col] + (standoff(radius) - BUILD_CLEARANCE_CM) * normals[row, col]
             straps.append(head_strap(face, start, end, np.asarray(bow), radius))
     return [sheet_part(sheet, "body", "n95_albedo", "n95_normal", 0.15),
             Part("straps", *merge(straps), "n95_strap_albedo", None, 0.2, False)]
@@ -936,13 +930,13 @@ def check(face: Face, name: str, parts: list[Part]) -> dict[str, float]:
     report = {"vertices": len(body.vertices), "triangles": len(body.triangles), "parts": len(parts),
               "clearance": min(float(face.clearance(p.vertices).min()) for p in parts)}
     lm = face.landmarks
-    seen_from_bridge = np.linalg.norm(body.vertices[:, None, :2] - lm[BRIDGE_LANDMARKS, :2][None], axis=2)
+    seen_from_bridge = np.linalg.norm(body.vertices[:, None, :2] - lm[NOSE_BRIDGE, :2][None], axis=2)
     near_bridge = seen_from_bridge.min(1) < 1.2
     report["bridge_gap"] = float(face.clearance(body.vertices[near_bridge]).min())
     report.update(frontal_checks(lm, (body.vertices, body.triangles),
                                  [(p.vertices, p.triangles) for p in parts[1:]]))
     problems = []
-    if report["clearance"] < MIN_CLEARANCE_CM:
+    if report["clearance"] < BUILD_CLEARANCE_CM:
         problems.append(f"touches the skin (clearance {report['clearance']:.3f} cm)")
     if not CONTACT_GAP_CM[0] <= report["bridge_gap"] <= CONTACT_GAP_CM[1]:
         problems.append(f"nose-bridge gap {report['bridge_gap']:.3f} cm outside {CONTACT_GAP_CM}")

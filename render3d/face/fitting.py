@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render3d.face.topology import RIGID_LANDMARKS, CanonicalFace, canonical_face, closed_triangles
+from render3d.face.landmark_sets import RIGID_LANDMARKS
+from render3d.face.topology import CanonicalFace, canonical_face, closed_triangles
+from render3d.geometry import FLIP_YZ
 
 # Canonical (y up, z toward camera) to image axes (y down, z away): a half turn about x.
-CANONICAL_TO_IMAGE_AXES = np.diag([1.0, -1.0, -1.0])
+CANONICAL_TO_IMAGE_AXES = FLIP_YZ
 # Head shell behind the face oval: (push back along -z in cm, scale of the oval about the head axis).
 HEAD_SHELL_RINGS = ((3.0, 1.08), (9.0, 1.0), (15.0, 0.7))
 HEAD_AXIS = np.array([0.0, -2.5, -9.0])

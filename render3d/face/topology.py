@@ -11,10 +11,6 @@ import numpy as np
 
 from render3d._paths import MESHES_DIR
 
-# Landmarks that barely move with expression: forehead, nose bridge, eye corners, temples, cheekbones.
-RIGID_LANDMARKS = np.array([10, 151, 9, 8, 168, 6, 197, 195, 5, 33, 133, 362, 263, 127, 356,
-                            234, 454, 116, 345, 123, 352, 109, 338, 67, 297, 103, 332, 21, 251])
-
 
 @dataclass(frozen=True)
 class CanonicalFace:

@@ -19,6 +19,7 @@ import trimesh
 from render3d._paths import MESHES_DIR
 from render3d.colourspace import hex_to_rgb
 from render3d.errors import MaskError
+from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face
 from render3d.mask.placement import Binding, bind
 
@@ -43,10 +44,8 @@ class MaskPart:
 @dataclass(frozen=True)
 class Mask:
     name: str
-    description: str
     color: tuple[int, int, int]  # the albedo's base colour, sRGB 0-255
     parts: tuple[MaskPart, ...]
-    source: Path
 
 
 def available_masks(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
@@ -141,7 +140,6 @@ def load_mask_spec(path: Path) -> MaskSpec:
 # bends under the nose rather than sliding down whole.
 WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 175)}
 CORNER_COVER_CM = {"nose-out": 0.5}
-MOUTH_CORNER = 61
 EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
 
 
@@ -183,7 +181,7 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
         drop = wear_drop(np.asarray(meshes[0].vertices, float), wear)
         parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}", drop)
                       for i, m in enumerate(meshes))
-        return Mask(spec.name, spec.description, spec.color, parts, path)
+        return Mask(spec.name, spec.color, parts)
     try:
         meshes = [_geometries(path.parent / entry["mesh"]) for entry in spec.parts]
         drop = wear_drop(np.asarray(meshes[0][0].vertices, float), wear)
@@ -195,4 +193,4 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
                             f"{path}:{i}:{j}", drop) for j, mesh in enumerate(geometries)]
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
-    return Mask(spec.name, spec.description, spec.color, tuple(parts), path)
+    return Mask(spec.name, spec.color, tuple(parts))

@@ -16,6 +16,8 @@ from scipy.spatial import cKDTree
 
 from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face, closed_triangles
+from render3d.geometry import triangle_normals, unit, vertex_normals
+from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR
 
 NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5
@@ -48,24 +50,8 @@ def bind(points: np.ndarray) -> Binding:
     closest, _, triangle = trimesh.proximity.closest_point(surface, points)
     offset = points - closest
     length = np.linalg.norm(offset, axis=1)
-    cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, 1e-9)
+    cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, DIRECTION_FLOOR)
     return Binding(neighbours, weights, cosine > OVER_FACE_COSINE)
-
-
-def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted (unnormalised) triangle normals."""
-    v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))
-    return np.cross(v1 - v0, v2 - v0)
-
-
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray,
-                   face_normals: np.ndarray | None = None) -> np.ndarray:
-    """Area-weighted unit vertex normals (from `face_normals` when given)."""
-    face_normals = triangle_normals(vertices, triangles) if face_normals is None else face_normals
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face_normals)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +76,7 @@ class Skin:
         deformed, rest = triangle_normals(surface, triangles), rest_triangle_normals()
         folded = np.einsum("ij,ij->i", deformed, rest) < 0
         deformed[folded] = rest[folded] * (np.linalg.norm(deformed[folded], axis=1) /
-                                           np.maximum(np.linalg.norm(rest[folded], axis=1), 1e-12))[:, None]
+                                           np.maximum(np.linalg.norm(rest[folded], axis=1), LENGTH_FLOOR))[:, None]
         normals = vertex_normals(surface, triangles, deformed)
         return cls(surface, normals, cKDTree(surface), cKDTree(surface[canonical_face().outer_loop]))
 
@@ -133,8 +119,7 @@ def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.nda
     length = np.linalg.norm(offset, axis=2)
     best = length.argmin(1)
     rows = np.arange(len(near))
-    normals = triangle_normals(surface, triangles[candidates[rows, best]])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    normals = unit(triangle_normals(surface, triangles[candidates[rows, best]]))
     height = np.einsum("vd,vd->v", offset[rows, best], normals)
     over = np.abs(height) >= OVER_FACE_COSINE * length[rows, best]
     points = points.copy()

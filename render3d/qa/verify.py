@@ -4,10 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# Jaw line from ear level to ear level, then up over the cheeks to the nose bridge (MediaPipe indices).
-LOWER_FACE_POLYGON = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
-                      288, 361, 323, 352, 280, 195, 50, 123]
-POLYGON_TOP = 195
+from render3d.face.landmark_sets import LOWER_FACE_POLYGON, LOWER_FACE_TOP, NOSE_RIDGE
 
 
 def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
@@ -21,7 +18,7 @@ def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
 
     rest = canonical_face().vertices
     above, below = WEAR_TOP_EDGE[wear]
-    drop = (rest[above, 1] + rest[below, 1]) / 2 - rest[POLYGON_TOP, 1]
+    drop = (rest[above, 1] + rest[below, 1]) / 2 - rest[LOWER_FACE_TOP, 1]
     fitted = fit_face(landmarks)
     return fitted.to_image(fitted.to_canonical(landmarks[LOWER_FACE_POLYGON]) + [0.0, drop, 0.0])[:, :2]
 
@@ -52,11 +49,10 @@ def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
 
 
-NOSE_RIDGE = [6, 197, 195]
 RIDGE_RADIUS_CM = 1.0
 
 
-def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndarray) -> dict[str, float]:
+def clearance_report(fitted, body_positions: np.ndarray) -> dict[str, float]:
     """Clearance (cm) of a placed mask body over the fitted face, measured afresh on the deformed mesh.
 
     min_clearance: the lowest height of a mask vertex above the face surface, over the vertices that lie

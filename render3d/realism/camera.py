@@ -29,8 +29,10 @@ from scipy.optimize import nnls
 
 from render3d.colourspace import LUMINANCE
 from render3d.face.fitting import FittedFace
+from render3d.geometry import unpremultiply
 from render3d.io.image_in import LoadedImage
 from render3d.realism.light import skin_triangles
+from render3d.tolerances import COVARIANCE_JITTER, RATIO_FLOOR
 
 # Squares analysed about a face, at full resolution: (size relative to its box, (min, max) side in px).
 BLUR_SQUARE = (1.5, (128, 384))
@@ -140,8 +142,8 @@ def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
     edges = magnitude >= threshold
     if edges.sum() < MIN_EDGES:
         return np.eye(2) * RENDER_BLUR ** 2
-    ratio = magnitude[edges] / np.maximum(magnitude_2[edges], 1e-6)
-    variance = np.clip(REBLUR ** 2 / np.maximum(ratio ** 2 - 1, 1e-6), 0, MAX_BLUR ** 2)
+    ratio = magnitude[edges] / np.maximum(magnitude_2[edges], RATIO_FLOOR)
+    variance = np.clip(REBLUR ** 2 / np.maximum(ratio ** 2 - 1, RATIO_FLOOR), 0, MAX_BLUR ** 2)
     # Edge normals: sigma^2 along normal u is u^T C u; fit C over four orientation bins.
     angle = np.arctan2(gy[edges], gx[edges]) % np.pi
     bins = np.round(angle / (np.pi / 4)).astype(int) % 4
@@ -233,7 +235,7 @@ def estimate_noise(image: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.
     target = np.maximum(noise_floor(responses) ** 2 - unit[:, :1] * QUANTISATION_VARIANCE, 0.0)
     variances = np.stack([nnls(unit, target[:, c])[0] for c in range(3)], axis=1)
     quiet = responses[0, quiet_blocks(responses)].reshape(-1, 3)
-    correlation = np.nan_to_num(np.corrcoef(quiet.T)) if np.all(quiet.std(0) > 1e-6) else np.eye(3)
+    correlation = np.nan_to_num(np.corrcoef(quiet.T)) if np.all(quiet.std(0) > RATIO_FLOOR) else np.eye(3)
     # Grain is texture more than sensor noise: one luminance level for all channels, and no more than
     # a fabric would share with the skin (wrinkles and pores stay the skin's own).
     variances[1] = min(float(LUMINANCE @ variances[1]), max(MAX_GRAIN ** 2, float(LUMINANCE @ variances[0])))
@@ -266,7 +268,7 @@ def gaussian_kernel(covariance: np.ndarray) -> np.ndarray:
     radius = max(1, int(np.ceil(3 * np.sqrt(np.linalg.eigvalsh(covariance).max()))))
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
     x, y = np.meshgrid(offsets, offsets)
-    (a, b), (_, c) = covariance + 1e-6 * np.eye(2)
+    (a, b), (_, c) = covariance + COVARIANCE_JITTER * np.eye(2)
     kernel = np.exp(-0.5 * (c * x * x - 2 * b * x * y + a * y * y) / (a * c - b * b))
     return (kernel / kernel.sum()).astype(np.float32)
 
@@ -283,9 +285,7 @@ def blur(rgba: np.ndarray, covariance: np.ndarray) -> np.ndarray:
     else:
         premultiplied = cv2.filter2D(premultiplied, -1, gaussian_kernel(covariance),
                                      borderType=cv2.BORDER_CONSTANT)
-    alpha = np.clip(premultiplied[..., 3:], 0, 1)
-    colour = np.clip(premultiplied[..., :3] / np.maximum(alpha, 1e-6), 0, 1) * (alpha > 1e-6)
-    return np.concatenate([colour, alpha], axis=2)
+    return unpremultiply(premultiplied)
 
 
 def noise_field(shape: tuple[int, int], sigma: np.ndarray, correlation: np.ndarray | None,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from render3d.colourspace import LINEAR_LUT, LUMINANCE
+from render3d.tolerances import CHROMA_FLOOR, DIRECTION_FLOOR, RADIANCE_FLOOR
 
 THUMBNAIL_PIXELS = 32768
 GRAY_TOLERANCE = 3             # 99th percentile of max - min channel (0-255) of a grayscale photo
@@ -98,7 +99,7 @@ def scene_stats(rgb: np.ndarray) -> Scene:
 
 
 def skin_albedo(skin_luminance: float, key: float) -> float:
-    scene_estimate = MID_GREY * skin_luminance / max(key, 1e-4)
+    scene_estimate = MID_GREY * skin_luminance / max(key, RADIANCE_FLOOR)
     albedo = SKIN_ALBEDO * (scene_estimate / SKIN_ALBEDO) ** SCENE_WEIGHT
     return float(np.clip(albedo, *SKIN_ALBEDO_RANGE))
 
@@ -111,15 +112,15 @@ def cast_and_saturation(skin: np.ndarray, scene: Scene) -> tuple[np.ndarray, flo
     low, high = MONO_SPREAD
     colourful = float(np.clip((scene.spread - low) / (high - low), 0.0, 1.0))
     scene_sigma = SCENE_CAST_SIGMA[0] * colourful + SCENE_CAST_SIGMA[1] * (1 - colourful)
-    zero_sigma = CAST_SIGMA / max(colourful, 1e-3)
+    zero_sigma = CAST_SIGMA / max(colourful, CHROMA_FLOOR)
     cast_rows = np.c_[np.eye(2), np.zeros(2)]
     rows = [np.c_[np.eye(2), SKIN_CHROMA] / SKIN_CHROMA_SIGMA, cast_rows / scene_sigma, cast_rows / zero_sigma,
             np.array([[0.0, 0.0, 1.0]]) / SATURATION_SIGMA]
     targets = [skin / SKIN_CHROMA_SIGMA, scene.chroma / scene_sigma, np.zeros(2), [colourful / SATURATION_SIGMA]]
     solution = np.linalg.lstsq(np.concatenate(rows), np.concatenate(targets), rcond=None)[0]
     # A colour photo's cast stays moderate; a monochrome's tint is whatever it is.
-    limit = MAX_CAST / max(colourful, 1e-3)
-    cast = solution[:2] * min(1.0, limit / max(float(np.linalg.norm(solution[:2])), 1e-9))
+    limit = MAX_CAST / max(colourful, CHROMA_FLOOR)
+    cast = solution[:2] * min(1.0, limit / max(float(np.linalg.norm(solution[:2])), DIRECTION_FLOOR))
     return cast, float(np.clip(solution[2], *SATURATION_RANGE))
 
 
@@ -131,6 +132,6 @@ def match(scene: Scene, skin_median: np.ndarray | None) -> ColourMatch:
     exposure = skin_luminance / skin_albedo(skin_luminance, scene.key)
     if scene.grayscale:
         return ColourMatch(exposure, np.ones(3), 0.0, True)
-    cast, saturation = cast_and_saturation(log_chroma(np.maximum(skin_median, 1e-4)), scene)
+    cast, saturation = cast_and_saturation(log_chroma(np.maximum(skin_median, RADIANCE_FLOOR)), scene)
     gains = np.exp([cast[0], 0.0, cast[1]])
     return ColourMatch(exposure, gains / float(gains @ LUMINANCE), saturation, False)

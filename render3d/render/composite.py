@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from render3d.geometry import unpremultiply
+
 SEGMENTATION_THRESHOLD = 0.5
 
 Window = tuple[int, int, int, int]      # x0, y0, width, height in image pixels
@@ -28,8 +30,7 @@ def stack(renders: list[tuple[Window, np.ndarray]]) -> tuple[Window, np.ndarray]
         top_alpha, below_alpha = rgba[..., 3:], below[..., 3:]
         alpha = top_alpha + below_alpha * (1 - top_alpha)
         colour = rgba[..., :3] * top_alpha + below[..., :3] * below_alpha * (1 - top_alpha)
-        below[..., :3] = colour / np.maximum(alpha, 1e-6)
-        below[..., 3:] = alpha
+        below[:] = unpremultiply(np.concatenate([colour, alpha], axis=2), min_alpha=0.0)
     return region, layer
 
 

@@ -19,9 +19,11 @@ from scipy.spatial import Delaunay
 from render3d.colourspace import LINEAR_LUT, linear_to_srgb
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
 from render3d.face.topology import canonical_face
+from render3d.geometry import unpremultiply
 from render3d.qa.verify import placement_iou
 from render3d.render.composite import Window
 from render3d.render.renderer import DrawPart
+from render3d.tolerances import DEGENERATE_DET
 
 Render = tuple[Window, np.ndarray]                  # a window and its straight-alpha RGBA float32
 
@@ -103,9 +105,7 @@ def warp_mask(parts: list[DrawPart], fitted: FittedFace, shape: tuple[int, int])
         pixels = (positions[:, :2] - [x0, y0]) * SUPERSAMPLE - 0.5    # integer = pixel centre
         draw_part(premultiplied, part, pixels, positions[:, 2])
     small = cv2.resize(premultiplied, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-    alpha = small[..., 3:]
-    rgb = np.where(alpha > 0, small[..., :3] / np.maximum(alpha, 1e-6), 0.0)
-    return (x0, y0, x1 - x0, y1 - y0), np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2).astype(np.float32)
+    return (x0, y0, x1 - x0, y1 - y0), unpremultiply(small)
 
 
 def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.ndarray) -> None:
@@ -121,7 +121,7 @@ def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.
     corners = pixels[triangles[ids[ys, xs]]]                         # (N, 3, 2)
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=2)
     det = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
-    keep = np.abs(det) > 1e-9
+    keep = np.abs(det) > DEGENERATE_DET
     ys, xs, corners, edges, det = ys[keep], xs[keep], corners[keep], edges[keep], det[keep]
     d = np.stack([xs, ys], axis=1) - corners[:, 0]
     b1 = np.clip((d[:, 0] * edges[:, 1, 1] - d[:, 1] * edges[:, 0, 1]) / det, 0, 1)
