@@ -87,8 +87,6 @@ def fit(
     runs = {image.stem: options}
     if mask == "all":
         runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}
-    for run_options in runs.values():
-        run_options.choose(0)                               # fail fast on bad mask options
     for stem, run_options in runs.items():
         result = default_engine().fit(image, run_options)
         for path in write_outputs(result, out, stem).values():
@@ -157,7 +155,6 @@ def batch(
         raise typer.BadParameter(f"choose from {','.join(ALL_OUTPUTS)}", param_hint="--outputs")
     if options.mask == "all":
         raise typer.BadParameter("'all' is for `fit`; batches take a name or 'random'", param_hint="--mask")
-    options.choose(0)                                       # fail fast on bad mask options
     input_dir, output_dir = input_dir.resolve(), output_dir.resolve()
     if not input_dir.is_dir():
         raise InputError(f"input folder not found: {input_dir}")

@@ -6,6 +6,9 @@ toward the camera. Each flip between them is a half turn about x, `FLIP_YZ`, its
 """
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 import trimesh
 
@@ -50,3 +53,39 @@ def unpremultiply(premultiplied: np.ndarray, min_alpha: float = ALPHA_FLOOR) -> 
     alpha = np.clip(premultiplied[..., 3:], 0, 1)
     rgb = np.where(alpha > min_alpha, premultiplied[..., :3] / np.maximum(alpha, ALPHA_FLOOR), 0.0)
     return np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2).astype(premultiplied.dtype, copy=False)
+
+
+class Window(NamedTuple):
+    """A rectangle of image pixels: its top-left corner (x, y) and its size, in whole pixels."""
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """(rows, columns) that cut the window out of an (H, W, ...) image."""
+        return slice(self.y, self.y + self.height), slice(self.x, self.x + self.width)
+
+    @classmethod
+    def from_corners(cls, x0: int, y0: int, x1: int, y1: int) -> "Window":
+        """The window from (x0, y0) up to, not including, (x1, y1)."""
+        return cls(x0, y0, x1 - x0, y1 - y0)
+
+    @classmethod
+    def around(cls, xy: np.ndarray, shape: tuple[int, int], margin: int) -> "Window | None":
+        """The whole-pixel window around (N, 2) image points, `margin` pixels wider on every side,
+        clipped to an image of `shape` (H, W); None when nothing of it is inside the image."""
+        h, w = shape
+        x0 = max(0, math.floor(xy[:, 0].min()) - margin)
+        y0 = max(0, math.floor(xy[:, 1].min()) - margin)
+        x1 = min(w, math.ceil(xy[:, 0].max()) + margin)
+        y1 = min(h, math.ceil(xy[:, 1].max()) + margin)
+        return cls.from_corners(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+    @classmethod
+    def union(cls, windows: list["Window"]) -> "Window":
+        """The smallest window holding all of `windows`."""
+        x0, y0 = min(w.x for w in windows), min(w.y for w in windows)
+        x1, y1 = max(w.x + w.width for w in windows), max(w.y + w.height for w in windows)
+        return cls.from_corners(x0, y0, x1, y1)

@@ -20,7 +20,7 @@ def test_mask_covers_nose_mouth_chin_and_leaves_eyes_clear(astronaut, astronaut_
     assert under(seg, lm[NOSE_POINTS + MOUTH_POINTS + CHIN_POINTS]).all()
     assert under(seg, chin_point(lm)[None]).all()
     assert not under(seg, lm[EYE_POINTS + BROW_POINTS]).any()
-    assert result.faces[0]["iou"] >= 0.6
+    assert result.faces[0].iou >= 0.6
 
 
 def test_result_layers_agree(astronaut):

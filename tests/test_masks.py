@@ -72,18 +72,18 @@ def test_far_side_hidden_on_turned_head(name, astronaut_landmarks, yaw):
 @pytest.mark.parametrize("name", ["surgical", "kn95", "cloth"])
 def test_wearing_styles(name, wear, covered, clear, astronaut, astronaut_landmarks):
     result = render3d.fit(astronaut, mask=name, wear=wear, min_iou=0.5)
-    assert result.faces[0]["wear"] == wear
-    assert result.faces[0]["status"] == "ok" and result.faces[0]["iou"] >= 0.6    # verified as worn
+    assert result.faces[0].wear == wear
+    assert result.faces[0].status == "ok" and result.faces[0].iou >= 0.6    # verified as worn
     assert under(result.segmentation, astronaut_landmarks[covered]).all()
     assert not under(result.segmentation, astronaut_landmarks[clear]).any()
 
 
 def test_random_draws_are_seeded_and_recorded(astronaut):
-    drawn = {render3d.fit(astronaut, mask="random", seed=s).faces[0]["mask"] for s in range(12)}
+    drawn = {render3d.fit(astronaut, mask="random", seed=s).faces[0].mask for s in range(12)}
     assert len(drawn) >= 4 and drawn <= set(LIBRARY)
     again = render3d.fit(astronaut, mask="random", seed=5)
-    assert again.faces[0]["mask"] == render3d.fit(astronaut, mask="random", seed=5).faces[0]["mask"]
-    only = {render3d.fit(astronaut, mask="random", seed=s, mask_weights="n95=1,kn95=0").faces[0]["mask"]
+    assert again.faces[0].mask == render3d.fit(astronaut, mask="random", seed=5).faces[0].mask
+    only = {render3d.fit(astronaut, mask="random", seed=s, mask_weights="n95=1,kn95=0").faces[0].mask
             for s in range(4)}
     assert only == {"n95"}
 
@@ -93,7 +93,7 @@ def test_recolour_changes_the_mask_colour(astronaut):
     covered = result.layer[..., 3] == 255
     red, green, blue = result.layer[covered, :3].mean(0)
     assert red > 1.8 * green and red > 1.8 * blue
-    assert result.faces[0]["color"] == "#d02020"
+    assert result.faces[0].color == "#d02020"
 
 
 def white_patch(folder):

@@ -53,7 +53,7 @@ def noise_level(rgb: np.ndarray, region: np.ndarray) -> float:
 
 
 def light_x(result) -> float:
-    return result.faces[0]["realism"]["light"]["direction"][0]
+    return result.faces[0].realism["light"]["direction"][0]
 
 
 def test_mirrored_photo_mirrors_the_light(astronaut):
@@ -80,7 +80,7 @@ def test_darker_photo_gives_a_proportionally_darker_mask(astronaut, astronaut_la
     # Exposure itself is exactly proportional to the skin's linear radiance (highlights then roll off).
     skin = flat_skin(astronaut, astronaut_landmarks)
     linear_ratio = LINEAR_LUT[darker][skin].mean() / LINEAR_LUT[astronaut][skin].mean()
-    exposures = [result.faces[0]["realism"]["colour"]["exposure"] for result in (dark, base)]
+    exposures = [result.faces[0].realism["colour"]["exposure"] for result in (dark, base)]
     assert abs(exposures[0] / exposures[1] / linear_ratio - 1) < 0.05
 
 
@@ -123,7 +123,7 @@ def test_grayscale_photo_gives_a_grayscale_mask(astronaut):
     assert (layer.max(1) - layer.min(1)).max() <= 2
     composite = result.composite.astype(int)
     assert (composite.max(2) - composite.min(2)).max() <= 2
-    assert result.faces[0]["realism"]["colour"]["grayscale"]
+    assert result.faces[0].realism["colour"]["grayscale"]
 
 
 def test_grayscale_jpeg_dev_photo_gives_a_grayscale_mask(dev_faces):
@@ -136,7 +136,7 @@ def test_sepia_photo_gives_a_sepia_mask(astronaut):
     tint = np.array([1.0, 0.8, 0.55])
     sepia = to_srgb(LINEAR_LUT[grayscale_of(astronaut)] * tint)
     result = fit(sepia)
-    assert result.faces[0]["realism"]["colour"]["saturation"] < 0.1
+    assert result.faces[0].realism["colour"]["saturation"] < 0.1
     mask_chroma = log_chroma(LINEAR_LUT[result.composite][interior(result)].mean(0))
     assert np.abs(mask_chroma - log_chroma(tint)).max() < 0.1
 
@@ -144,9 +144,9 @@ def test_sepia_photo_gives_a_sepia_mask(astronaut):
 def test_jpeg_input_sets_the_compression(astronaut, tmp_path):
     path = tmp_path / "astronaut.jpg"
     Image.fromarray(astronaut).save(path, quality=70)
-    camera = fit(path).faces[0]["realism"]["camera"]
+    camera = fit(path).faces[0].realism["camera"]
     assert camera["jpeg"] == {"quality": 70, "subsampling": "4:2:0"}
-    assert fit(astronaut).faces[0]["realism"]["camera"]["jpeg"] is None
+    assert fit(astronaut).faces[0].realism["camera"]["jpeg"] is None
 
 
 def test_edges_have_no_halo_and_the_shadow_stays_off_the_layer(astronaut):
@@ -174,10 +174,10 @@ def test_edges_have_no_halo_and_the_shadow_stays_off_the_layer(astronaut):
 
 def test_switches_and_records(astronaut):
     full, flat = fit(astronaut, seed=5), fit(astronaut, seed=5, realism="flat")
-    record = full.faces[0]["realism"]
+    record = full.faces[0].realism
     assert set(record) == {"light", "colour", "camera", "shadow"}
     assert len(record["light"]["sh"]) == 9 and record["shadow"] is True
-    assert flat.faces[0]["realism"] == {"light": None, "colour": None, "camera": None, "shadow": False}
+    assert flat.faces[0].realism == {"light": None, "colour": None, "camera": None, "shadow": False}
     assert full.metadata["options"]["realism"] == "full" and flat.metadata["options"]["realism"] == "flat"
     # Flat is the unlit albedo: uniform where the full look is shaded.
     inside = interior(full)
@@ -199,7 +199,7 @@ def test_noise_is_seeded(astronaut):
 
 def test_each_face_of_a_group_gets_its_own_light(dev_faces):
     result = fit(dev_faces / "unmasked" / "human_group-1.jpg")
-    lights = [face["realism"]["light"] for face in result.faces if face["realism"]["light"]]
+    lights = [face.realism["light"] for face in result.faces if face.realism["light"]]
     assert len(lights) >= 5
     medians = np.array([light["skin_median"] for light in lights])
     assert np.ptp(medians[:, 1]) > 0.02

@@ -324,6 +324,15 @@ def lower_edge(face: Face, frame: Sphere, corner: float, tuck: tuple[float, floa
     return a, np.interp(a, jaw_a, jaw_b) - (tuck[1] + (tuck[0] - tuck[1]) * weight)
 
 
+def jaw_lower_edge(face: Face, frame: Sphere, cols: int, corner_landmark: int, tuck_degrees: tuple[float, float],
+                   inset: float = 0.0, fullness: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """`lower_edge` with its corners at `corner_landmark`'s angle less `inset` radians, tucked
+    `tuck_degrees` (under the chin, at the corners) past the jaw line."""
+    corner_a, _ = frame.coords(face.landmarks[corner_landmark])
+    tuck = (np.radians(tuck_degrees[0]), np.radians(tuck_degrees[1]))
+    return lower_edge(face, frame, abs(corner_a) - inset, tuck, cols, fullness=fullness)
+
+
 def grid_triangles(rows: int, cols: int) -> np.ndarray:
     """Two triangles per grid cell, counter-clockwise seen from the front (u right, v down)."""
     index = np.arange(rows * cols).reshape(rows, cols)
@@ -617,6 +626,21 @@ def sphere_frame(face: Face) -> Sphere:
     return Sphere(np.array([0.0, lm[1, 1] - 0.6, lm[234, 2] - 1.3]))
 
 
+def sphere_sheet(face: Face, cols: int, v: np.ndarray, control: list[tuple[float, float]], corner: np.ndarray,
+                 bottom: dict, **shaping) -> Sheet:
+    """A sheet on the sphere frame: its upper edge through `control` to `corner` (see `upper_edge`), its
+    lower edge under the jaw (`jaw_lower_edge` with the `bottom` settings), shaped by `stretch(**shaping)`."""
+    frame = sphere_frame(face)
+    top = upper_edge(face, frame, control, corner, cols)
+    return stretch(face, frame, top, jaw_lower_edge(face, frame, cols, **bottom), v, **shaping)
+
+
+def under_the_eyes(lm: np.ndarray, bridge: float, drops: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """Frontal control points of an upper edge: `bridge` cm below landmark 6 on the midline, then `drops`
+    cm below the left eye's inner corner, lower lid, outer corner, and the cheekbone (362, 374, 263, 346)."""
+    return [(0.0, lm[6, 1] - bridge)] + [(lm[i, 0], lm[i, 1] - drop) for i, drop in zip((362, 374, 263, 346), drops)]
+
+
 def standard_top(face: Face, drop: float = 0.0) -> tuple[list[tuple[float, float]], np.ndarray]:
     """Frontal control points of an upper edge across the nose bridge and under the eyes, and
     its side corner in front of the ear; `drop` lowers the sides (cm)."""
@@ -633,8 +657,7 @@ def surgical(face: Face) -> list[Part]:
     cols = 81
     control, corner = standard_top(face)
     top = upper_edge(face, frame, control, corner, cols)
-    corner_a, _ = frame.coords(face.landmarks[58])
-    bottom = lower_edge(face, frame, abs(corner_a) - 0.05, (np.radians(14), np.radians(3)), cols)
+    bottom = jaw_lower_edge(face, frame, cols, 58, (14, 3), inset=0.05)
     folds = textures.SURGICAL_PLEATS
 
     def pleats(sheet: Sheet) -> np.ndarray:
@@ -753,8 +776,7 @@ def n95(face: Face) -> list[Part]:
     control = [(0.0, lm[6, 1] - 0.15), (lm[362, 0], lm[362, 1] - 1.1), (lm[374, 0], lm[374, 1] - 1.0),
                (0.95 * lm[263, 0], lm[263, 1] - 1.9)]
     top = upper_edge(face, frame, control, lm[411] + [0.2, 0.5, 0.0], cols)
-    corner_a, _ = frame.coords(lm[136])
-    bottom = lower_edge(face, frame, abs(corner_a), (np.radians(13), np.radians(3)), cols, fullness=0.7)
+    bottom = jaw_lower_edge(face, frame, cols, 136, (13, 3), fullness=0.7)
 
     def clip(sheet: Sheet) -> np.ndarray:          # the metal nose clip stands out on the shell
         u, v = sheet.u, sheet.v
@@ -777,16 +799,11 @@ def n95(face: Face) -> list[Part]:
 
 def kn95(face: Face) -> list[Part]:
     """Two flat welded panels folded along a vertical centre seam that stands off the mouth."""
-    lm = face.landmarks
-    frame = sphere_frame(face)
-    cols, rows = 81, 55
-    control = [(0.0, lm[6, 1] - 0.15), (lm[362, 0], lm[362, 1] - 1.05), (lm[374, 0], lm[374, 1] - 0.9),
-               (lm[263, 0], lm[263, 1] - 1.5), (lm[346, 0], lm[346, 1] - 0.7)]
-    top = upper_edge(face, frame, control, lm[454] + [-0.5, -1.2, 2.4], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a), (np.radians(13), np.radians(3)), cols, fullness=1.5)
-    sheet = stretch(face, frame, top, bottom, np.linspace(0, 1, rows), clearance=0.15,
-                    tension=(1.0, 0.2), pull=(0.3, 1.0, 1.0), pins=lambda s: seam(s, cols // 2, 0.1))
+    lm, cols = face.landmarks, 81
+    sheet = sphere_sheet(face, cols, np.linspace(0, 1, 55), under_the_eyes(lm, 0.15, (1.05, 0.9, 1.5, 0.7)),
+                         lm[454] + [-0.5, -1.2, 2.4], dict(corner_landmark=172, tuck_degrees=(13, 3), fullness=1.5),
+                         clearance=0.15, tension=(1.0, 0.2), pull=(0.3, 1.0, 1.0),
+                         pins=lambda s: seam(s, cols // 2, 0.1))
     return [sheet_part(sheet, "body", "kn95_albedo", "kn95_normal", 0.15),
             Part("loops", *ear_loops(face, sheet), "loop_white_albedo", None, 0.2, False)]
 
@@ -798,8 +815,7 @@ def ffp2_valve(face: Face) -> list[Part]:
     cols = 71
     control, corner = standard_top(face, drop=0.3)
     top = upper_edge(face, frame, control, corner + [-0.2, -0.3, 0.3], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a), (np.radians(13), np.radians(3)), cols, fullness=1.3)
+    bottom = jaw_lower_edge(face, frame, cols, 172, (13, 3), fullness=1.3)
     panels = textures.FFP2_PANELS
 
     def welds(sheet: Sheet) -> np.ndarray:           # the panels meet in raised welded seams
@@ -826,9 +842,7 @@ def cloth(face: Face) -> list[Part]:
     control = [(0.0, lm[6, 1] - 0.1), (0.8, lm[6, 1] - 0.45), (lm[362, 0], lm[362, 1] - 1.05),
                (lm[374, 0], lm[374, 1] - 1.2), (lm[263, 0], lm[263, 1] - 1.9), (lm[346, 0], lm[346, 1] - 1.1)]
     top = upper_edge(face, frame, control, lm[454] + [-0.6, -2.0, 2.2], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a) - np.radians(4), (np.radians(15), np.radians(2)), cols,
-                        fullness=2.5)
+    bottom = jaw_lower_edge(face, frame, cols, 172, (15, 2), inset=np.radians(4), fullness=2.5)
     sheet = stretch(face, frame, top, bottom, np.linspace(0, 1, rows), clearance=0.15,
                     pressure=0.08, pull=(0.35, 1.0, 1.0), pins=lambda s: seam(s, cols // 2, 0.1))
     return [sheet_part(sheet, "body", "cloth_albedo", "cloth_normal", 0.45),
@@ -862,16 +876,10 @@ def gaiter(face: Face) -> list[Part]:
 def sport(face: Face) -> list[Part]:
     """A snug knit sports mask with a moulded vent plate over the mouth and flat ear straps."""
     lm = face.landmarks
-    frame = sphere_frame(face)
-    cols, rows = 75, 57
-    control = [(0.0, lm[6, 1] - 0.2), (lm[362, 0], lm[362, 1] - 1.1), (lm[374, 0], lm[374, 1] - 1.1),
-               (lm[263, 0], lm[263, 1] - 1.8), (lm[346, 0], lm[346, 1] - 0.9)]
-    top = upper_edge(face, frame, control, lm[454] + [-0.5, -1.6, 2.3], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a) - np.radians(2), (np.radians(12), np.radians(2)), cols,
-                        fullness=1.6)
-    sheet = stretch(face, frame, top, bottom, np.linspace(0, 1, rows), clearance=0.15,
-                    pressure=0.03, pull=(0.35, 1.0, 1.0))
+    sheet = sphere_sheet(face, 75, np.linspace(0, 1, 57), under_the_eyes(lm, 0.2, (1.1, 1.1, 1.8, 0.9)),
+                         lm[454] + [-0.5, -1.6, 2.3],
+                         dict(corner_landmark=172, tuck_degrees=(12, 2), inset=np.radians(2), fullness=1.6),
+                         clearance=0.15, pressure=0.03, pull=(0.35, 1.0, 1.0))
     return [sheet_part(sheet, "body", "sport_albedo", "sport_normal", 0.3),
             Part("vent", *vent_plate(sheet, textures.SPORT_GRILLE), "vent_albedo", "vent_normal", 0.1, False),
             Part("straps", *ear_loops(face, sheet, (0.3, 0.07)), "sport_strap_albedo", None, 0.3, False)]

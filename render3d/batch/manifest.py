@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Iterable
 
 from render3d.io.image_out import atomic_write
+from render3d.kinds import IMAGE_STATUSES
 
-STATUSES = ("ok", "fallback", "failed", "no_face")
+STATUSES = IMAGE_STATUSES
 
 
 def encode(row: dict) -> bytes:

@@ -12,9 +12,9 @@ import numpy as np
 
 from render3d.colourspace import hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError
+from render3d.kinds import WEAR_STYLES, Wear
 from render3d.mask.library import available_masks, load_mask_spec, resolve_mask
 
-WEAR_STYLES = ("correct", "nose-out", "chin")
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 
@@ -23,14 +23,10 @@ CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 class MaskChoice:
     name: str
     path: Path
-    wear: str
+    wear: Wear
     tint: tuple[float, float, float]      # linear-RGB multiplier of the recolourable parts' albedo
     color: str | None                     # the requested #RRGGBB, if any
     texture: Path | None                  # replacement albedo of the recolourable parts
-
-    def as_json(self) -> dict:
-        return {"mask": self.name, "wear": self.wear, "tint": [round(c, 4) for c in self.tint],
-                "color": self.color, "texture": str(self.texture) if self.texture else None}
 
 
 def parse_weights(text: str) -> dict[str, float]:

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from render3d.face.landmark_sets import LOWER_FACE_POLYGON, LOWER_FACE_TOP, NOSE_RIDGE
+from render3d.geometry import Window
 
 
 def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
@@ -31,18 +32,17 @@ def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str 
     return polygon.astype(bool)
 
 
-def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
+def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> Window:
     """The landmarks' box widened by 15% across and 25% down and up, clipped to the image."""
     (x0, y0), (x1, y1) = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
     mx, my = 0.15 * (x1 - x0), 0.25 * (y1 - y0)
     h, w = shape
-    return (slice(max(0, int(y0 - my)), min(h, int(y1 + my))),
-            slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))))
+    return Window.from_corners(max(0, int(x0 - mx)), max(0, int(y0 - my)), min(w, int(x1 + mx)), min(h, int(y1 + my)))
 
 
 def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct") -> float:
     """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box."""
-    box = face_box(landmarks, segmentation.shape)
+    box = face_box(landmarks, segmentation.shape).slices
     mask = segmentation[box].astype(bool)
     polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box]
     union = np.logical_or(mask, polygon).sum()

@@ -29,7 +29,7 @@ from scipy.optimize import nnls
 
 from render3d.colourspace import LUMINANCE
 from render3d.face.fitting import FittedFace
-from render3d.geometry import unpremultiply
+from render3d.geometry import Window, unpremultiply
 from render3d.io.image_in import LoadedImage
 from render3d.realism.light import skin_triangles
 from render3d.tolerances import COVARIANCE_JITTER, RATIO_FLOOR
@@ -121,14 +121,14 @@ def jpeg_settings(image: LoadedImage) -> Jpeg | None:
 
 
 def face_square(fitted: FittedFace, shape: tuple[int, int], scale: float,
-                sides: tuple[int, int]) -> tuple[slice, slice]:
+                sides: tuple[int, int]) -> Window:
     """A square about the face's centre, `scale` times its box, its side clipped to `sides`, in the image."""
     x0, y0, x1, y1 = fitted.bbox
     half = float(np.clip(max(x1 - x0, y1 - y0) * scale, *sides)) / 2
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     h, w = shape
-    return (slice(max(0, int(cy - half)), min(h, int(cy + half) + 1)),
-            slice(max(0, int(cx - half)), min(w, int(cx + half) + 1)))
+    return Window.from_corners(max(0, int(cx - half)), max(0, int(cy - half)),
+                               min(w, int(cx + half) + 1), min(h, int(cy + half) + 1))
 
 
 def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
@@ -242,12 +242,10 @@ def estimate_noise(image: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.
     return np.sqrt(variances), correlation
 
 
-def skin_cells(fitted: FittedFace, window: tuple[slice, slice]) -> np.ndarray:
+def skin_cells(fitted: FittedFace, window: Window) -> np.ndarray:
     """Which BLOCK squares of the window lie on the face's bare skin."""
-    rows, columns = window
-    cells = np.zeros(((rows.stop - rows.start) // BLOCK + 1, (columns.stop - columns.start) // BLOCK + 1),
-                     np.uint8)
-    corners = (fitted.landmarks[skin_triangles()][:, :, :2] - [columns.start, rows.start]) / BLOCK - 0.5
+    cells = np.zeros((window.height // BLOCK + 1, window.width // BLOCK + 1), np.uint8)
+    corners = (fitted.landmarks[skin_triangles()][:, :, :2] - [window.x, window.y]) / BLOCK - 0.5
     cv2.fillPoly(cells, list(np.round(corners * 16).astype(np.int32)), 1, lineType=cv2.LINE_8, shift=4)
     return cells.astype(bool)
 
@@ -255,8 +253,8 @@ def skin_cells(fitted: FittedFace, window: tuple[slice, slice]) -> np.ndarray:
 def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraModel:
     # Noise from tiles over the face (and its surroundings, when little skin shows).
     square = face_square(fitted, rgb.shape[:2], *NOISE_SQUARE)
-    noise, correlation = estimate_noise(rgb[square].astype(np.float32), skin_cells(fitted, square))
-    crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE)].astype(np.float32)
+    noise, correlation = estimate_noise(rgb[square.slices].astype(np.float32), skin_cells(fitted, square))
+    crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE).slices].astype(np.float32)
     if min(crop.shape[:2]) < 8:
         return CameraModel(np.eye(2) * RENDER_BLUR ** 2, noise, correlation, jpeg)
     gray = crop @ LUMINANCE.astype(np.float32)

@@ -12,7 +12,7 @@ import moderngl
 import numpy as np
 
 from render3d._paths import SHADERS_DIR
-from render3d.geometry import unpremultiply
+from render3d.geometry import Window, unpremultiply
 
 MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
 DEPTH_PADDING = 1.0
@@ -92,7 +92,7 @@ class Renderer:
             self._targets[key] = (self.ctx.framebuffer(colour, depth), resolved)
         return self._targets[key]
 
-    def render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
+    def render(self, window: Window, occluders: list[tuple[np.ndarray, np.ndarray]],
                parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
         """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
         x0, y0, width, height = window
