@@ -13,6 +13,8 @@ from render3d.pipeline import FitOptions, draw_parts
 from render3d.render import composite as comp
 from render3d.render.fallback import neutral_face, render_iou, warp_mask
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 
 def test_warped_mask_covers_the_lower_face(astronaut, astronaut_landmarks):
     choice = choose_masks("surgical", 1, seed=0)[0]

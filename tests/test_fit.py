@@ -1,16 +1,25 @@
 """End-to-end placement on real photos: coverage, clearance of the eyes, expression, occlusion."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
-from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
+from conftest import (
+    BROW_POINTS,
+    CHIN_POINTS,
+    EYE_POINTS,
+    MOUTH_POINTS,
+    NOSE_POINTS,
+    assert_far_side_hidden,
+    chin_point,
+    under,
+)
 
 import render3d
-from render3d.face.fitting import fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.face.fitting import fit_face, open_jaw, turn_head
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.pipeline import draw_parts
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 
 def test_mask_covers_nose_mouth_chin_and_leaves_eyes_clear(astronaut, astronaut_landmarks):
@@ -71,29 +80,3 @@ def test_turned_head_hides_far_side_of_mask(astronaut_landmarks, yaw):
     assert abs(fitted.pose["yaw"] - yaw) < 8
     parts = draw_parts(load_mask(resolve_mask("surgical")), fitted)
     assert_far_side_hidden(landmarks, fitted, parts, yaw)
-
-
-def far_cheek(part, fitted, yaw):
-    """The part's triangles on the cheek that turns away from the camera, toward the far ear."""
-    canonical_x = fitted.to_canonical(part.positions)[:, 0][part.triangles].mean(1)
-    keep = canonical_x * np.sign(yaw) > 3.5
-    return replace(part, triangles=part.triangles[keep])
-
-
-def assert_far_side_hidden(landmarks, fitted, parts, yaw):
-    renderer = render3d.default_engine().renderer
-    window = (0, 0, 512, 512)
-    occluders = [occluder_mesh(fitted)]
-    hidden = renderer.render(window, occluders, parts)[..., 3] >= 0.5
-    shown = renderer.render(window, [], parts)[..., 3] >= 0.5
-    assert (shown & ~hidden).sum() > 20                      # the head hides part of the mask
-    # The far cheek's fabric wraps around, out of sight behind the face.
-    far = [far_cheek(parts[0], fitted, yaw)]
-    far_shown = renderer.render(window, [], far)[..., 3] >= 0.5
-    far_hidden = renderer.render(window, occluders, far)[..., 3] >= 0.5
-    assert far_shown.sum() > 50 and far_hidden.sum() < 0.5 * far_shown.sum()
-    # The near side stays in view.
-    near = [far_cheek(parts[0], fitted, -yaw)]
-    near_shown = renderer.render(window, [], near)[..., 3] >= 0.5
-    near_hidden = renderer.render(window, occluders, near)[..., 3] >= 0.5
-    assert near_hidden.sum() > 0.9 * near_shown.sum()

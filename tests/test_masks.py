@@ -3,14 +3,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
-from test_fit import assert_far_side_hidden
+from conftest import (
+    BROW_POINTS,
+    CHIN_POINTS,
+    EYE_POINTS,
+    MOUTH_POINTS,
+    NOSE_POINTS,
+    assert_far_side_hidden,
+    chin_point,
+    under,
+)
 
 import render3d
 from render3d.face.fitting import fit_face, open_jaw, turn_head
 from render3d.mask.library import available_masks, load_mask
 from render3d.pipeline import FitOptions, draw_parts
 from render3d.qa.verify import clearance_report
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 LIBRARY = sorted(available_masks())
 
@@ -125,6 +135,7 @@ HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: j
               "unmasked/fexp_surprise_Pat_Summitt_0001.jpg"]         # mouth wide open: folded landmark mesh
 
 
+@pytest.mark.devset
 @pytest.mark.parametrize("photo", HARD_FACES)
 def test_never_cuts_into_real_faces(dev_faces, photo):
     from render3d.face.detect import find_faces

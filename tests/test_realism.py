@@ -13,6 +13,8 @@ from render3d.realism import STAGES
 from render3d.realism.colour import log_chroma
 from render3d.realism.light import skin_triangles
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 
 def fit(image, **options):
     return render3d.fit(image, mask="surgical", vary=False, **options)
@@ -63,6 +65,7 @@ def test_mirrored_photo_mirrors_the_light(astronaut):
     assert abs(x + mirrored) < 0.15
 
 
+@pytest.mark.devset
 def test_side_lit_dev_photo_mirrors_the_light(dev_faces):
     photo = iio.imread(dev_faces / "unmasked" / "deepface_img59.jpg")
     x, mirrored = light_x(fit(photo)), light_x(fit(np.ascontiguousarray(photo[:, ::-1])))
@@ -126,6 +129,7 @@ def test_grayscale_photo_gives_a_grayscale_mask(astronaut):
     assert result.faces[0].realism["colour"]["grayscale"]
 
 
+@pytest.mark.devset
 def test_grayscale_jpeg_dev_photo_gives_a_grayscale_mask(dev_faces):
     result = fit(dev_faces / "unmasked" / "fexp_anger_Doc_Rivers_0001.jpg")
     layer = result.layer[result.layer[..., 3] > 0][:, :3].astype(int)
@@ -197,6 +201,7 @@ def test_noise_is_seeded(astronaut):
     assert np.array_equal(first.segmentation, other.segmentation)
 
 
+@pytest.mark.devset
 def test_each_face_of_a_group_gets_its_own_light(dev_faces):
     result = fit(dev_faces / "unmasked" / "human_group-1.jpg")
     lights = [face.realism["light"] for face in result.faces if face.realism["light"]]

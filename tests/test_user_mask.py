@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from conftest import EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, under
 
 import render3d
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
