@@ -3,19 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import (
-    BROW_POINTS,
-    CHIN_POINTS,
-    EYE_POINTS,
-    MOUTH_POINTS,
-    NOSE_POINTS,
-    assert_far_side_hidden,
-    chin_point,
-    under,
-)
+from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
 
 import render3d
-from render3d.face.fitting import fit_face, open_jaw, turn_head
+from render3d.face.fitting import fit_face, open_jaw
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.pipeline import draw_parts
 
@@ -71,12 +62,3 @@ def test_open_mouth_gives_a_taller_mask(astronaut_landmarks):
     assert opened_bottom - bottom > 0.6 * chin_drop          # the lower edge follows the jaw
     assert abs(opened_top - top) < 0.2 * chin_drop           # the top stays on the nose bridge
     assert opened_bottom - opened_top > 1.05 * (bottom - top)
-
-
-@pytest.mark.parametrize("yaw", [-70, 70])
-def test_turned_head_hides_far_side_of_mask(astronaut_landmarks, yaw):
-    landmarks = turn_head(astronaut_landmarks, yaw)
-    fitted = fit_face(landmarks)
-    assert abs(fitted.pose["yaw"] - yaw) < 8
-    parts = draw_parts(load_mask(resolve_mask("surgical")), fitted)
-    assert_far_side_hidden(landmarks, fitted, parts, yaw)

@@ -67,6 +67,15 @@ def test_open_mouth_stretches_the_mask_down(name, astronaut_landmarks):
     assert np.ptp(opened[0].positions[:, 1]) > np.ptp(closed[0].positions[:, 1]) + 0.5 * chin_drop
 
 
+@pytest.mark.parametrize("yaw", [-70, 70])
+def test_turned_head_hides_far_side_of_mask(astronaut_landmarks, yaw):
+    landmarks = turn_head(astronaut_landmarks, yaw)
+    fitted = fit_face(landmarks)
+    assert abs(fitted.pose["yaw"] - yaw) < 8
+    parts = draw_parts(load_mask(available_masks()["surgical"]), fitted)
+    assert_far_side_hidden(landmarks, fitted, parts, yaw)
+
+
 @pytest.mark.parametrize("name", LIBRARY)
 @pytest.mark.parametrize("yaw", [-75, 75])
 def test_far_side_hidden_on_turned_head(name, astronaut_landmarks, yaw):
