@@ -39,6 +39,7 @@ def one_line_errors(command):
 
 
 def realism_mode(value: str) -> str:
+    """The --realism value, refused unless it is a realism mode."""
     if value not in MODES:
         raise typer.BadParameter(f"choose from {', '.join(MODES)}")
     return value
@@ -201,6 +202,7 @@ def masks(
 
 
 def main() -> None:
+    """The `render3d` entry point."""
     app(prog_name="render3d")
 
 

@@ -17,6 +17,7 @@ from render3d.mask.choice import MaskChoice, choose_masks, parse_weights
 
 @dataclass(frozen=True)
 class FitOptions:
+    """Every option of a fit; bad values raise at construction (see the module)."""
     mask: str = "surgical"          # a mask name, a mask file, or 'random'
     seed: int = 0
     max_faces: int = 10
@@ -48,6 +49,7 @@ class FitOptions:
             self.choose(0)              # the mask, weights, wear and texture exist
 
     def as_json(self) -> dict:
+        """The options as recorded in the JSON output."""
         return {"mask": self.mask, "seed": self.seed, "max_faces": self.max_faces,
                 "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
                 "mask_weights": self.mask_weights, "wear": self.wear, "color": self.color,

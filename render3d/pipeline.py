@@ -30,6 +30,7 @@ WINDOW_MARGIN = 2
 
 def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
                look: Look | None = None) -> list[DrawPart]:
+    """The mask's parts placed on `fitted` in image space, tinted and textured per `choice`, lit per `look`."""
     parts = []
     skin = Skin.of(fitted)
     for part in mask.parts:
@@ -58,6 +59,7 @@ class Engine:
         self._landmark_models: dict[int, LandmarkModel] = {}
 
     def landmark_model(self, max_faces: int) -> LandmarkModel:
+        """The landmark model for up to `max_faces` faces, created on first use."""
         if max_faces not in self._landmark_models:
             self._landmark_models[max_faces] = LandmarkModel(max_faces=max_faces)
         return self._landmark_models[max_faces]
@@ -67,6 +69,8 @@ class Engine:
         FitOptions()). Raises InputError for an unreadable image; a face whose mask cannot be placed is
         recorded in its FaceResult, not raised."""
         options = FitOptions() if options is None else options
+        if not isinstance(options, FitOptions):
+            raise TypeError(f"options must be a FitOptions, not {type(options).__name__}")
         timings: dict[str, float] = {}
         with timed(timings, "decode"):
             loaded = load_image(image, options.max_pixels)

@@ -29,6 +29,7 @@ class FaceResult:
     realism: dict                                # `Look.as_json()`: the light, colour and camera estimates
 
     def as_json(self) -> dict:
+        """The face's record in the JSON output."""
         return {"index": self.index, "bbox": list(self.bbox), "pose": self.pose, "detection": self.detection,
                 "mask": self.mask, "wear": self.wear, "tint": list(self.tint), "color": self.color,
                 "texture": self.texture, "iou": self.iou, "status": self.status, "reason": self.reason,
@@ -48,6 +49,7 @@ class FitResult:
 
     @property
     def status(self) -> ImageStatus:
+        """The image's status: its worst face's, or 'no_face'."""
         return self.metadata["status"]
 
 

@@ -100,6 +100,7 @@ def canonical_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
 
 
 def write_obj(path: Path, vertices: np.ndarray, triangles: np.ndarray, header: str) -> None:
+    """Write (478, 3) cm vertices and (T, 3) triangles as an OBJ file with a header comment."""
     lines = [f"# {line}" for line in header.strip().splitlines()]
     lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in vertices]
     lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in triangles]
@@ -107,6 +108,7 @@ def write_obj(path: Path, vertices: np.ndarray, triangles: np.ndarray, header: s
 
 
 def build(meshes_dir: Path) -> Path:
+    """Fit MediaPipe to the reference photo and write `meshes_dir/canonical_face.obj`; returns its path."""
     import skimage.data
 
     model = LandmarkModel(max_faces=1)

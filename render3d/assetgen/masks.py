@@ -76,6 +76,7 @@ COVER_MARGIN_CM = 0.3
 
 @dataclass(frozen=True)
 class Face:
+    """The canonical face for shaping and checking masks (canonical cm, y up, z toward the camera)."""
     landmarks: np.ndarray            # (478, 3) cm
     surface: trimesh.Trimesh         # the face with its mouth and eye holes closed
     outer_edges: frozenset           # sorted vertex pairs on the face oval
@@ -156,6 +157,7 @@ def ray_hits(mesh: trimesh.Trimesh, origins: np.ndarray, directions: np.ndarray,
 
 
 def load_face(path: Path) -> Face:
+    """The shaping face built from a canonical-face OBJ file."""
     landmarks, triangles = read_obj_vertices_faces(path.read_text())
     loops = boundary_loops(triangles)
     outer, holes = loops[0], loops[1:]
@@ -256,6 +258,7 @@ def grid_laplacian(points: np.ndarray, tension: tuple[float, float]) -> tuple[sp
 
 
 def laplacian(i: np.ndarray, j: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """(n, n) sparse graph Laplacian of the undirected edges (i, j) with weights w."""
     off = sp.coo_matrix((np.concatenate([w, w]), (np.concatenate([i, j]), np.concatenate([j, i]))),
                         shape=(n, n)).tocsr()
     return (off - sp.diags(np.asarray(off.sum(1)).ravel())).tocsr()
@@ -364,9 +367,11 @@ class Sheet:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid."""
         return self.u.shape
 
     def normals(self) -> np.ndarray:
+        """(rows, cols, 3) unit vertex normals of the grid mesh."""
         rows, cols = self.shape
         return vertex_normals(self.points.reshape(-1, 3), grid_triangles(rows, cols)).reshape(rows, cols, 3)
 
@@ -440,6 +445,7 @@ def stretch(face: Face, frame: Frame, top: tuple[np.ndarray, np.ndarray],
 
 @dataclass(frozen=True)
 class Part:
+    """One generated mask part: canonical-cm mesh, texture names and material settings."""
     suffix: str                # the mesh file is NAME_SUFFIX.obj
     vertices: np.ndarray
     uvs: np.ndarray            # (V, 2), v = 0 at the top of the texture image
@@ -452,6 +458,7 @@ class Part:
 
 
 def sheet_part(sheet: Sheet, suffix: str, albedo: str, normal_map: str | None, sheen: float) -> Part:
+    """A mask part of a shaped sheet's grid mesh, its texture names and sheen."""
     rows, cols = sheet.shape
     triangles = grid_triangles(rows, cols)
     vertices = sheet.points.reshape(-1, 3)
@@ -529,6 +536,7 @@ def tube(path: np.ndarray, radius: float | tuple[float, float], axis_z: float,
 
 
 def merge(pieces: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """One mesh of several (vertices, normals, uvs, triangles) pieces, indices offset."""
     vertices, uvs, normals, triangles, offset = [], [], [], [], 0
     for v, t, n, f in pieces:
         vertices.append(v), uvs.append(t), normals.append(n), triangles.append(f + offset)
@@ -568,6 +576,7 @@ VIEW = (-16.0, 10.0, 32.0, 40.0)        # left, top, width, height in cm
 
 
 def to_pixels(xy: np.ndarray) -> np.ndarray:
+    """Canonical (N, 2) cm x, y -> pixel coordinates of the frontal check raster."""
     return np.column_stack([xy[:, 0] - VIEW[0], VIEW[1] - xy[:, 1]]) * PX_PER_CM
 
 
@@ -582,6 +591,7 @@ def raster(meshes: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 
 
 def sample(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Values of a (H, W) raster at (N, 2) canonical cm points (nearest pixel)."""
     col, row = np.round(to_pixels(xy)).astype(int).T
     return image[row, col]
 
@@ -609,6 +619,7 @@ def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    """Hermite step from 0 at edge0 to 1 at edge1, elementwise over x."""
     t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
@@ -622,6 +633,7 @@ def rows_with_folds(count: int, folds: tuple[float, ...], width: float) -> np.nd
 
 
 def sphere_frame(face: Face) -> Sphere:
+    """The sphere frame most masks are shaped in, centred behind the face."""
     lm = face.landmarks
     return Sphere(np.array([0.0, lm[1, 1] - 0.6, lm[234, 2] - 1.3]))
 
@@ -635,7 +647,8 @@ def sphere_sheet(face: Face, cols: int, v: np.ndarray, control: list[tuple[float
     return stretch(face, frame, top, jaw_lower_edge(face, frame, cols, **bottom), v, **shaping)
 
 
-def under_the_eyes(lm: np.ndarray, bridge: float, drops: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+def under_the_eyes(lm: np.ndarray, bridge: float,
+                   drops: tuple[float, float, float, float]) -> list[tuple[float, float]]:
     """Frontal control points of an upper edge: `bridge` cm below landmark 6 on the midline, then `drops`
     cm below the left eye's inner corner, lower lid, outer corner, and the cheekbone (362, 374, 263, 346)."""
     return [(0.0, lm[6, 1] - bridge)] + [(lm[i, 0], lm[i, 1] - drop) for i, drop in zip((362, 374, 263, 346), drops)]
@@ -891,6 +904,7 @@ def sport(face: Face) -> list[Part]:
 
 @dataclass(frozen=True)
 class Entry:
+    """A library mask: the shape it is built on, its albedos, base colour and description."""
     shape: Callable[[Face], list[Part]]     # builds the parts; its name prefixes the mesh files
     description: str
     color: str                              # base colour of the recolourable albedo
@@ -920,6 +934,7 @@ LIBRARY: dict[str, Entry] = {
 
 
 def write_obj(path: Path, part: Part, header: str) -> None:
+    """Write a part as an OBJ file (v, vt, vn, f lines, four decimals) with a header comment."""
     def rows(values: np.ndarray) -> list[str]:
         return [" ".join(f"{x:.4f}" for x in row) for row in np.round(values, 4) + 0.0]
 

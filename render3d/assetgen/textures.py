@@ -93,6 +93,7 @@ def dots(size: tuple[int, int], pitch: tuple[float, float], radius: float, stagg
 
 
 def hex_rgb(colour: str) -> np.ndarray:
+    """'#RRGGBB' -> (3,) floats in 0..1."""
     return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
 
 
@@ -103,6 +104,7 @@ def albedo(colour: str, shade: np.ndarray) -> np.ndarray:
 
 
 def to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """A linear image in 0..1 -> uint8 through the gamma-2.2 curve the texture shading was designed in."""
     return np.round(np.clip(linear, 0, 1) ** (1 / 2.2) * 255).astype(np.uint8)
 
 

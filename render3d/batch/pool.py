@@ -62,6 +62,7 @@ def worker_main(conn: Connection, setup: Setup, log: Path | None) -> None:
 
 
 class Worker:
+    """A worker process and the pipe to it; `job` is the work it holds."""
     def __init__(self, context, setup: Setup, log: Path | None):
         self.conn, child = context.Pipe()
         self.process = context.Process(target=worker_main, args=(child, setup, log), daemon=True)
@@ -72,6 +73,7 @@ class Worker:
         self.busy = False
 
     def send(self, job: Any) -> None:
+        """Hand the worker a job and mark it busy."""
         self.job, self.busy = job, True
         self.conn.send(job)
 

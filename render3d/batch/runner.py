@@ -42,6 +42,7 @@ class RunMismatch(Render3DError):
 
 @dataclass(frozen=True)
 class BatchConfig:
+    """What a batch writes: its folders, the shared options and which outputs."""
     input_dir: Path
     output_dir: Path
     options: FitOptions                         # shared by every image, except for the seed

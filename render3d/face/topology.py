@@ -14,6 +14,7 @@ from render3d._paths import MESHES_DIR
 
 @dataclass(frozen=True)
 class CanonicalFace:
+    """The canonical face mesh (centimetres; x subject's left, y up, z toward the camera; origin landmark 168)."""
     vertices: np.ndarray        # (478, 3) cm: x subject's left, y up, z toward camera
     triangles: np.ndarray       # (854, 3) over the first 468 vertices, normals facing out
     outer_loop: np.ndarray      # face oval, ordered
@@ -53,6 +54,7 @@ def boundary_loops(triangles: np.ndarray) -> list[np.ndarray]:
 
 @lru_cache(maxsize=1)
 def canonical_face() -> CanonicalFace:
+    """The canonical face, loaded once from `assets/meshes/canonical_face.obj`."""
     vertices, triangles = read_obj_vertices_faces((MESHES_DIR / "canonical_face.obj").read_text())
     loops = boundary_loops(triangles)
     return CanonicalFace(vertices, triangles, loops[0], tuple(loops[1:]))

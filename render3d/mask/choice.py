@@ -21,6 +21,7 @@ CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 
 @dataclass(frozen=True)
 class MaskChoice:
+    """One face's draw: the mask, how it is worn, its tint, colour and texture."""
     name: str
     path: Path
     wear: Wear

@@ -25,10 +25,13 @@ from render3d.mask.placement import Binding, bind
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)
+# The largest side of a mask part's box: a face is about 15 cm across, a strap around the head 40.
+MESH_EXTENT_CM = (0.5, 60.0)
 
 
 @dataclass(frozen=True)
 class MaskPart:
+    """One part of a loaded mask, in canonical cm, with its textures and its binding to the face."""
     vertices: np.ndarray         # (V, 3) canonical cm
     normals: np.ndarray          # (V, 3)
     uvs: np.ndarray              # (V, 2)
@@ -43,6 +46,7 @@ class MaskPart:
 
 @dataclass(frozen=True)
 class Mask:
+    """A loaded mask: its name, its albedo's base colour and its parts."""
     name: str
     color: tuple[int, int, int]  # the albedo's base colour, sRGB 0-255
     parts: tuple[MaskPart, ...]
@@ -75,6 +79,7 @@ def resolve_mask(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
 
 @lru_cache(maxsize=32)
 def read_texture(path: Path | None) -> np.ndarray | None:
+    """An (H, W, 3) uint8 texture from a file (gray is spread to RGB, alpha dropped); MaskError if unreadable."""
     if path is None:
         return None
     try:
@@ -92,8 +97,15 @@ def _geometries(path: Path) -> list[trimesh.Trimesh]:
     except Exception as exc:
         raise MaskError(f"cannot read mask mesh {path}: {exc}") from None
     meshes = list(loaded.dump()) if isinstance(loaded, trimesh.Scene) else [loaded]
-    if not meshes or any(len(m.faces) == 0 for m in meshes):
+    if not meshes or any(not isinstance(m, trimesh.Trimesh) or len(m.faces) == 0 for m in meshes):
         raise MaskError(f"mask mesh {path} holds no triangles")
+    for mesh in meshes:
+        if not np.isfinite(mesh.vertices).all():
+            raise MaskError(f"mask mesh {path} has non-finite vertex positions")
+        extent = float(np.ptp(mesh.vertices, axis=0).max())
+        if not MESH_EXTENT_CM[0] <= extent <= MESH_EXTENT_CM[1]:
+            raise MaskError(f"mask mesh {path} spans {extent:.3g} units; masks are modelled in centimetres around "
+                            f"canonical_face.obj ({MESH_EXTENT_CM[0]:g} to {MESH_EXTENT_CM[1]:g} cm across)")
     return meshes
 
 
@@ -115,6 +127,7 @@ def _part(mesh: trimesh.Trimesh, albedo, normal_map, sheen: float, recolor: bool
 
 @dataclass(frozen=True)
 class MaskSpec:
+    """A mask file's header: name, description, base colour and part entries."""
     name: str
     description: str
     color: tuple[int, int, int]
@@ -144,6 +157,7 @@ EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the fro
 
 
 def top_edge_height(body: np.ndarray, x: float) -> float:
+    """Canonical y (cm) of a body's top edge at |x| = `x`, on its front."""
     front = body[(np.abs(np.abs(body[:, 0]) - x) < 0.5) & (body[:, 2] > EAR_FADE_Z[1])]
     return float(front[:, 1].max())
 

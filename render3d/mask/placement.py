@@ -30,6 +30,7 @@ RIM_FANS = 3                 # oval vertices whose triangles are searched for a 
 
 @dataclass(frozen=True)
 class Binding:
+    """How each mask vertex follows the face: its blended landmarks and whether it sits above the skin."""
     neighbours: np.ndarray       # (V, K) landmark indices
     weights: np.ndarray          # (V, K) blend weights, rows sum to 1
     over_face: np.ndarray        # (V,) bool: the vertex sits above the face surface
@@ -41,6 +42,7 @@ def closed_face_vertices(vertices: np.ndarray, hole_loops: list[np.ndarray]) -> 
 
 
 def bind(points: np.ndarray) -> Binding:
+    """The binding of (V, 3) canonical-cm mask points to the canonical face (computed once per mask part)."""
     face = canonical_face()
     triangles, loops = closed_triangles()
     surface = trimesh.Trimesh(closed_face_vertices(face.vertices, loops), triangles, process=False)
@@ -56,6 +58,7 @@ def bind(points: np.ndarray) -> Binding:
 
 @lru_cache(maxsize=1)
 def rest_triangle_normals() -> np.ndarray:
+    """Area-weighted normals of the closed canonical face, at rest."""
     triangles, loops = closed_triangles()
     return triangle_normals(closed_face_vertices(canonical_face().vertices, loops), triangles)
 
@@ -70,6 +73,7 @@ class Skin:
 
     @classmethod
     def of(cls, fitted: FittedFace) -> "Skin":
+        """The skin of a fitted face, prepared once for all its mask parts."""
         triangles, loops = closed_triangles()
         surface = closed_face_vertices(canonical_face().vertices + fitted.residual, loops)
         # Skin that a landmark fit folds over keeps its rest orientation, so its outside stays outside.

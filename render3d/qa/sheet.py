@@ -45,6 +45,7 @@ def square_window(landmarks: np.ndarray, grow: float = 1.5) -> Window:
 
 def posed_cell(engine: Engine, photo: np.ndarray, landmarks: np.ndarray, options: FitOptions,
                yaw: float) -> np.ndarray:
+    """The photo's face turned by `yaw` degrees and masked: an (s, s, 3) uint8 cell of `square_window`."""
     posed = turn_head(landmarks, yaw)
     fitted = fit_face(posed)
     choice = options.choose(1)[0]

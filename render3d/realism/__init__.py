@@ -34,6 +34,7 @@ Render = tuple[Window, np.ndarray]          # a window and its straight-alpha (h
 
 
 def active_stages(mode: str, off: tuple[str, ...]) -> frozenset[str]:
+    """The realism stages a fit runs: none when flat, else all but `off`."""
     return frozenset() if mode == "flat" else frozenset(STAGES) - set(off)
 
 
@@ -61,6 +62,7 @@ class Look:
         return max(self.camera.margin if self.camera is not None else 0, self.shadow_reach)
 
     def as_json(self) -> dict:
+        """The look as recorded in the JSON output (rounded)."""
         return {"light": self.lighting.as_json() if self.lighting and "light" in self.stages else None,
                 "colour": self.colour.as_json() if "colour" in self.stages else None,
                 "camera": self.camera.as_json() if self.camera else None,
@@ -107,6 +109,7 @@ def lightings(rgb: np.ndarray, fitted: list[FittedFace], stages: frozenset[str])
 
 
 def colour_matches(rgb: np.ndarray, skins: list[Lighting | None], stages: frozenset[str]) -> list[ColourMatch]:
+    """Each face's colour match, from the photo's statistics and its skin (NEUTRAL where the stage is off)."""
     if "colour" not in stages or not skins:
         return [NEUTRAL] * len(skins)
     scene = colour.scene_stats(rgb)
@@ -115,16 +118,19 @@ def colour_matches(rgb: np.ndarray, skins: list[Lighting | None], stages: frozen
 
 def camera_models(rgb: np.ndarray, fitted: list[FittedFace], jpeg: Jpeg | None,
                   stages: frozenset[str]) -> list[CameraModel | None]:
+    """Each face's camera model (blur, noise, the JPEG's tables), or None where the stage is off."""
     if "camera" not in stages:
         return [None] * len(fitted)
     return [camera.estimate(rgb, face, jpeg) for face in fitted]
 
 
 def jpeg_of(image: LoadedImage, stages: frozenset[str]) -> Jpeg | None:
+    """The input's JPEG settings when the camera stage runs, else None."""
     return camera.jpeg_settings(image) if "camera" in stages else None
 
 
 def shadow_reach(face: FittedFace) -> int:
+    """Pixels the contact shadow reaches beyond one face's mask."""
     return shadow.reach(face)
 
 
@@ -147,6 +153,7 @@ def compress(region: Window | None, layer: np.ndarray | None,
 
 
 def noise_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of face `index`'s noise, from the image's seed."""
     return np.random.default_rng([seed % 2 ** 64, index])
 
 

@@ -66,16 +66,19 @@ SUBSAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
 @dataclass(frozen=True)
 class Jpeg:
+    """A JPEG input's quantisation, to compress the mask the same way."""
     qtables: tuple               # PIL quantisation tables of the input
     subsampling: int             # PIL code: 0 4:4:4, 1 4:2:2, 2 4:2:0
     quality: int                 # nearest IJG quality of the luminance table
 
     def as_json(self) -> dict:
+        """The quality and subsampling, for the JSON output."""
         return {"quality": self.quality, "subsampling": SUBSAMPLING_NAMES.get(self.subsampling, "other")}
 
 
 @dataclass(frozen=True)
 class CameraModel:
+    """The photo's camera near one face: blur covariance, noise and the JPEG's settings."""
     blur: np.ndarray             # (2, 2) Gaussian covariance (px^2) the photo has near the face
     noise: np.ndarray            # (2, 3) sigma (0-255) per noise component (GRAIN_SIGMAS) and channel
     correlation: np.ndarray      # (3, 3) between the channels' noise
@@ -93,6 +96,7 @@ class CameraModel:
         return int(np.ceil(3 * np.sqrt(np.linalg.eigvalsh(self.extra_blur).max())))
 
     def as_json(self) -> dict:
+        """The blur, noise and JPEG estimates, rounded, for the JSON output."""
         values, vectors = np.linalg.eigh(self.blur)
         angle = float(np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))) % 180
         return {"blur_sigma": np.round(np.sqrt(np.maximum(values[::-1], 0)), 3).tolist(),
@@ -166,6 +170,7 @@ def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
 
 
 def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """An image blurred by an isotropic Gaussian of `sigma` px (0: unchanged)."""
     return image if sigma == 0 else cv2.GaussianBlur(image, (0, 0), sigma)
 
 
@@ -252,6 +257,8 @@ def skin_cells(fitted: FittedFace, window: Window) -> np.ndarray:
 
 def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraModel:
     # Noise from tiles over the face (and its surroundings, when little skin shows).
+    """The camera near one face of an (H, W, 3) uint8 photo: blur from the face's surroundings, noise from
+    its bare skin, and the input's JPEG settings."""
     square = face_square(fitted, rgb.shape[:2], *NOISE_SQUARE)
     noise, correlation = estimate_noise(rgb[square.slices].astype(np.float32), skin_cells(fitted, square))
     crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE).slices].astype(np.float32)
@@ -263,6 +270,7 @@ def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraMo
 
 
 def gaussian_kernel(covariance: np.ndarray) -> np.ndarray:
+    """A normalised (k, k) float32 kernel of the (2, 2) covariance (px^2), radius 3 sigma."""
     radius = max(1, int(np.ceil(3 * np.sqrt(np.linalg.eigvalsh(covariance).max()))))
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
     x, y = np.meshgrid(offsets, offsets)

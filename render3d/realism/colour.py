@@ -51,6 +51,7 @@ class Scene:
 
 @dataclass(frozen=True)
 class ColourMatch:
+    """The colour transform of one face's mask: exposure, white balance and saturation."""
     exposure: float             # linear gain on the lit albedo
     gains: np.ndarray           # (3,) white balance, unit luminance
     saturation: float           # 1: unchanged, 0: luminance only
@@ -63,6 +64,7 @@ class ColourMatch:
         return (self.exposure * self.gains[:, None] * desaturate).astype(np.float32)
 
     def as_json(self) -> dict:
+        """The match, rounded, for the JSON output."""
         return {"exposure": round(self.exposure, 4), "gains": np.round(self.gains, 4).tolist(),
                 "saturation": round(self.saturation, 3), "grayscale": self.grayscale}
 
@@ -71,14 +73,17 @@ NEUTRAL = ColourMatch(1.0, np.ones(3), 1.0, False)
 
 
 def log_chroma(linear: np.ndarray) -> np.ndarray:
+    """(..., 2) log(R/G), log(B/G) of (..., 3) linear RGB."""
     return np.log(linear[..., [0, 2]] / linear[..., 1:2])
 
 
 def robust_sigma(values: np.ndarray) -> float:
+    """The standard deviation of `values` from their median absolute deviation."""
     return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
 def scene_stats(rgb: np.ndarray) -> Scene:
+    """Whole-photo colour statistics of an (H, W, 3) uint8 sRGB photo, on a thumbnail of about THUMBNAIL_PIXELS."""
     h, w = rgb.shape[:2]
     step = max(1, int(np.ceil(np.sqrt(h * w / THUMBNAIL_PIXELS))))
     thumb = rgb[::step, ::step].reshape(-1, 3)
@@ -99,6 +104,7 @@ def scene_stats(rgb: np.ndarray) -> Scene:
 
 
 def skin_albedo(skin_luminance: float, key: float) -> float:
+    """The skin's estimated albedo (linear luminance) from its radiance and the scene's key."""
     scene_estimate = MID_GREY * skin_luminance / max(key, RADIANCE_FLOOR)
     albedo = SKIN_ALBEDO * (scene_estimate / SKIN_ALBEDO) ** SCENE_WEIGHT
     return float(np.clip(albedo, *SKIN_ALBEDO_RANGE))

@@ -47,12 +47,14 @@ MIN_RELATIVE_IRRADIANCE = 0.3
 
 @dataclass(frozen=True)
 class SkinSamples:
+    """Skin samples of one face: camera-frame unit normals and linear radiance."""
     normals: np.ndarray         # (N, 3) camera frame
     radiance: np.ndarray        # (N, 3) linear RGB
 
 
 @dataclass(frozen=True)
 class Lighting:
+    """One face's lighting: relative SH irradiance and the skin's median radiance."""
     sh: np.ndarray              # (9, 3) relative irradiance, shader basis
     skin_median: np.ndarray     # (3,) linear RGB radiance of the skin (median of the inliers)
     samples: int                # skin samples used
@@ -64,12 +66,14 @@ class Lighting:
         return band1 / max(float(np.linalg.norm(band1)), DIRECTION_FLOOR)
 
     def as_json(self) -> dict:
+        """The lighting, rounded, for the JSON output."""
         return {"sh": np.round(self.sh.astype(float), 4).tolist(),
                 "direction": np.round(self.direction.astype(float), 3).tolist(),
                 "skin_median": np.round(self.skin_median.astype(float), 4).tolist(), "samples": self.samples}
 
 
 def sh_basis(normals: np.ndarray) -> np.ndarray:
+    """(N, 9) order-2 SH basis of (N, 3) camera-frame unit normals, in the shader's order."""
     x, y, z = normals[:, 0], normals[:, 1], normals[:, 2]
     return np.stack([np.ones_like(x), y, z, x, x * y, y * z, 3 * z * z - 1, x * z, x * x - y * y], axis=1)
 
@@ -90,7 +94,8 @@ def is_skin(points: np.ndarray) -> np.ndarray:
 def segment_distance(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Distance of 2D points to the nearest of the (S, 2, 2) segments."""
     start, direction = segments[:, 0], segments[:, 1] - segments[:, 0]
-    t = np.einsum("psd,sd->ps", points[:, None] - start[None], direction) / np.maximum((direction ** 2).sum(1), LENGTH_FLOOR)
+    squared_lengths = np.maximum((direction ** 2).sum(1), LENGTH_FLOOR)
+    t = np.einsum("psd,sd->ps", points[:, None] - start[None], direction) / squared_lengths
     nearest = start[None] + np.clip(t, 0, 1)[..., None] * direction[None]
     return np.linalg.norm(points[:, None] - nearest, axis=2).min(1)
 

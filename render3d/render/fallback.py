@@ -37,6 +37,7 @@ MARGIN = 2
 
 @dataclass(frozen=True)
 class FaceRender:
+    """What was drawn for one face, and how it was verified."""
     render: Optional[Render]       # what to draw for the face (None: nothing)
     status: FaceStatus             # 'ok' (3D), 'fallback' (2D warp) or 'failed' (neither verified)
     reason: Optional[FallbackReason] = None   # why the 3D render was not kept

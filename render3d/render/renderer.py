@@ -56,6 +56,7 @@ def shader_source(name: str) -> str:
 
 
 class Renderer:
+    """An offscreen EGL context with the occluder and mask programs, its textures and framebuffers."""
     def __init__(self, samples: int = 4):
         self.ctx = moderngl.create_context(standalone=True, backend="egl")
         self.samples = min(samples, self.ctx.max_samples)
@@ -66,6 +67,7 @@ class Renderer:
 
     @property
     def device(self) -> str:
+        """The GL renderer string (llvmpipe on CPU nodes)."""
         return self.ctx.info["GL_RENDERER"]
 
     def _program(self, name: str) -> moderngl.Program:

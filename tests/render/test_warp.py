@@ -19,8 +19,8 @@ def test_an_affine_move_of_the_anchors_moves_every_point_the_same_way():
     # Points inside the anchor triangulation and points beyond it (extrapolated from the nearest triangle).
     rng = np.random.default_rng(0)
     low, high = canonical.min(0), canonical.max(0)
-    points = np.column_stack([rng.uniform(low[0] * 1.2, high[0] * 1.2, 300), rng.uniform(low[1] * 1.2, high[1] * 1.2, 300),
-                              np.zeros(300)])
+    points = np.column_stack([rng.uniform(low[0] * 1.2, high[0] * 1.2, 300),
+                              rng.uniform(low[1] * 1.2, high[1] * 1.2, 300), np.zeros(300)])
     assert (triangulation.find_simplex(points[:, :2]) < 0).any()
     expected = points @ affine.T + [40.0, -20.0, 5.0]
     assert np.allclose(warp_points(points, targets)[:, :2], expected[:, :2])
