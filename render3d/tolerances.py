@@ -13,3 +13,4 @@ CHROMA_FLOOR = 1e-3         # chroma spread below which a photo is treated as co
 COVARIANCE_JITTER = 1e-6    # px^2 added to a blur covariance so that no blur still inverts
 DEGENERATE_DET = 1e-9       # px^2: triangles with a smaller determinant have no area to rasterise
 COINCIDENT_CM = 1e-6        # points closer than this are one point
+ON_EDGE = 1e-6              # barycentric weights below this put a point on the triangle's edge

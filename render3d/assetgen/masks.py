@@ -57,6 +57,7 @@ from render3d.assetgen import textures
 from render3d.face.landmark_sets import CLEAR_OF_MASK, COVERED_BY_MASK, JAW, LOWER_FACE_POLYGON, NOSE_BRIDGE
 from render3d.face.topology import boundary_loops, read_obj_vertices_faces
 from render3d.geometry import vertex_normals
+from render3d.tolerances import DIRECTION_FLOOR, ON_EDGE, RATIO_FLOOR
 
 # The assets keep this clear of the canonical skin: more than the floor that placement holds on every
 # fitted face (`render3d.mask.placement.MIN_CLEARANCE_CM`), so a deformed face has room to take.
@@ -97,8 +98,8 @@ class Face:
         for k in range(3):
             a, b = corners[:, (k + 1) % 3], corners[:, (k + 2) % 3]
             edge = np.array([(min(i, j), max(i, j)) in self.outer_edges for i, j in zip(a, b)])
-            on_rim |= (bary[:, k] < 1e-6) & edge
-            on_rim |= (bary[:, k] > 1 - 1e-6) & self.outer_vertices[corners[:, k]]
+            on_rim |= (bary[:, k] < ON_EDGE) & edge
+            on_rim |= (bary[:, k] > 1 - ON_EDGE) & self.outer_vertices[corners[:, k]]
         return np.where(on_rim, distance, sign * distance)
 
     def cast(self, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,10 +214,12 @@ class Sphere:
     centre: np.ndarray
 
     def rays(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 3) origins and unit directions (canonical cm) of the rays at frame coordinates (a, b)."""
         d = np.stack([np.sin(a) * np.cos(b), np.sin(b), np.cos(a) * np.cos(b)], -1)
         return np.broadcast_to(self.centre, d.shape).copy(), d
 
     def coords(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame coordinates (a, b) of (..., 3) canonical points."""
         d = points - self.centre
         return np.arctan2(d[..., 0], d[..., 2]), np.arctan2(d[..., 1], np.hypot(d[..., 0], d[..., 2]))
 
@@ -227,11 +230,13 @@ class Cylinder:
     axis: tuple[float, float]
 
     def rays(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 3) origins and unit directions (canonical cm) of the rays at frame coordinates (a, b)."""
         d = np.stack([np.sin(a), np.zeros_like(a), np.cos(a)], -1)
         o = np.stack([np.full_like(a, self.axis[0]), b, np.full_like(a, self.axis[1])], -1)
         return o, d
 
     def coords(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame coordinates (a, b) of (..., 3) canonical points."""
         return np.arctan2(points[..., 0] - self.axis[0], points[..., 2] - self.axis[1]), points[..., 1]
 
 
@@ -249,8 +254,8 @@ def grid_laplacian(points: np.ndarray, tension: tuple[float, float]) -> tuple[sp
     hu = (hu[:, :-1] + hu[:, 1:]) / 2                               # node widths
     hv = np.pad(dv, ((1, 1), (0, 0)), mode="edge")
     hv = (hv[:-1] + hv[1:]) / 2                                     # node heights
-    w_u = tension[0] * (hv[:, :-1] + hv[:, 1:]) / 2 / np.maximum(du, 1e-6)
-    w_v = tension[1] * (hu[:-1] + hu[1:]) / 2 / np.maximum(dv, 1e-6)
+    w_u = tension[0] * (hv[:, :-1] + hv[:, 1:]) / 2 / np.maximum(du, RATIO_FLOOR)
+    w_v = tension[1] * (hu[:-1] + hu[1:]) / 2 / np.maximum(dv, RATIO_FLOOR)
     i = np.concatenate([index[:, :-1].ravel(), index[:-1].ravel()])
     j = np.concatenate([index[:, 1:].ravel(), index[1:].ravel()])
     w = np.concatenate([w_u.ravel(), w_v.ravel()])
@@ -294,7 +299,7 @@ def taut_loop(points: np.ndarray, obstacle: np.ndarray, pull: np.ndarray) -> np.
     n = len(points)
     length = np.linalg.norm(np.roll(points, -1, axis=0) - points, axis=1)
     i = np.arange(n)
-    lap = laplacian(i, (i + 1) % n, 1 / np.maximum(length, 1e-6), n)
+    lap = laplacian(i, (i + 1) % n, 1 / np.maximum(length, RATIO_FLOOR), n)
     span = (length + np.roll(length, 1)) / 2
     return obstacle_solve(lap, -pull * span, obstacle, np.zeros(n, bool), np.zeros(n))
 
@@ -499,7 +504,7 @@ def hold_off(face: Face, path: np.ndarray, distance: float) -> np.ndarray:
         if not short.any():
             return path
         closest, length, triangle = trimesh.proximity.closest_point(face.surface, inner[short])
-        away = (inner[short] - closest) / np.maximum(length, 1e-9)[:, None]
+        away = (inner[short] - closest) / np.maximum(length, DIRECTION_FLOOR)[:, None]
         push = np.where((gap[short] > 1e-3)[:, None], away, face.surface.face_normals[triangle])
         inner[short] += (distance - gap[short] + 0.03)[:, None] * push
         path[1:-1] = 0.75 * inner + 0.125 * (path[:-2] + path[2:])
@@ -701,7 +706,7 @@ def seam(sheet: Sheet, col: int, push: float) -> tuple[np.ndarray, np.ndarray]:
     points = sheet.origins[:, col] + radius[:, None] * sheet.directions[:, col]
     length = np.linalg.norm(np.diff(points, axis=0), axis=1)
     i = np.arange(rows - 1)
-    lap = laplacian(i, i + 1, 1 / np.maximum(length, 1e-6), rows)
+    lap = laplacian(i, i + 1, 1 / np.maximum(length, RATIO_FLOOR), rows)
     span = np.r_[length[0], length[:-1] + length[1:], length[-1]] / 2
     ends = np.zeros(rows, bool)
     ends[[0, -1]] = True

@@ -29,6 +29,7 @@ class Crashed:
     exitcode: int | None
 
     def describe(self) -> str:
+        """The crash in words: the signal that killed the worker, or its exit code."""
         if self.exitcode is not None and self.exitcode < 0:
             return f"worker crashed ({signal.Signals(-self.exitcode).name})"
         return f"worker crashed (exit code {self.exitcode})"
