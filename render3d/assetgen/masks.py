@@ -1,36 +1,6 @@
 """Build the mask library: `assets/meshes/NAME.json`, its part meshes and their textures.
 
-Asset format
-------------
-Each mask NAME is described by `assets/meshes/NAME.json`:
-
-    {"name": "surgical",
-     "description": "One sentence.",
-     "color": "#RRGGBB",            # base colour of the recolourable albedo (sRGB)
-     "parts": [
-        {"mesh": "surgical_body.obj",                     # paths relative to the JSON file
-         "albedo": "../textures/surgical_blue_albedo.png",
-         "normal": "../textures/surgical_normal.png",     # or null
-         "sheen": 0.3,                                    # 0..1 grazing-angle fabric sheen
-         "recolor": true},                                # whether `color` recolouring applies
-        {"mesh": "surgical_loops.obj", "albedo": "../textures/loop_white_albedo.png",
-         "normal": null, "sheen": 0.2, "recolor": false}]}
-
-Meshes are Wavefront OBJ files holding `v`, `vt`, `vn` and triangular `f v/vt/vn` lines, one
-shared index per vertex, numbers written with four decimals. Positions are in the canonical
-face frame (`canonical_face.obj`): centimetres, x toward the subject's left, y up, z toward
-the camera, origin at landmark 168. Normals are smooth, unit length and point away from the
-face; triangles wind counter-clockwise seen from that side. Each part is a single open
-surface meant to be drawn from both sides (the inside is the back face).
-
-Texture coordinates follow the OBJ convention (v = 0 is the bottom row of the PNG) and every
-texture is drawn as the part is seen from the front: on a mask body u runs across the mask
-from the subject's right (image left) to the subject's left, and the top edge of the mask is
-the top of the image. Other parts map their own textures: loops and straps run u along their
-length and v around them, a valve u around its axis and v up its profile to the centre of its
-cap, a vent plate is mapped face-on. All texture coordinates lie in [0, 1].
-Albedos are 8-bit sRGB RGB PNGs. Normal maps are tangent-space RGB PNGs, n = 2 * rgb / 255 - 1,
-with x along +u, y along +v (up in the image, the OpenGL convention) and z out of the surface.
+The asset format is documented, and enforced, by the loader, `render3d/mask/library.py`.
 
 Every mask is shaped around the canonical face: a taut sheet resting on the nose bridge and
 cheekbones and stretched over the hollows, its lower edge tucked under the chin, never

@@ -1,9 +1,43 @@
 """Mask library: discover, load and bind mask assets.
 
-A mask is a JSON file (see `render3d/assetgen/masks.py` for the format) naming one or more
-parts, each an OBJ/GLB mesh modelled on the canonical face with an albedo texture and an
-optional tangent-space normal map. A bare mesh file (.glb, .gltf, .obj, .ply) with its own
-texture is also accepted. The binding to the face is computed here, so a mask needs no anchors.
+A mask is a JSON file (the format below) naming one or more parts, each an OBJ/GLB mesh modelled
+on the canonical face with an albedo texture and an optional tangent-space normal map. A bare mesh
+file (.glb, .gltf, .obj, .ply) with its own texture is also accepted. The binding to the face is
+computed here, so a mask needs no anchors. User masks are checked when loaded: the JSON's fields
+and types, meshes with triangles and finite positions, in centimetres (`MESH_EXTENT_CM`), readable
+textures; anything else is a one-line `MaskError`.
+
+Asset format
+------------
+Each mask NAME is described by `assets/meshes/NAME.json`:
+
+    {"name": "surgical",
+     "description": "One sentence.",
+     "color": "#RRGGBB",            # base colour of the recolourable albedo (sRGB)
+     "parts": [
+        {"mesh": "surgical_body.obj",                     # paths relative to the JSON file
+         "albedo": "../textures/surgical_blue_albedo.png",
+         "normal": "../textures/surgical_normal.png",     # or null
+         "sheen": 0.3,                                    # 0..1 grazing-angle fabric sheen
+         "recolor": true},                                # whether `color` recolouring applies
+        {"mesh": "surgical_loops.obj", "albedo": "../textures/loop_white_albedo.png",
+         "normal": null, "sheen": 0.2, "recolor": false}]}
+
+Meshes are Wavefront OBJ files holding `v`, `vt`, `vn` and triangular `f v/vt/vn` lines, one
+shared index per vertex, numbers written with four decimals. Positions are in the canonical
+face frame (`canonical_face.obj`): centimetres, x toward the subject's left, y up, z toward
+the camera, origin at landmark 168. Normals are smooth, unit length and point away from the
+face; triangles wind counter-clockwise seen from that side. Each part is a single open
+surface meant to be drawn from both sides (the inside is the back face).
+
+Texture coordinates follow the OBJ convention (v = 0 is the bottom row of the PNG) and every
+texture is drawn as the part is seen from the front: on a mask body u runs across the mask
+from the subject's right (image left) to the subject's left, and the top edge of the mask is
+the top of the image. Other parts map their own textures: loops and straps run u along their
+length and v around them, a valve u around its axis and v up its profile to the centre of its
+cap, a vent plate is mapped face-on. All texture coordinates lie in [0, 1].
+Albedos are 8-bit sRGB RGB PNGs. Normal maps are tangent-space RGB PNGs, n = 2 * rgb / 255 - 1,
+with x along +u, y along +v (up in the image, the OpenGL convention) and z out of the surface.
 """
 from __future__ import annotations
 
@@ -142,10 +176,27 @@ def load_mask_spec(path: Path) -> MaskSpec:
         return MaskSpec(path.stem, f"user mesh {path.name}", (255, 255, 255), ())
     try:
         spec = json.loads(path.read_text())
+        parts = tuple(spec["parts"])
+        for index, part in enumerate(parts):
+            check_part_entry(part, index)
         return MaskSpec(spec.get("name", path.stem), spec.get("description", ""),
-                        hex_to_rgb(spec.get("color", "#ffffff")), tuple(spec["parts"]))
+                        hex_to_rgb(spec.get("color", "#ffffff")), parts)
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
+
+
+def check_part_entry(part: dict, index: int) -> None:
+    """ValueError unless a JSON part entry follows the asset format."""
+    if not isinstance(part, dict) or not isinstance(part.get("mesh"), str):
+        raise ValueError(f"part {index} needs a 'mesh' file name")
+    for key in ("albedo", "normal"):
+        if part.get(key) is not None and not isinstance(part[key], str):
+            raise ValueError(f"part {index}: '{key}' must be a file name or null")
+    sheen = part.get("sheen", 0.3)
+    if isinstance(sheen, bool) or not isinstance(sheen, (int, float)) or not 0.0 <= sheen <= 1.0:
+        raise ValueError(f"part {index}: 'sheen' must be a number in [0, 1]")
+    if not isinstance(part.get("recolor", True), bool):
+        raise ValueError(f"part {index}: 'recolor' must be true or false")
 
 
 # Wearing styles pull the mask down the face: its top edge lands between these landmarks' heights

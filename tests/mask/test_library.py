@@ -1,13 +1,15 @@
 """Loading masks without MediaPipe or GL: user meshes are bound, malformed ones refused with one line."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import trimesh
 
 from render3d.errors import MaskError
 from render3d.face.topology import canonical_face
-from render3d.mask.library import load_mask
+from render3d.mask.library import available_masks, load_mask, load_mask_spec
 
 
 def patch(scale: float = 1.0) -> trimesh.Trimesh:
@@ -42,3 +44,17 @@ def test_a_mesh_without_triangles_is_refused(tmp_path):
     (tmp_path / "empty.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\n")
     with pytest.raises(MaskError):
         load_mask(tmp_path / "empty.obj")
+
+
+@pytest.mark.parametrize("entry, problem", [({"albedo": "a.png"}, "mesh"), ({"mesh": "m.obj", "sheen": 2}, "sheen"),
+                                            ({"mesh": "m.obj", "recolor": "yes"}, "recolor"),
+                                            ({"mesh": "m.obj", "normal": 3}, "normal")])
+def test_a_malformed_part_entry_is_refused_by_name(tmp_path, entry, problem):
+    (tmp_path / "bad.json").write_text(json.dumps({"name": "bad", "parts": [entry]}))
+    with pytest.raises(MaskError, match=f"malformed mask file .*part 0.*{problem}"):
+        load_mask(tmp_path / "bad.json")
+
+
+def test_every_library_mask_follows_the_format():
+    for path in available_masks().values():
+        assert load_mask_spec(path).parts
