@@ -33,7 +33,7 @@ class MaskAugment:
         self.p, self.masks, self.seed = p, tuple(masks), seed
         self.options = FitOptions(**fit_options)
         for mask in self.masks:
-            replace(self.options, mask=mask).choose(0)          # fail fast, in the main process
+            replace(self.options, mask=mask)                    # checks the mask: fail fast, in the main process
         self.calls = 0
 
     def __call__(self, image: np.ndarray, index: int | None = None) -> tuple[np.ndarray, bool, np.ndarray]:

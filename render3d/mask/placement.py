@@ -14,6 +14,8 @@ import numpy as np
 
 from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face, closed_triangles
+from render3d.geometry import triangle_normals, unit, vertex_normals
+from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR
 
 NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5
@@ -22,11 +24,11 @@ MIN_CLEARANCE_CM = 0.08
 CLEARANCE_NEIGHBOURS = 4
 RIM_REACH_CM = 2.0
 RIM_FANS = 3                 # oval vertices whose triangles are searched for a point near the rim
-ZERO = 1e-13                 # region tests' tolerance in `closest_points_on_triangles`
 
 
 @dataclass(frozen=True)
 class Binding:
+    """How each mask vertex follows the face: its blended landmarks and whether it sits above the skin."""
     neighbours: np.ndarray       # (V, K) landmark indices
     weights: np.ndarray          # (V, K) blend weights, rows sum to 1
     over_face: np.ndarray        # (V,) bool: the vertex sits above the face surface
@@ -47,7 +49,7 @@ def over_face(points: np.ndarray) -> np.ndarray:
     closest, _, triangle = trimesh.proximity.closest_point(surface, points)
     offset = points - closest
     length = np.linalg.norm(offset, axis=1)
-    cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, 1e-9)
+    cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, DIRECTION_FLOOR)
     return cosine > OVER_FACE_COSINE
 
 
@@ -61,24 +63,9 @@ def bind(points: np.ndarray, above: np.ndarray | None = None) -> Binding:
     return Binding(neighbours, weights, over_face(points) if above is None else above)
 
 
-def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted (unnormalised) triangle normals."""
-    v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))
-    return np.cross(v1 - v0, v2 - v0)
-
-
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray,
-                   face_normals: np.ndarray | None = None) -> np.ndarray:
-    """Area-weighted unit vertex normals (from `face_normals` when given)."""
-    face_normals = triangle_normals(vertices, triangles) if face_normals is None else face_normals
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face_normals)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-
-
 @lru_cache(maxsize=1)
 def rest_triangle_normals() -> np.ndarray:
+    """Area-weighted normals of the closed canonical face, at rest."""
     triangles, loops = closed_triangles()
     return triangle_normals(closed_face_vertices(canonical_face().vertices, loops), triangles)
 
@@ -93,6 +80,7 @@ class Skin:
 
     @classmethod
     def of(cls, fitted: FittedFace) -> "Skin":
+        """The skin of a fitted face, prepared once for all its mask parts."""
         from scipy.spatial import cKDTree
 
         triangles, loops = closed_triangles()
@@ -101,7 +89,7 @@ class Skin:
         deformed, rest = triangle_normals(surface, triangles), rest_triangle_normals()
         folded = np.einsum("ij,ij->i", deformed, rest) < 0
         deformed[folded] = rest[folded] * (np.linalg.norm(deformed[folded], axis=1) /
-                                           np.maximum(np.linalg.norm(rest[folded], axis=1), 1e-12))[:, None]
+                                           np.maximum(np.linalg.norm(rest[folded], axis=1), LENGTH_FLOOR))[:, None]
         normals = vertex_normals(surface, triangles, deformed)
         return cls(surface, normals, cKDTree(surface), cKDTree(surface[canonical_face().outer_loop]))
 
@@ -112,45 +100,6 @@ def lifted(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
     _, nearest = skin.tree.query(points, k=CLEARANCE_NEIGHBOURS)
     height = np.einsum("vkd,vkd->vk", points[:, None] - skin.surface[nearest], skin.normals[nearest]).min(1)
     return points + np.maximum(min_clearance - height, 0.0)[:, None] * skin.normals[nearest[:, 0]]
-
-
-def closest_points_on_triangles(triangles: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(N, 3) closest point on each triangle (N, 3, 3) to each point (N, 3): the regions of Ericson's
-    "Real-Time Collision Detection" 5.1.5, in the order and arithmetic of trimesh's `closest_point`
-    (so the results are the same bits; trimesh is not imported on the per-image path)."""
-    ones = [1.0, 1.0, 1.0]
-    a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-    ab, ac, ap, bp, cp = b - a, c - a, points - a, points - b, points - c
-    d1, d2 = np.dot(ab * ap, ones), np.dot(ac * ap, ones)
-    d3, d4 = np.dot(ab * bp, ones), np.dot(ac * bp, ones)
-    d5, d6 = np.dot(ab * cp, ones), np.dot(ac * cp, ones)
-    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
-    result = np.zeros_like(points)
-    remain = np.ones(len(points), bool)
-
-    def take(region: np.ndarray, value) -> None:
-        result[region] = value(region)
-        remain[region] = False
-
-    take((d1 < ZERO) & (d2 < ZERO), lambda r: a[r])
-    collapsed = np.all(ab == 0.0, axis=1)                   # A = B: the segment AC
-    if collapsed.any():
-        length = np.sum(ac[collapsed] ** 2, axis=1)
-        factor = np.divide(np.sum(ap[collapsed] * ac[collapsed], axis=1), length,
-                           out=np.zeros(len(length)), where=length > 0)
-        take(collapsed, lambda r: a[r] + np.clip(factor, 0, 1)[:, None] * ac[r])
-    take((d3 > -ZERO) & (d4 <= d3) & remain, lambda r: b[r])
-    take((vc < ZERO) & (d1 > -ZERO) & (d3 < ZERO) & remain,
-         lambda r: a[r] + (d1[r] / (d1[r] - d3[r]))[:, None] * ab[r])
-    take((d6 > -ZERO) & (d5 <= d6) & remain, lambda r: c[r])
-    take((vb < ZERO) & (d2 > -ZERO) & (d6 < ZERO) & remain,
-         lambda r: a[r] + (d2[r] / (d2[r] - d6[r]))[:, None] * ac[r])
-    take((va < ZERO) & (d4 - d3 > -ZERO) & (d5 - d6 > -ZERO) & remain,
-         lambda r: b[r] + ((d4[r] - d3[r]) / ((d4[r] - d3[r]) + (d5[r] - d6[r])))[:, None] * (c[r] - b[r]))
-    if remain.any():                                        # inside the face region
-        denom = 1.0 / (va[remain] + vb[remain] + vc[remain])
-        result[remain] = a[remain] + ab[remain] * (vb[remain] * denom)[:, None] + ac[remain] * (vc[remain] * denom)[:, None]
-    return result
 
 
 @lru_cache(maxsize=1)
@@ -168,6 +117,8 @@ def rim_fans() -> tuple[np.ndarray, np.ndarray]:
 def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
     """Points that the expression or pose has brought over the triangles at the face's rim (beside the
     jaw, the temples), raised to `min_clearance` above them, by exact closest points."""
+    import trimesh.triangles
+
     triangles, _ = closed_triangles()
     surface = skin.surface
     oval, fans = rim_fans()
@@ -178,13 +129,12 @@ def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.nda
     candidates = fans[np.minimum(nearest_oval[near], len(oval) - 1)].reshape(len(near), -1)
     candidates = np.where(candidates < 0, candidates.max(1, keepdims=True), candidates)
     pairs = np.repeat(points[near], candidates.shape[1], axis=0)
-    closest = closest_points_on_triangles(surface[triangles[candidates.ravel()]], pairs)
+    closest = trimesh.triangles.closest_point(surface[triangles[candidates.ravel()]], pairs)
     offset = points[near, None] - closest.reshape(len(near), -1, 3)
     length = np.linalg.norm(offset, axis=2)
     best = length.argmin(1)
     rows = np.arange(len(near))
-    normals = triangle_normals(surface, triangles[candidates[rows, best]])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    normals = unit(triangle_normals(surface, triangles[candidates[rows, best]]))
     height = np.einsum("vd,vd->v", offset[rows, best], normals)
     over = np.abs(height) >= OVER_FACE_COSINE * length[rows, best]
     points = points.copy()

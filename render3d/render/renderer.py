@@ -13,6 +13,7 @@ import moderngl
 import numpy as np
 
 from render3d._paths import SHADERS_DIR
+from render3d.geometry import Window, unpremultiply
 
 MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
 DEPTH_PADDING = 1.0
@@ -50,7 +51,15 @@ def _default_sh() -> np.ndarray:
 DEFAULT_SH = _default_sh()
 
 
+def shader_source(name: str) -> str:
+    """GLSL text of `shaders/NAME`, each `#include "FILE"` line replaced by that file's text."""
+    lines = (SHADERS_DIR / name).read_text().splitlines()
+    return "\n".join(shader_source(line.split('"')[1]) if line.startswith("#include ") else line
+                     for line in lines) + "\n"
+
+
 class Renderer:
+    """An offscreen EGL context with the occluder and mask programs, its textures and framebuffers."""
     def __init__(self, samples: int = 4):
         self.ctx = moderngl.create_context(standalone=True, backend="egl")
         self.samples = min(samples, self.ctx.max_samples)
@@ -61,11 +70,12 @@ class Renderer:
 
     @property
     def device(self) -> str:
+        """The GL renderer string (llvmpipe on CPU nodes)."""
         return self.ctx.info["GL_RENDERER"]
 
     def _program(self, name: str) -> moderngl.Program:
-        return self.ctx.program(vertex_shader=(SHADERS_DIR / f"{name}.vert").read_text(),
-                                fragment_shader=(SHADERS_DIR / f"{name}.frag").read_text())
+        return self.ctx.program(vertex_shader=shader_source(f"{name}.vert"),
+                                fragment_shader=shader_source(f"{name}.frag"))
 
     def _texture(self, key: str, pixels: np.ndarray) -> moderngl.Texture:
         if key not in self._textures:
@@ -95,7 +105,7 @@ class Renderer:
         self._targets.move_to_end(key)
         return self._targets[key]
 
-    def render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
+    def render(self, window: Window, occluders: list[tuple[np.ndarray, np.ndarray]],
                parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
         """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
         x0, y0, width, height = window
@@ -126,9 +136,7 @@ class Renderer:
         premultiplied = np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 4)[::-1].astype(np.float32) / 255
         if size != (width, height):
             premultiplied = cv2.resize(premultiplied, (width, height), interpolation=cv2.INTER_AREA)
-        alpha = premultiplied[..., 3:]
-        rgb = np.where(alpha > 0, premultiplied[..., :3] / np.maximum(alpha, 1e-6), 0.0)
-        return np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2)
+        return unpremultiply(premultiplied)
 
     def _draw(self, program: moderngl.Program, triangles: np.ndarray, *attributes: np.ndarray) -> None:
         names = ["in_position", "in_normal", "in_uv", "in_ao"][:len(attributes)]
@@ -158,9 +166,6 @@ class Renderer:
         program["u_shaded"] = shaded
         ao = np.ones(len(part.positions)) if part.ao is None else part.ao
         self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None])
-
-    def release(self) -> None:
-        self.ctx.release()
 
 
 def texture_bytes(texture: moderngl.Texture) -> int:
