@@ -1,0 +1,167 @@
+"""Batches beyond one machine: --shard I/N and merge, progress lines in job logs, --gpu EGL devices, Parquet."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from render3d.batch.dataset import Item
+from render3d.batch.gpu import candidates, egl_devices
+from render3d.batch.progress import format_duration, progress_line
+from render3d.batch.shard import Shard
+from render3d.pipeline import Engine
+
+RENDER3D = Path(sys.executable).with_name("render3d")
+STATE_FILES = ("manifest.jsonl", "manifest.parquet", "summary.json")
+
+
+def small_tree(root: Path) -> Path:
+    """Five photos of faces in two identity folders, one without a face, one corrupt file."""
+    face = skimage.data.astronaut()
+    photos = {"id_a/1.jpg": face, "id_a/2.jpg": face[:, ::-1], "id_a/3.png": face[30:470, 60:480],
+              "id_b/1.jpg": np.asarray(Image.fromarray(face).resize((384, 384))),
+              "id_b/2.jpg": np.asarray(Image.fromarray(face).rotate(8)), "id_b/3.jpg": skimage.data.coffee()}
+    for name, pixels in photos.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(root / name, **({"quality": 92} if name.endswith(".jpg") else {}))
+    (root / "id_b/4.jpg").write_bytes(b"\xff\xd8 not a photo")
+    return root
+
+
+def batch(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in (RENDER3D, "batch", *args)], capture_output=True, text=True, timeout=300)
+
+
+def output_files(output_dir: Path) -> dict[str, bytes]:
+    """Every output the engine wrote (not the manifest, summary or run state), by relative path."""
+    return {p.relative_to(output_dir).as_posix(): p.read_bytes() for p in output_dir.rglob("*")
+            if p.is_file() and p.name not in STATE_FILES and ".render3d" not in p.parts}
+
+
+def manifest_rows(path: Path) -> list[dict]:
+    """The manifest's rows without their timings (seconds measured in that run)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k != "timings"} for row in rows]
+
+
+def counts(summary: dict) -> dict:
+    """A summary less what only that run measured."""
+    return {k: v for k, v in summary.items() if k != "this_run"}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    return small_tree(tmp_path_factory.mktemp("photos"))
+
+
+@pytest.fixture(scope="module")
+def reference(tree, tmp_path_factory) -> Path:
+    """The tree masked by one plain run."""
+    out = tmp_path_factory.mktemp("whole")
+    result = batch(tree, out, "--workers", 1)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_a_shard_is_a_fixed_share_of_the_paths():
+    paths = [f"id_{i // 10:04d}/{i % 10:03d}.jpg" for i in range(400)]
+    shards = [Shard.parse(f"{i}/3") for i in range(3)]
+    chosen = [[item.path for item in shard.select([Item(p) for p in paths])] for shard in shards]
+    assert sorted(sum(chosen, [])) == sorted(paths)                    # each path in exactly one shard
+    assert all(110 <= len(share) <= 160 for share in chosen)            # about a third each
+    # A path's shard depends on it alone: not on the order or the rest of the list.
+    reordered = [item.path for item in shards[1].select([Item(p) for p in reversed(paths[:200])])]
+    assert sorted(reordered) == sorted(p for p in chosen[1] if p in paths[:200])
+    for bad in ("2/2", "1", "-1/2", "a/b", "1/0"):
+        with pytest.raises(ValueError):
+            Shard.parse(bad)
+
+
+def test_two_shards_then_merge_equal_one_run(tree, reference, tmp_path):
+    for index in (0, 1):
+        result = batch(tree, tmp_path, "--workers", 1, "--shard", f"{index}/2")
+        assert result.returncode == 0, result.stderr
+        if index == 0:
+            early = subprocess.run([str(RENDER3D), "merge", str(tmp_path)], capture_output=True, text=True)
+            assert early.returncode == 3 and "shards 1/2 have not run" in early.stderr
+    parts = [manifest_rows(tmp_path / f".render3d/shard-{i}-of-2/manifest.jsonl") for i in (0, 1)]
+    assert parts[0] and parts[1] and not {r["path"] for r in parts[0]} & {r["path"] for r in parts[1]}
+    assert not (tmp_path / "manifest.jsonl").exists()
+
+    merged = subprocess.run([str(RENDER3D), "merge", str(tmp_path)], capture_output=True, text=True)
+    assert merged.returncode == 0, merged.stderr
+    assert "7 images" in merged.stdout
+    assert output_files(tmp_path) == output_files(reference)
+    assert manifest_rows(tmp_path / "manifest.jsonl") == manifest_rows(reference / "manifest.jsonl")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert counts(summary) == counts(json.loads((reference / "summary.json").read_text()))
+    assert summary["complete"] and summary["this_run"]["shards"] == 2 and summary["this_run"]["images"] == 7
+
+    # The merged folder resumes as one run: nothing is left to do.
+    again = batch(tree, tmp_path, "--workers", 1)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "summary.json").read_text())["this_run"]["skipped"] == 7
+
+
+def test_bad_shards_and_merges_are_one_line_errors(tree, tmp_path):
+    result = batch(tree, tmp_path, "--shard", "2/2")
+    assert result.returncode == 2 and "--shard" in result.stderr
+    nothing = subprocess.run([str(RENDER3D), "merge", str(tmp_path)], capture_output=True, text=True)
+    assert nothing.returncode == 3 and nothing.stderr.count("\n") == 1 and "no shard parts" in nothing.stderr
+
+
+def test_progress_lines_off_a_terminal(tree, tmp_path):
+    result = batch(tree, tmp_path, "--workers", 1, "--progress-every", "0.5")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("render3d: ") and "images/s" in line]
+    assert lines, result.stderr
+    pattern = re.compile(r"render3d: (\d)/7 images \([\d.]+%\), ([\d.]+) images/s, ETA (\S+)")
+    done = [int(pattern.fullmatch(line)[1]) for line in lines]
+    assert done == sorted(done) and done[-1] <= 7
+    assert progress_line(120, 5000, 40.0) == "render3d: 120/5000 images (2.4%), 3.00 images/s, ETA 27m07s"
+    assert progress_line(0, 10, 5.0).endswith("0.00 images/s, ETA unknown")
+    assert [format_duration(s) for s in (12, 754, 45296)] == ["12s", "12m34s", "12h34m56s"]
+
+
+def test_gpu_index_picks_the_egl_device_and_is_recorded(tree, reference, tmp_path):
+    devices = egl_devices()
+    software = [device.index for device in devices if device.software]
+    assert software, "Mesa's software EGL device (llvmpipe) is listed"
+    assert "llvmpipe" in Engine(device=software[0]).renderer.device
+    assert not set(software) & set(candidates("auto"))              # auto deals out GPUs only
+    listed = tmp_path / "list.txt"
+    listed.write_text("id_a/1.jpg\nid_b/1.jpg\n")
+    result = batch(tree, tmp_path / "out", "--workers", 2, "--list", listed, "--gpu", "0")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out/summary.json").read_text())
+    assert summary["gpu"] == {"requested": "0", "devices": [0], "egl_devices": [d.describe() for d in devices]}
+    assert (tmp_path / "out/.render3d/gpu_turns").read_text() == "2"          # each worker took its turn
+    made = output_files(tmp_path / "out")
+    assert made and made == {name: data for name, data in output_files(reference).items() if name in made}
+
+    beyond = batch(tree, tmp_path / "other", "--gpu", str(len(devices)))
+    assert beyond.returncode == 2 and f"{len(devices)} EGL device(s)" in beyond.stderr
+    assert batch(tree, tmp_path / "other", "--gpu", "any").returncode == 2
+    assert json.loads((reference / "summary.json").read_text())["gpu"] == {"requested": "none", "devices": []}
+
+
+def test_parquet_manifest_has_typed_per_face_columns(reference):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    table = pq.read_table(reference / "manifest.parquet")
+    assert table.schema.field("iou").type == pa.list_(pa.float64())
+    assert table.schema.field("masks").type == pa.list_(pa.string())
+    assert table.schema.field("seed").type == pa.int64() and table.schema.field("faces").type == pa.int32()
+    rows = [json.loads(line) for line in (reference / "manifest.jsonl").read_text().splitlines()]
+    for row in (table_rows := table.to_pylist()):
+        row["timings"] = dict(row["timings"])
+    assert table_rows == rows
+    assert [row["status"] for row in table_rows].count("ok") == 5 and table_rows[-1]["iou"] == []
