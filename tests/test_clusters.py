@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from render3d.batch.shard import Shard
 from render3d.pipeline import Engine
 
 RENDER3D = Path(sys.executable).with_name("render3d")
+ROOT = Path(__file__).resolve().parents[1]
 STATE_FILES = ("manifest.jsonl", "manifest.parquet", "summary.json")
 
 
@@ -84,30 +86,40 @@ def test_a_shard_is_a_fixed_share_of_the_paths():
             Shard.parse(bad)
 
 
-def test_two_shards_then_merge_equal_one_run(tree, reference, tmp_path):
-    for index in (0, 1):
-        result = batch(tree, tmp_path, "--workers", 1, "--shard", f"{index}/2")
+def readme_block(after: str) -> str:
+    """The first ```sh block of the README after the text `after`."""
+    text = (ROOT / "README.md").read_text()
+    return text[text.index(after):].split("```sh\n", 1)[1].split("\n```", 1)[0]
+
+
+def test_two_shards_of_the_readme_array_script_then_merge_equal_one_run(tree, reference, tmp_path):
+    script, out = tmp_path / "mask.sbatch", tmp_path / "out"
+    script.write_text(readme_block("The array script, `mask.sbatch`:"))
+    for index in (0, 1):                        # the two tasks of `sbatch --array=0-1 mask.sbatch IN OUT`
+        task = {"SLURM_ARRAY_TASK_ID": str(index), "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_CPUS_PER_TASK": "1"}
+        result = subprocess.run(["bash", str(script), str(tree), str(out)], cwd=ROOT, env={**os.environ, **task},
+                                capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
         if index == 0:
-            early = subprocess.run([str(RENDER3D), "merge", str(tmp_path)], capture_output=True, text=True)
+            early = subprocess.run([str(RENDER3D), "merge", str(out)], capture_output=True, text=True)
             assert early.returncode == 3 and "shards 1/2 have not run" in early.stderr
-    parts = [manifest_rows(tmp_path / f".render3d/shard-{i}-of-2/manifest.jsonl") for i in (0, 1)]
+    parts = [manifest_rows(out / f".render3d/shard-{i}-of-2/manifest.jsonl") for i in (0, 1)]
     assert parts[0] and parts[1] and not {r["path"] for r in parts[0]} & {r["path"] for r in parts[1]}
-    assert not (tmp_path / "manifest.jsonl").exists()
+    assert not (out / "manifest.jsonl").exists()
 
-    merged = subprocess.run([str(RENDER3D), "merge", str(tmp_path)], capture_output=True, text=True)
+    merged = subprocess.run([str(RENDER3D), "merge", str(out)], capture_output=True, text=True)
     assert merged.returncode == 0, merged.stderr
     assert "7 images" in merged.stdout
-    assert output_files(tmp_path) == output_files(reference)
-    assert manifest_rows(tmp_path / "manifest.jsonl") == manifest_rows(reference / "manifest.jsonl")
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert output_files(out) == output_files(reference)
+    assert manifest_rows(out / "manifest.jsonl") == manifest_rows(reference / "manifest.jsonl")
+    summary = json.loads((out / "summary.json").read_text())
     assert counts(summary) == counts(json.loads((reference / "summary.json").read_text()))
     assert summary["complete"] and summary["this_run"]["shards"] == 2 and summary["this_run"]["images"] == 7
 
     # The merged folder resumes as one run: nothing is left to do.
-    again = batch(tree, tmp_path, "--workers", 1)
+    again = batch(tree, out, "--workers", 1)
     assert again.returncode == 0, again.stderr
-    assert json.loads((tmp_path / "summary.json").read_text())["this_run"]["skipped"] == 7
+    assert json.loads((out / "summary.json").read_text())["this_run"]["skipped"] == 7
 
 
 def test_bad_shards_and_merges_are_one_line_errors(tree, tmp_path):

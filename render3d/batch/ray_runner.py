@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import ray
 import ray.data
+from ray.util.annotations import RayDeprecationWarning
 
 from render3d.batch.pool import Crashed
 from render3d.errors import Render3DError
@@ -26,10 +28,6 @@ ACTOR_CPUS = 1.0
 MAX_BLOCKS = 100_000         # blocks of one image up to this many (a retried block re-masks only its images)
 SETUP_FAILED = "setup_failed"   # the key of an actor's answer when it could not create its engine
 TASK_RETRIES = 2             # tries after an actor died on an image, before it is recorded as worker_crashed
-
-
-def retries() -> dict:
-    return {"max_task_retries": TASK_RETRIES}
 
 
 class ImageActor:
@@ -75,9 +73,11 @@ class RayPool:
         paths = list(jobs)
         dataset = ray.data.from_items([{"path": path} for path in paths],
                                       override_num_blocks=min(len(paths), MAX_BLOCKS))
-        rows = dataset.map_batches(ImageActor, fn_constructor_args=(self.setup,), batch_size=1, batch_format="numpy",
-                                   compute=ray.data.ActorPoolStrategy(size=self.size), num_cpus=self.actor_cpus,
-                                   ray_remote_args_fn=retries)
+        with warnings.catch_warnings():          # Ray names no other way to bound retries before 2.64
+            warnings.simplefilter("ignore", RayDeprecationWarning)
+            rows = dataset.map_batches(ImageActor, fn_constructor_args=(self.setup,), batch_size=1,
+                                       batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=self.size),
+                                       num_cpus=self.actor_cpus, max_task_retries=TASK_RETRIES)
         returned = set()
         for row in rows.iter_rows():
             if stopping():
