@@ -204,7 +204,8 @@ def ray_pool(address: Optional[str]):
     try:
         from render3d.batch.ray_runner import RayPool
     except ImportError as exc:
-        raise typer.BadParameter(f"needs the ray extra: pip install 'render3d[ray]' ({exc})", param_hint="--ray")
+        raise typer.BadParameter(f"needs the ray extra: pip install 'render3d[ray]' ({exc})",
+                                 param_hint="--ray") from None
     return partial(RayPool, address=address)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
+from test_batch import output_files, rows, without_timings
 
 from render3d.batch.dataset import Item
 from render3d.batch.gpu import candidates, egl_devices
@@ -21,7 +22,6 @@ from render3d.pipeline import Engine
 
 RENDER3D = Path(sys.executable).with_name("render3d")
 ROOT = Path(__file__).resolve().parents[1]
-STATE_FILES = ("manifest.jsonl", "manifest.parquet", "summary.json")
 
 
 def small_tree(root: Path) -> Path:
@@ -39,18 +39,6 @@ def small_tree(root: Path) -> Path:
 
 def batch(*args) -> subprocess.CompletedProcess:
     return subprocess.run([str(a) for a in (RENDER3D, "batch", *args)], capture_output=True, text=True, timeout=300)
-
-
-def output_files(output_dir: Path) -> dict[str, bytes]:
-    """Every output the engine wrote (not the manifest, summary or run state), by relative path."""
-    return {p.relative_to(output_dir).as_posix(): p.read_bytes() for p in output_dir.rglob("*")
-            if p.is_file() and p.name not in STATE_FILES and ".render3d" not in p.parts}
-
-
-def manifest_rows(path: Path) -> list[dict]:
-    """The manifest's rows without their timings (seconds measured in that run)."""
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    return [{k: v for k, v in row.items() if k != "timings"} for row in rows]
 
 
 def counts(summary: dict) -> dict:
@@ -103,7 +91,7 @@ def test_two_shards_of_the_readme_array_script_then_merge_equal_one_run(tree, re
         if index == 0:
             early = subprocess.run([str(RENDER3D), "merge", str(out)], capture_output=True, text=True)
             assert early.returncode == 3 and "shards 1/2 have not run" in early.stderr
-    parts = [manifest_rows(out / f".render3d/shard-{i}-of-2/manifest.jsonl") for i in (0, 1)]
+    parts = [without_timings(rows(out / f".render3d/shard-{i}-of-2")) for i in (0, 1)]
     assert parts[0] and parts[1] and not {r["path"] for r in parts[0]} & {r["path"] for r in parts[1]}
     assert not (out / "manifest.jsonl").exists()
 
@@ -111,7 +99,7 @@ def test_two_shards_of_the_readme_array_script_then_merge_equal_one_run(tree, re
     assert merged.returncode == 0, merged.stderr
     assert "7 images" in merged.stdout
     assert output_files(out) == output_files(reference)
-    assert manifest_rows(out / "manifest.jsonl") == manifest_rows(reference / "manifest.jsonl")
+    assert without_timings(rows(out)) == without_timings(rows(reference))
     summary = json.loads((out / "summary.json").read_text())
     assert counts(summary) == counts(json.loads((reference / "summary.json").read_text()))
     assert summary["complete"] and summary["this_run"]["shards"] == 2 and summary["this_run"]["images"] == 7

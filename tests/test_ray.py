@@ -12,13 +12,14 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from test_clusters import RENDER3D, counts, manifest_rows, output_files, small_tree  # noqa: E402
+from test_batch import output_files, rows, without_timings
+from test_clusters import RENDER3D, counts, small_tree
 
-from render3d.batch.dataset import Item, walk  # noqa: E402
-from render3d.batch.pool import Pool  # noqa: E402
-from render3d.batch.ray_runner import RayPool  # noqa: E402
-from render3d.batch.runner import BatchConfig, ImageWorker, run_batch  # noqa: E402
-from render3d.pipeline import FitOptions  # noqa: E402
+from render3d.batch.dataset import Item, walk
+from render3d.batch.pool import Pool
+from render3d.batch.ray_runner import RayPool
+from render3d.batch.runner import BatchConfig, ImageWorker, run_batch
+from render3d.pipeline import FitOptions
 
 
 class KillingWorker(ImageWorker):
@@ -68,7 +69,7 @@ def test_ray_run_equals_a_local_batch_and_resumes(cluster, tree, reference, tmp_
     summary = run(tree, tmp_path, RayPool)
     assert summary["complete"] and summary["this_run"]["images"] == 7
     assert output_files(tmp_path) == output_files(reference)
-    assert manifest_rows(tmp_path / "manifest.jsonl") == manifest_rows(reference / "manifest.jsonl")
+    assert without_timings(rows(tmp_path)) == without_timings(rows(reference))
     assert counts(summary) == counts(json.loads((reference / "summary.json").read_text()))
     again = run(tree, tmp_path, RayPool)
     assert again["this_run"]["images"] == 0 and again["this_run"]["skipped"] == 7
@@ -81,7 +82,7 @@ def test_a_killed_actor_loses_and_duplicates_nothing(cluster, tree, reference, t
     assert summary["complete"] and summary["this_run"]["images"] == 7
     lines = (out / "manifest.jsonl").read_text().splitlines()
     assert len(lines) == len({json.loads(line)["path"] for line in lines}) == 7
-    assert manifest_rows(out / "manifest.jsonl") == manifest_rows(reference / "manifest.jsonl")
+    assert without_timings(rows(out)) == without_timings(rows(reference))
     assert output_files(out) == output_files(reference)
     assert not list(out.rglob("*.tmp"))
 

@@ -37,7 +37,8 @@ class EglDevice:
     drm_file: str | None        # /dev/dri/... where the driver names one
 
     def describe(self) -> str:
-        return f"{self.index}: {'software' if self.software else 'gpu'}" + (f" {self.drm_file}" if self.drm_file else "")
+        kind = "software" if self.software else "gpu"
+        return f"{self.index}: {kind} {self.drm_file}" if self.drm_file else f"{self.index}: {kind}"
 
 
 def egl_devices() -> list[EglDevice]:

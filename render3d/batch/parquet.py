@@ -8,8 +8,8 @@ runs append to and resume from; this file is rewritten whole at the end of a run
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from render3d.io.image_out import atomic_write
 

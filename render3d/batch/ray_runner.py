@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import threading
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import ray
@@ -96,7 +97,7 @@ class RayPool:
         if self.owned:
             ray.shutdown()
 
-    def __enter__(self) -> "RayPool":
+    def __enter__(self) -> RayPool:
         return self
 
     def __exit__(self, *_) -> None:

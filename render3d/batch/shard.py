@@ -23,7 +23,7 @@ class Shard:
     count: int = 1              # 1: the whole batch
 
     @classmethod
-    def parse(cls, text: str) -> "Shard":
+    def parse(cls, text: str) -> Shard:
         """'I/N' with 0 <= I < N; ValueError otherwise."""
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
         if not match or not int(match[1]) < int(match[2]):
