@@ -16,8 +16,11 @@ from test_batch import output_files, rows, without_timings
 
 from render3d.batch.dataset import Item
 from render3d.batch.gpu import candidates, egl_devices
+from render3d.batch.merge import merge
 from render3d.batch.progress import format_duration, progress_line
+from render3d.batch.runner import locked
 from render3d.batch.shard import Shard
+from render3d.errors import OutputError
 from render3d.pipeline import Engine
 
 RENDER3D = Path(sys.executable).with_name("render3d")
@@ -64,7 +67,7 @@ def test_a_shard_is_a_fixed_share_of_the_paths():
     paths = [f"id_{i // 10:04d}/{i % 10:03d}.jpg" for i in range(400)]
     shards = [Shard.parse(f"{i}/3") for i in range(3)]
     chosen = [[item.path for item in shard.select([Item(p) for p in paths])] for shard in shards]
-    assert sorted(sum(chosen, [])) == sorted(paths)                    # each path in exactly one shard
+    assert sorted(p for share in chosen for p in share) == sorted(paths)    # each path in one shard only
     assert all(110 <= len(share) <= 160 for share in chosen)            # about a third each
     # A path's shard depends on it alone: not on the order or the rest of the list.
     reordered = [item.path for item in shards[1].select([Item(p) for p in reversed(paths[:200])])]
@@ -103,6 +106,9 @@ def test_two_shards_of_the_readme_array_script_then_merge_equal_one_run(tree, re
     summary = json.loads((out / "summary.json").read_text())
     assert counts(summary) == counts(json.loads((reference / "summary.json").read_text()))
     assert summary["complete"] and summary["this_run"]["shards"] == 2 and summary["this_run"]["images"] == 7
+
+    with locked(out / ".render3d/shard-1-of-2"), pytest.raises(OutputError, match="another batch"):
+        merge(out)                              # not while a shard still runs
 
     # The merged folder resumes as one run: nothing is left to do.
     again = batch(tree, out, "--workers", 1)

@@ -11,6 +11,7 @@ so a retried image is written once more with the same bytes and its row still co
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,13 @@ ACTOR_CPUS = 1.0
 MAX_BLOCKS = 100_000         # blocks of one image up to this many (a retried block re-masks only its images)
 SETUP_FAILED = "setup_failed"   # the key of an actor's answer when it could not create its engine
 TASK_RETRIES = 2             # tries after an actor died on an image, before it is recorded as worker_crashed
+
+
+class ActorLost(Crashed):
+    """The result of an image whose actor died on every try."""
+
+    def describe(self) -> str:
+        return f"Ray actor died on each of {TASK_RETRIES + 1} tries"
 
 
 class ImageActor:
@@ -62,6 +70,7 @@ class RayPool:
         self.owned = not ray.is_initialized()
         if self.owned:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)     # keep job logs to render3d's progress lines
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.max_errored_blocks = -1      # an image that keeps killing its actor is failed, not the run
@@ -91,7 +100,7 @@ class RayPool:
                 yield row["path"], result
         for path in paths:
             if path not in returned:
-                yield path, Crashed(None)
+                yield path, ActorLost(None)
 
     def close(self) -> None:
         if self.owned:
