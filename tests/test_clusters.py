@@ -15,7 +15,6 @@ from PIL import Image
 from test_batch import output_files, rows, without_timings
 
 from render3d.batch.dataset import Item
-from render3d.batch.gpu import candidates, egl_devices
 from render3d.batch.merge import merge
 from render3d.batch.progress import format_duration, progress_line
 from render3d.batch.runner import locked
@@ -86,8 +85,8 @@ def readme_block(after: str) -> str:
 def test_two_shards_of_the_readme_array_script_then_merge_equal_one_run(tree, reference, tmp_path):
     script, out = tmp_path / "mask.sbatch", tmp_path / "out"
     script.write_text(readme_block("The array script, `mask.sbatch`:"))
-    for index in (0, 1):                        # the two tasks of `sbatch --array=0-1 mask.sbatch IN OUT`
-        task = {"SLURM_ARRAY_TASK_ID": str(index), "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_CPUS_PER_TASK": "1"}
+    for index in (0, 1):            # the tasks of `sbatch --array=0-1 --export=ALL,SHARDS=2 mask.sbatch IN OUT`
+        task = {"SLURM_ARRAY_TASK_ID": str(index), "SHARDS": "2", "SLURM_CPUS_PER_TASK": "1"}
         result = subprocess.run(["bash", str(script), str(tree), str(out)], cwd=ROOT, env={**os.environ, **task},
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
@@ -137,23 +136,26 @@ def test_progress_lines_off_a_terminal(tree, tmp_path):
 
 
 def test_gpu_index_picks_the_egl_device_and_is_recorded(tree, reference, tmp_path):
-    devices = egl_devices()
-    software = [device.index for device in devices if device.software]
+    # Listed in a fresh process: in this one the landmark model has already run (see egl_devices).
+    listing = ("import json; from render3d.batch.gpu import candidates, egl_devices as e; print(json.dumps("
+               "[[d.describe() for d in e()], [d.index for d in e() if d.software], candidates('auto')]))")
+    found = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, check=True).stdout
+    described, software, auto = json.loads(found)
     assert software, "Mesa's software EGL device (llvmpipe) is listed"
     assert "llvmpipe" in Engine(device=software[0]).renderer.device
-    assert not set(software) & set(candidates("auto"))              # auto deals out GPUs only
+    assert not set(software) & set(auto)                            # auto deals out GPUs only
     listed = tmp_path / "list.txt"
     listed.write_text("id_a/1.jpg\nid_b/1.jpg\n")
     result = batch(tree, tmp_path / "out", "--workers", 2, "--list", listed, "--gpu", "0")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "out/summary.json").read_text())
-    assert summary["gpu"] == {"requested": "0", "devices": [0], "egl_devices": [d.describe() for d in devices]}
+    assert summary["gpu"] == {"requested": "0", "devices": [0], "egl_devices": described}
     assert (tmp_path / "out/.render3d/gpu_turns").read_text() == "2"          # each worker took its turn
     made = output_files(tmp_path / "out")
     assert made and made == {name: data for name, data in output_files(reference).items() if name in made}
 
-    beyond = batch(tree, tmp_path / "other", "--gpu", str(len(devices)))
-    assert beyond.returncode == 2 and f"{len(devices)} EGL device(s)" in beyond.stderr
+    beyond = batch(tree, tmp_path / "other", "--gpu", str(len(described)))
+    assert beyond.returncode == 2 and f"{len(described)} EGL device(s)" in beyond.stderr
     assert batch(tree, tmp_path / "other", "--gpu", "any").returncode == 2
     assert json.loads((reference / "summary.json").read_text())["gpu"] == {"requested": "none", "devices": []}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,13 @@ class EglDevice:
         return f"{self.index}: {kind} {self.drm_file}" if self.drm_file else f"{self.index}: {kind}"
 
 
-def egl_devices() -> list[EglDevice]:
-    """The EGL devices of this machine, in EGL's order; raises Render3DError without libEGL or device queries."""
+@functools.cache
+def egl_devices() -> tuple[EglDevice, ...]:
+    """The EGL devices of this machine, in EGL's order; raises Render3DError without libEGL or device queries.
+
+    Listed once per process, before the landmark model runs: MediaPipe brings its own libEGL, and
+    once its graph has run, device queries through the system's libEGL answer nothing.
+    """
     name = ctypes.util.find_library("EGL") or "libEGL.so.1"
     try:
         egl = ctypes.CDLL(name)
@@ -62,10 +68,13 @@ def egl_devices() -> list[EglDevice]:
         raise Render3DError("eglQueryDevicesEXT failed")
     devices = []
     for index in range(count.value):
-        extensions = (device_string(handles[index], EGL_EXTENSIONS) or b"").decode().split()
+        answer = device_string(handles[index], EGL_EXTENSIONS)
+        if answer is None:
+            raise Render3DError(f"EGL does not describe its device {index} (list the devices before the first fit)")
+        extensions = answer.decode().split()
         drm = device_string(handles[index], EGL_DRM_DEVICE_FILE_EXT) if "EGL_EXT_device_drm" in extensions else None
         devices.append(EglDevice(index, "EGL_MESA_device_software" in extensions, drm.decode() if drm else None))
-    return devices
+    return tuple(devices)
 
 
 def check_spec(spec: str) -> str:
