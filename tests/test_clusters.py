@@ -20,7 +20,6 @@ from render3d.batch.progress import format_duration, progress_line
 from render3d.batch.runner import locked
 from render3d.batch.shard import Shard
 from render3d.errors import OutputError
-from render3d.pipeline import Engine
 
 RENDER3D = Path(sys.executable).with_name("render3d")
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,13 +135,16 @@ def test_progress_lines_off_a_terminal(tree, tmp_path):
 
 
 def test_gpu_index_picks_the_egl_device_and_is_recorded(tree, reference, tmp_path):
-    # Listed in a fresh process: in this one the landmark model has already run (see egl_devices).
-    listing = ("import json; from render3d.batch.gpu import candidates, egl_devices as e; print(json.dumps("
-               "[[d.describe() for d in e()], [d.index for d in e() if d.software], candidates('auto')]))")
+    # In a fresh process, as in a worker: here the landmark model has already run (see egl_devices),
+    # and the session's engine keeps its own GL context current.
+    listing = ("import json; from render3d.batch.gpu import candidates, egl_devices as e; "
+               "from render3d.pipeline import Engine; soft = [d.index for d in e() if d.software]; "
+               "print(json.dumps([[d.describe() for d in e()], soft, candidates('auto'), "
+               "[Engine(device=i).renderer.device for i in soft]]))")
     found = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, check=True).stdout
-    described, software, auto = json.loads(found)
+    described, software, auto, renderers = json.loads(found)
     assert software, "Mesa's software EGL device (llvmpipe) is listed"
-    assert "llvmpipe" in Engine(device=software[0]).renderer.device
+    assert all("llvmpipe" in name for name in renderers)
     assert not set(software) & set(auto)                            # auto deals out GPUs only
     listed = tmp_path / "list.txt"
     listed.write_text("id_a/1.jpg\nid_b/1.jpg\n")
