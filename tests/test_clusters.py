@@ -81,6 +81,8 @@ def readme_block(after: str) -> str:
     return text[text.index(after):].split("```sh\n", 1)[1].split("\n```", 1)[0]
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_two_shards_of_the_readme_array_script_then_merge_equal_one_run(tree, reference, tmp_path):
     script, out = tmp_path / "mask.sbatch", tmp_path / "out"
     script.write_text(readme_block("The array script, `mask.sbatch`:"))
@@ -121,6 +123,8 @@ def test_bad_shards_and_merges_are_one_line_errors(tree, tmp_path):
     assert nothing.returncode == 3 and nothing.stderr.count("\n") == 1 and "no shard parts" in nothing.stderr
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_progress_lines_off_a_terminal(tree, tmp_path):
     result = batch(tree, tmp_path, "--workers", 1, "--progress-every", "0.5")
     assert result.returncode == 0, result.stderr
@@ -134,6 +138,8 @@ def test_progress_lines_off_a_terminal(tree, tmp_path):
     assert [format_duration(s) for s in (12, 754, 45296)] == ["12s", "12m34s", "12h34m56s"]
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_gpu_index_picks_the_egl_device_and_is_recorded(tree, reference, tmp_path):
     # In a fresh process, as in a worker: here the landmark model has already run (see egl_devices),
     # and the session's engine keeps its own GL context current.
@@ -162,6 +168,8 @@ def test_gpu_index_picks_the_egl_device_and_is_recorded(tree, reference, tmp_pat
     assert json.loads((reference / "summary.json").read_text())["gpu"] == {"requested": "none", "devices": []}
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_parquet_manifest_has_typed_per_face_columns(reference):
     pq = pytest.importorskip("pyarrow.parquet")
     import pyarrow as pa

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 ray = pytest.importorskip("ray")
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 from test_batch import output_files, rows, without_timings
 from test_clusters import RENDER3D, counts, small_tree
