@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 from dataclasses import fields, replace
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import List, Optional
 
@@ -141,6 +141,15 @@ def batch(
     min_iou: float = typer.Option(0.5, "--min-iou", min=0.0, max=1.0,
                                   help="Faces whose 3D placement has a lower IoU are redrawn by the 2D fallback."),
     force: bool = typer.Option(False, "--force", help="Start over when OUTPUT_DIR holds a run with other options."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Mask only shard I of N ('I/N', 0 <= I < N), "
+                                        "for job arrays; `render3d merge OUTPUT_DIR` then joins the shards."),
+    progress_every: float = typer.Option(30.0, "--progress-every", min=0.0, help="Off a terminal, print a progress "
+                                         "line every so many seconds (0: none)."),
+    gpu: str = typer.Option("none", "--gpu", help="EGL device per worker: auto (spread over the GPUs), "
+                            "none (EGL's default display) or a device index."),
+    ray: bool = typer.Option(False, "--ray", help="Run on Ray Data actors (needs render3d[ray])."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --ray: the cluster to join ('auto', "
+                                          "'ray://HOST:10001'); default: a new local one."),
     *,
     options: FitOptions,
 ):
@@ -149,13 +158,23 @@ def batch(
     Writes one manifest.jsonl row per image and summary.json; exits 130 when stopped early.
     """
     from render3d.batch.dataset import Item, is_inside, read_list, walk
+    from render3d.batch.gpu import check_spec
+    from render3d.batch.pool import Pool
     from render3d.batch.runner import BatchConfig, format_summary, run_batch
+    from render3d.batch.shard import Shard
 
     chosen = {name.strip() for name in outputs.split(",") if name.strip()}
     if not chosen or chosen - set(ALL_OUTPUTS):
         raise typer.BadParameter(f"choose from {','.join(ALL_OUTPUTS)}", param_hint="--outputs")
     if options.mask == "all":
         raise typer.BadParameter("'all' is for `fit`; batches take a name or 'random'", param_hint="--mask")
+    try:
+        part = Shard.parse(shard) if shard else Shard()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--shard") from None
+    if address and not ray:
+        raise typer.BadParameter("--address is for --ray runs", param_hint="--address")
+    pool = ray_pool(address) if ray else Pool
     input_dir, output_dir = input_dir.resolve(), output_dir.resolve()
     if not input_dir.is_dir():
         raise InputError(f"input folder not found: {input_dir}")
@@ -166,7 +185,8 @@ def batch(
                          tuple(name for name in ALL_OUTPUTS if name in chosen))
     resume = f"to resume, run the same command again: render3d {shlex.join(sys.argv[1:])}"
     try:
-        summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty())
+        summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty(),
+                            shard=part, progress_every=progress_every, gpu_spec=check_spec(gpu), pool=pool)
     except KeyboardInterrupt:                               # a second Ctrl-C: work under way is dropped
         typer.echo(f"render3d: interrupted; {resume}", err=True)
         raise typer.Exit(130) from None
@@ -175,6 +195,27 @@ def batch(
     if not summary["complete"]:
         typer.echo(f"render3d: stopped before the end; {resume}", err=True)
         raise typer.Exit(130)
+
+
+def ray_pool(address: Optional[str]):
+    """RayPool joining `address`, or a one-line error without the render3d[ray] extra."""
+    try:
+        from render3d.batch.ray_runner import RayPool
+    except ImportError as exc:
+        raise typer.BadParameter(f"needs the ray extra: pip install 'render3d[ray]' ({exc})",
+                                 param_hint="--ray") from None
+    return partial(RayPool, address=address)
+
+
+@app.command()
+@one_line_errors
+def merge(output_dir: Path = typer.Argument(..., help="Output folder the shards of a batch ran into.")):
+    """Join the manifest parts of `render3d batch --shard I/N` runs into OUTPUT_DIR's manifest and summary."""
+    from render3d.batch.merge import merge as merge_shards
+    from render3d.batch.runner import format_summary
+
+    for line in format_summary(merge_shards(output_dir)):
+        typer.echo(line)
 
 
 @app.command()

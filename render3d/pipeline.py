@@ -54,8 +54,8 @@ def window_of(parts: list[DrawPart], shape: tuple[int, int], extra: int = 0) -> 
 class Engine:
     """One GL context and landmark model per process, reused for every image."""
 
-    def __init__(self, samples: int = 4):
-        self.renderer = Renderer(samples=samples)
+    def __init__(self, samples: int = 4, device: int | None = None):
+        self.renderer = Renderer(samples=samples, device=device)
         self._landmark_models: dict[int, LandmarkModel] = {}
 
     def landmark_model(self, max_faces: int) -> LandmarkModel:

@@ -79,7 +79,8 @@ def without_timings(manifest: list[dict]) -> list[dict]:
 def output_files(output_dir: Path) -> dict[str, bytes]:
     """Every output the engine wrote (not the manifest, summary or run state), by relative path."""
     return {p.relative_to(output_dir).as_posix(): p.read_bytes() for p in output_dir.rglob("*")
-            if p.is_file() and p.name not in ("manifest.jsonl", "summary.json") and ".render3d" not in p.parts}
+            if p.is_file() and p.name not in ("manifest.jsonl", "manifest.parquet", "summary.json")
+            and ".render3d" not in p.parts}
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,12 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
-from render3d.batch import manifest
-from render3d.batch.dataset import MANIFEST, STATE_DIR, SUMMARY, Item, checked, confined, output_place
+from render3d.batch import gpu, manifest
+from render3d.batch.dataset import Item, checked, confined, output_place
+from render3d.batch.parquet import PARQUET, write_parquet
 from render3d.batch.pool import Crashed, Pool
 from render3d.batch.progress import progress_bar
+from render3d.batch.shard import Shard
 from render3d.errors import InputError, MaskError, OutputError, Render3DError
 from render3d.io.image_out import atomic_write, ensure_output_dir, remove_stale_temps
 from render3d.io.outputs import ALL_OUTPUTS, write_outputs
@@ -62,9 +64,9 @@ def image_seed(seed: int, path: str) -> int:
 class ImageWorker:
     """Masks one image of a batch, named by its relative path, and writes its outputs; returns its row."""
 
-    def __init__(self, config: BatchConfig):
+    def __init__(self, config: BatchConfig, device: int | None = None):
         self.config = config
-        self.engine = Engine()
+        self.engine = Engine(device=device)
 
     def __call__(self, path: str) -> dict:
         start = time.perf_counter()
@@ -101,6 +103,11 @@ def result_fields(result: FitResult) -> dict:
         "iou": [f.iou for f in faces],
         "face_status": [f.status for f in faces],
     }
+
+
+def start_worker(worker: Callable[..., Callable], config: BatchConfig, turns: gpu.DeviceTurns) -> Callable:
+    """In a worker process or actor: `worker(config, device=...)` on this worker's turn of EGL device."""
+    return worker(config, device=turns.take())
 
 
 def failed_row(path: str, reason: str | None = None, error: str | None = None) -> dict:
@@ -168,31 +175,37 @@ def graceful_stop() -> Iterator[Callable[[], bool]]:
 
 
 def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool = False,
-              show_progress: bool = False, worker: Callable[[BatchConfig], Callable] = ImageWorker) -> dict:
+              show_progress: bool = False, worker: Callable[..., Callable] = ImageWorker, shard: Shard = Shard(),
+              progress_every: float = 0.0, gpu_spec: str = "none", pool: Callable = Pool) -> dict:
     """Mask every item not done yet with `workers` processes; return the summary (also in summary.json).
 
-    `worker(config)` is called once in each worker process and must return the per-image handler.
+    `worker(config, device=...)` is called once in each worker and must return the per-image handler.
+    A `shard` masks its share of the items and keeps its own manifest part (render3d.batch.shard).
+    `progress_every`: off a terminal, a progress line every so many seconds (0: none).
+    `gpu_spec`: the EGL device of each worker (render3d.batch.gpu). `pool(size, setup, log)` runs
+    the workers (render3d.batch.pool.Pool, or Ray actors: render3d.batch.ray_runner).
     The summary's "complete" is false when the run was stopped (SIGINT, SIGTERM) before the end.
     """
     out = ensure_output_dir(config.output_dir)
-    state_dir = ensure_output_dir(out / STATE_DIR)
+    state_dir = ensure_output_dir(shard.state_dir(out))
     with locked(state_dir):
-        check_run(config, state_dir, out / MANIFEST, force)
-        items = checked(items)
+        check_run(config, state_dir, shard.manifest(out), force)
+        items = shard.select(checked(items))
         start, processed = time.perf_counter(), 0
-        with manifest.Manifest(out / MANIFEST) as rows:
+        with manifest.Manifest(shard.manifest(out)) as rows:
             todo = [item for item in items if not is_done(rows.get(item.path), out)]
             paths = [item.path for item in todo if not item.reason]
             for folder in {output_place(out, path)[0] for path in paths}:
                 remove_stale_temps(folder)          # left by a run killed while writing these images
-            with progress_bar(len(todo), show_progress) as advance, graceful_stop() as stopping:
+            with progress_bar(len(todo), show_progress, progress_every) as advance, graceful_stop() as stopping:
                 for item in todo:
                     if item.reason:
                         rows.append(failed_row(item.path, item.reason, item.error))
                         advance()
                 if paths:
-                    with Pool(min(workers, len(paths)), partial(worker, config), state_dir / "workers.log") as pool:
-                        for path, result in pool.run(paths, stopping):
+                    setup = partial(start_worker, worker, config, gpu.DeviceTurns(gpu_spec, state_dir / "gpu_turns"))
+                    with pool(min(workers, len(paths)), setup, state_dir / "workers.log") as workers_pool:
+                        for path, result in workers_pool.run(paths, stopping):
                             if isinstance(result, Crashed):
                                 if stopping():          # killed along with us: left for the resume
                                     continue
@@ -206,9 +219,16 @@ def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool 
             "complete": processed == len(paths),
             "this_run": {"images": processed, "skipped": len(items) - len(todo), "workers": workers,
                          "seconds": round(seconds, 2), "images_per_s": round(processed / max(seconds, 1e-9), 2)},
+            "gpu": gpu.record(gpu_spec),
         }
-        atomic_write(out / SUMMARY, (json.dumps(summary, indent=2) + "\n").encode())
+        write_summary(shard.summary(out), summary)
+        if shard.whole:
+            write_parquet(out / PARQUET, manifest.load(shard.manifest(out)).values())   # sorted by path
     return summary
+
+
+def write_summary(path: Path, summary: dict) -> None:
+    atomic_write(path, (json.dumps(summary, indent=2) + "\n").encode())
 
 
 def format_summary(summary: dict) -> list[str]:

@@ -60,8 +60,10 @@ def shader_source(name: str) -> str:
 
 class Renderer:
     """An offscreen EGL context with the occluder and mask programs, its textures and framebuffers."""
-    def __init__(self, samples: int = 4):
-        self.ctx = moderngl.create_context(standalone=True, backend="egl")
+    def __init__(self, samples: int = 4, device: int | None = None):
+        """`device`: an EGL device index (see render3d.batch.gpu), or None for EGL's default display."""
+        chosen = {} if device is None else {"device_index": device}
+        self.ctx = moderngl.create_context(standalone=True, backend="egl", **chosen)
         self.samples = min(samples, self.ctx.max_samples)
         self.occluder_program = self._program("occluder")
         self.mask_program = self._program("mask")

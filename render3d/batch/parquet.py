@@ -1,0 +1,44 @@
+"""`manifest.parquet`: the manifest as a typed table, written beside the JSON Lines when pyarrow is installed.
+
+One row per image, sorted by path, with the JSON Lines fields as columns: per-face fields are lists
+(`masks`, `wear`, `face_status` of strings, `iou` of float64), `seed` is int64 (null when the image
+gave no result), `timings` a map from stage to seconds. The JSON Lines file stays the record that
+runs append to and resume from; this file is rewritten whole at the end of a run and by `merge`.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from render3d.io.image_out import atomic_write
+
+PARQUET = "manifest.parquet"
+
+
+def schema():
+    import pyarrow as pa
+
+    strings = pa.list_(pa.string())
+    return pa.schema([
+        ("path", pa.string()), ("status", pa.string()), ("reason", pa.string()), ("error", pa.string()),
+        ("seed", pa.int64()), ("faces", pa.int32()), ("masks", strings), ("wear", strings),
+        ("iou", pa.list_(pa.float64())), ("face_status", strings), ("outputs", strings),
+        ("timings", pa.map_(pa.string(), pa.float64())),
+    ])
+
+
+def write_parquet(path: Path, lines: Iterable[bytes]) -> bool:
+    """Write the encoded manifest rows `lines` (in order) to `path`; False, writing nothing, without pyarrow."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return False
+    rows = [json.loads(line) for line in lines]
+    for row in rows:
+        row["timings"] = sorted(row["timings"].items())
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema()), sink)
+    atomic_write(path, sink.getvalue().to_pybytes())
+    return True

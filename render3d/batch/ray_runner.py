@@ -1,0 +1,113 @@
+"""Batches on Ray Data (`render3d batch --ray`, the `render3d[ray]` extra): actors in place of worker processes.
+
+`RayPool` has the interface of render3d.batch.pool.Pool, so `run_batch` drives a Ray run as it
+drives a local one: the same file list, per-image seeds, output layout and resume; only the driver
+writes the manifest, one fsync'd row as each comes back. Each actor owns one engine, created on the
+thread that calls it (a GL context is bound to the thread that made it, and Ray calls actors on
+another thread than the one that constructed them). Ray restarts an actor that dies (killed,
+out of memory, a lost node) and retries its image elsewhere; outputs are renamed into place whole,
+so a retried image is written once more with the same bytes and its row still comes back once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import ray
+import ray.data
+from ray.util.annotations import RayDeprecationWarning
+
+from render3d.batch.pool import Crashed
+from render3d.errors import Render3DError
+
+ACTOR_CPUS = 1.0
+MAX_BLOCKS = 100_000         # blocks of one image up to this many (a retried block re-masks only its images)
+SETUP_FAILED = "setup_failed"   # the key of an actor's answer when it could not create its engine
+TASK_RETRIES = 2             # tries after an actor died on an image, before it is recorded as worker_crashed
+
+
+class ActorLost(Crashed):
+    """The result of an image whose actor died on every try."""
+
+    def describe(self) -> str:
+        return f"Ray actor died on each of {TASK_RETRIES + 1} tries"
+
+
+class ImageActor:
+    """A Ray Data actor: masks batches of relative paths, one engine per calling thread."""
+
+    def __init__(self, setup: Callable[[], Callable[[str], dict]]):
+        self.setup = setup
+        self.local = threading.local()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        paths = [str(path) for path in batch["path"]]
+        if not hasattr(self.local, "handler"):
+            try:
+                self.local.handler = self.setup()
+            except Exception as exc:            # the driver stops the run, as a local worker that cannot start does
+                return {"path": paths, "row": [json.dumps({SETUP_FAILED: f"{type(exc).__name__}: {exc}"})] * len(paths)}
+        return {"path": paths, "row": [json.dumps(self.local.handler(path)) for path in paths]}
+
+
+class RayPool:
+    """`size` Ray Data actors; `run` yields (path, manifest row) as images finish, in any order.
+
+    Joins the cluster at `address` ('auto', 'ray://host:10001', or None for a new local one) unless
+    Ray is already initialised in this process. Actors' own logs stay in Ray's session logs, so `log`
+    is not used.
+    """
+
+    def __init__(self, size: int, setup: Callable, log: Path | None = None, address: str | None = None,
+                 actor_cpus: float = ACTOR_CPUS):
+        self.size, self.setup, self.actor_cpus = size, setup, actor_cpus
+        self.owned = not ray.is_initialized()
+        if self.owned:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)     # keep job logs to render3d's progress lines
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.max_errored_blocks = -1      # an image that keeps killing its actor is failed, not the run
+
+    def run(self, jobs: Iterable[str], stopping: Callable[[], bool] = lambda: False) -> Iterator[tuple[str, Any]]:
+        """Mask `jobs` (relative paths); once `stopping()` is true no more rows are taken (the rest resume).
+
+        Each image comes back once; one whose actor died on every try comes back as `Crashed`.
+        """
+        paths = list(jobs)
+        dataset = ray.data.from_items([{"path": path} for path in paths],
+                                      override_num_blocks=min(len(paths), MAX_BLOCKS))
+        with warnings.catch_warnings():          # Ray names no other way to bound retries before 2.64
+            warnings.simplefilter("ignore", RayDeprecationWarning)
+            rows = dataset.map_batches(ImageActor, fn_constructor_args=(self.setup,), batch_size=1,
+                                       batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=self.size),
+                                       num_cpus=self.actor_cpus, max_task_retries=TASK_RETRIES)
+        returned = set()
+        for row in rows.iter_rows():
+            if stopping():
+                return
+            result = json.loads(row["row"])
+            if SETUP_FAILED in result:
+                raise Render3DError(f"a Ray actor could not start: {result[SETUP_FAILED]}")
+            if row["path"] not in returned:        # a block retried after yielding some rows
+                returned.add(row["path"])
+                yield row["path"], result
+        for path in paths:
+            if path not in returned:
+                yield path, ActorLost(None)
+
+    def close(self) -> None:
+        if self.owned:
+            ray.shutdown()
+
+    def __enter__(self) -> RayPool:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
