@@ -21,6 +21,7 @@ from render3d.io.image_in import DEFAULT_MAX_PIXELS
 from render3d.io.outputs import ALL_OUTPUTS
 from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
+from render3d.render.occluders import MODES as OCCLUDER_MODES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fit textured 3D face masks onto photos.")
@@ -41,6 +42,12 @@ def one_line_errors(command):
 def realism_mode(value: str) -> str:
     if value not in MODES:
         raise typer.BadParameter(f"choose from {', '.join(MODES)}")
+    return value
+
+
+def occluders_mode(value: str) -> str:
+    if value not in OCCLUDER_MODES:
+        raise typer.BadParameter(f"choose from {', '.join(OCCLUDER_MODES)}")
     return value
 
 
@@ -74,6 +81,8 @@ def fit(
     realism_off: Optional[List[str]] = typer.Option(None, "--realism-off", callback=realism_stages,
                                                     help=f"Stages of full realism to leave out: {', '.join(STAGES)} "
                                                     "(comma-separated or repeated)."),
+    occluders: str = typer.Option("auto", "--occluders", callback=occluders_mode,
+                                  help="auto: hands, objects and hair in front of a face stay in front; off."),
 ):
     """Mask every face in IMAGE and write {stem}_masked, {stem}_mask.png, {stem}_seg.png and {stem}.json.
 

@@ -24,6 +24,7 @@ from render3d.mask.placement import Skin, place
 from render3d.qa.verify import placement_iou
 from render3d.realism import Look
 from render3d.render import composite as comp
+from render3d.render import occluders as foreground
 from render3d.render.fallback import FACE_STATUSES, FaceRender, neutral_face, verified, warp_mask
 from render3d.render.renderer import DrawPart, Renderer
 
@@ -64,16 +65,20 @@ class FitOptions:
     min_iou: float | None = None    # verify faces: below this IoU use the 2D fallback (None: no check)
     realism: str = "full"           # full (lit, matched to the photo) or flat (unlit albedo)
     realism_off: tuple[str, ...] = ()   # stages of `full` to leave out: light, ao, colour, camera, shadow
+    occluders: str = "auto"         # auto: hands, objects and hair in front of a face stay in front; off
 
     def __post_init__(self):
         realism.check(self.realism, self.realism_off)
+        if self.occluders not in foreground.MODES:
+            raise ValueError(f"occluders must be one of {', '.join(foreground.MODES)}, not {self.occluders!r}")
 
     def as_json(self) -> dict:
         return {"mask": self.mask, "seed": self.seed, "max_faces": self.max_faces,
                 "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
                 "mask_weights": self.mask_weights, "wear": self.wear, "color": self.color,
                 "texture": str(self.texture) if self.texture else None, "vary": self.vary,
-                "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off)}
+                "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off),
+                "occluders": self.occluders}
 
     def choose(self, count: int) -> list[MaskChoice]:
         return choose_masks(self.mask, count, self.seed, weights=self.mask_weights, wear=self.wear,
@@ -127,6 +132,12 @@ class Engine:
     def __init__(self, samples: int = 4):
         self.renderer = Renderer(samples=samples)
         self._landmark_models: dict[int, LandmarkModel] = {}
+        self._hand_model: foreground.HandModel | None = None
+
+    def hand_model(self) -> foreground.HandModel:
+        if self._hand_model is None:
+            self._hand_model = foreground.HandModel()
+        return self._hand_model
 
     def landmark_model(self, max_faces: int) -> LandmarkModel:
         if max_faces not in self._landmark_models:
@@ -163,8 +174,12 @@ class Engine:
                                          looks[i])
                      for i in order}
             kept = [i for i in order if drawn[i].render is not None]
+        with timed(timings, "occluders"):
+            occlusions = foreground.estimate_faces(rgb, fitted, {i: drawn[i].render for i in kept}, options.occluders,
+                                                  self.hand_model)
         with timed(timings, "camera"):
-            renders = [realism.finish(drawn[i].render, looks[i], realism.noise_rng(options.seed, i)) for i in kept]
+            renders = [foreground.cut(realism.finish(drawn[i].render, looks[i], realism.noise_rng(options.seed, i)),
+                                     occlusions[i]) for i in kept]
             region, layer = comp.stack(renders) if renders else (None, None)
             layer = realism.compress(region, layer, looks)
         with timed(timings, "shadow"):
@@ -174,7 +189,7 @@ class Engine:
             composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer, shade)
             result = FitResult(composite, rgba, segmentation, {}, loaded, timings)
         with timed(timings, "verify"):
-            faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index])
+            faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index], occlusions[index])
                      for index, (face, fit, choice) in enumerate(zip(detected, fitted, choices))]
         result.metadata.update({
             "input": {"path": str(loaded.path) if loaded.path else None, "width": w, "height": h,
@@ -202,7 +217,8 @@ class Engine:
 
 
 def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: MaskChoice,
-                segmentation: np.ndarray, drawn: FaceRender, look: Look) -> dict:
+                segmentation: np.ndarray, drawn: FaceRender, look: Look,
+                occlusion: foreground.Occlusion = foreground.NONE) -> dict:
     x0, y0, x1, y1 = fitted.bbox
     return {
         "index": index,
@@ -210,9 +226,11 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
         "pose": fitted.pose,
         "detection": face.source,
         **choice.as_json(),
-        "iou": round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear), 4),
+        "iou": round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear,
+                                   foreground.visible(occlusion, segmentation.shape)), 4),
         "status": drawn.status,
         "reason": drawn.reason,
         "detail": drawn.detail,
         "realism": look.as_json(),
+        **occlusion.as_json(),
     }
