@@ -51,6 +51,7 @@ MOUTH_MARGIN_CM = 0.3
 LAB_FLOOR = np.array([6.0, 3.0, 3.0])    # least spread of a colour model (L, a, b), so flat skin is not brittle
 LIGHTNESS_WEIGHT = 0.35                   # shading changes lightness: it counts less than chroma
 DEPARTURE = 4.0                           # a candidate pixel is this many spreads from skin and from lips
+LIP_REACH = 12.0                          # lip pixels further than this from the skin are not lips (an object)
 STRONG_DEPARTURE = 7.0                    # a free-standing object's median departure
 MIN_OBJECT_SHARE = 0.015                  # a free-standing object's least area, as a share of the footprint
 MIN_SOLIDITY = 0.6                        # a free-standing object's area over its convex hull's
@@ -267,7 +268,7 @@ def strand_alpha(lab: np.ndarray, skin_lightness: float, footprint: np.ndarray, 
     crossing[np.unique(labels[band])] = True
     crossing &= np.isin(np.arange(count), np.unique(labels[(footprint == 0) & below_nose]))
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    crossing &= stats[:, cv2.CC_STAT_AREA] <= width * length        # thin: on average no wider than a strand
+    crossing &= stats[:, cv2.CC_STAT_AREA] <= 2 * width * length    # thin: on average no wider than a strand
     crossing[0] = False
     alpha = np.clip((contrast - lo) / (hi - lo), 0.0, 1.0)
     return np.where(band & crossing[labels], alpha, 0.0).astype(np.float32)
@@ -299,10 +300,14 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     hand = hand_region(hands, window)
     lips = polygon_image(face.landmarks[list(OUTER_LIP), :2], window)
     mouth = cv2.dilate(lips, np.ones((3, 3), np.uint8), iterations=max(1, int(round(MOUTH_MARGIN_CM * scale))))
-    lip_model = colour_model(lab[lips > 0]) if lips.any() else colour_model(skin_lab(rgb, face))
     skin = colour_model(skin_lab(rgb, face))
+    lip_samples = lab[lips > 0]
+    lip_samples = lip_samples[departure(lip_samples, skin) < LIP_REACH]   # not what covers the lips
+    lip_model = colour_model(lip_samples) if len(lip_samples) else skin
     face_area = polygon_image(face.landmarks[list(FACE_OVAL), :2], window)
-    objects = object_region(lab, skin, lip_model, footprint, face_area, mouth, hand_region(hands, window, HELD_REACH))
+    # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
+    near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * max(1, int(round(GUIDE_RADIUS_CM * scale))))
+    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand_region(hands, window, HELD_REACH))
     layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
               "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)}
     alpha = np.maximum.reduce(list(layers.values()))
