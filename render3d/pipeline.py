@@ -218,7 +218,7 @@ class Engine:
 
 def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: MaskChoice,
                 segmentation: np.ndarray, drawn: FaceRender, look: Look,
-                occlusion: foreground.Occlusion = foreground.NONE) -> dict:
+                occlusion: foreground.Occlusion) -> dict:
     x0, y0, x1, y1 = fitted.bbox
     return {
         "index": index,

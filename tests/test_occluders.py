@@ -131,3 +131,20 @@ def test_labelled_occluders_are_mostly_uncovered(engine, dev_faces):
     assert target.sum() > 2000
     assert (after.segmentation[target] > 0).mean() < 0.3
     assert after.faces[0]["status"] == "ok"
+
+
+def test_cli_switches_occluders(tmp_path, astronaut):
+    import imageio.v3 as iio
+    from typer.testing import CliRunner
+
+    from render3d.cli import app
+
+    photo = tmp_path / "astronaut.png"
+    iio.imwrite(photo, astronaut)
+    runner = CliRunner()
+    done = runner.invoke(app, ["fit", str(photo), "--occluders", "off", "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.stderr
+    meta = json.loads((tmp_path / "out" / "astronaut.json").read_text())
+    assert meta["options"]["occluders"] == "off" and meta["faces"][0]["occluders"] == []
+    refused = runner.invoke(app, ["fit", str(photo), "--occluders", "sometimes", "--out", str(tmp_path / "bad")])
+    assert refused.exit_code == 2 and not (tmp_path / "bad").exists()

@@ -136,8 +136,8 @@ def hand_region(hands: list[np.ndarray], window: tuple[int, int, int, int], reac
     for hand in hands:
         points = hand - [x, y]
         radius = max(1.0, (FINGER_RADIUS + reach) * hand_scale(hand))
-        cv2.fillConvexPoly(region, np.round(cv2.convexHull(points[list(PALM)].astype(np.float32)) * 16).astype(np.int32),
-                           1, cv2.LINE_8, 4)
+        palm = cv2.convexHull(points[list(PALM)].astype(np.float32))
+        cv2.fillConvexPoly(region, np.round(palm * 16).astype(np.int32), 1, cv2.LINE_8, 4)
         for a, b in HAND_BONES:
             draw_capsule(region, points[a], points[b], radius)
     return region
@@ -147,10 +147,15 @@ def draw_capsule(region: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float
     """A segment `a`-`b` (pixels) with round ends, `radius` pixels thick on each side, set to 1."""
     shift = 4
     a16, b16 = (tuple(int(v) for v in np.round(p * (1 << shift))) for p in (a, b))
-    thickness = max(1, int(round(2 * radius)))
+    thickness = max(1, round(2 * radius))
     cv2.line(region, a16, b16, 1, thickness, cv2.LINE_8, shift)
     for point in (a16, b16):
-        cv2.circle(region, point, int(round(radius * (1 << shift))), 1, -1, cv2.LINE_8, shift)
+        cv2.circle(region, point, round(radius * (1 << shift)), 1, -1, cv2.LINE_8, shift)
+
+
+def pixels(cm: float, scale: float) -> int:
+    """A length in cm on the face as a whole number of pixels, at least 1 (`scale`: pixels per cm)."""
+    return max(1, round(cm * scale))
 
 
 def soft_edge(region: np.ndarray, guide: np.ndarray, scale: float) -> np.ndarray:
@@ -158,7 +163,7 @@ def soft_edge(region: np.ndarray, guide: np.ndarray, scale: float) -> np.ndarray
     turned into a soft alpha: float32 (h, w), 0..1."""
     if not region.any():
         return np.zeros(region.shape, np.float32)
-    radius = max(1, int(round(GUIDE_RADIUS_CM * scale)))
+    radius = pixels(GUIDE_RADIUS_CM, scale)
     guided = cv2.ximgproc.guidedFilter(guide, region.astype(np.float32), radius, GUIDE_EPS)
     lo, hi = EDGE_RAMP
     t = np.clip((guided - lo) / (hi - lo), 0.0, 1.0)
@@ -190,7 +195,7 @@ def departure(lab: np.ndarray, model: tuple[np.ndarray, np.ndarray]) -> np.ndarr
 def skin_lab(rgb: np.ndarray, face: FittedFace) -> np.ndarray:
     """(N, 3) Lab samples of the face's skin: patches on the cheeks and forehead."""
     h, w = rgb.shape[:2]
-    r = max(1, int(round(SKIN_PATCH_CM * face.scale)))
+    r = pixels(SKIN_PATCH_CM, face.scale)
     patches = []
     for px, py in np.round(face.landmarks[list(SKIN_POINTS), :2]).astype(int):
         patch = rgb[max(0, py - r):min(h, py + r + 1), max(0, px - r):min(w, px + r + 1)]
@@ -245,7 +250,7 @@ def grown(lab: np.ndarray, component: np.ndarray, mouth: np.ndarray) -> np.ndarr
     the mouth is found outside it, where the mouth's own colours cannot be taken for one)."""
     centre = np.median(lab[component], axis=0)
     alike = ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (mouth > 0)) | component
-    count, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=8)
+    _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=8)
     touching = np.unique(labels[component])
     return np.isin(labels, touching[touching > 0]).astype(np.uint8)
 
@@ -258,7 +263,7 @@ def strand_alpha(lab: np.ndarray, skin_lightness: float, footprint: np.ndarray, 
     band = (footprint > 0) & (inside <= STRAND_BAND_CM * scale) & below_nose
     if not band.any():
         return np.zeros(footprint.shape, np.float32)
-    width = max(1, int(round(STRAND_WIDTH_CM * scale)))
+    width = pixels(STRAND_WIDTH_CM, scale)
     blackhat = cv2.morphologyEx(lab[..., 0], cv2.MORPH_BLACKHAT,
                                 cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
     lo, hi = STRAND_CONTRAST
@@ -299,14 +304,14 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     scale = face.scale
     hand = hand_region(hands, window)
     lips = polygon_image(face.landmarks[list(OUTER_LIP), :2], window)
-    mouth = cv2.dilate(lips, np.ones((3, 3), np.uint8), iterations=max(1, int(round(MOUTH_MARGIN_CM * scale))))
+    mouth = cv2.dilate(lips, np.ones((3, 3), np.uint8), iterations=pixels(MOUTH_MARGIN_CM, scale))
     skin = colour_model(skin_lab(rgb, face))
     lip_samples = lab[lips > 0]
     lip_samples = lip_samples[departure(lip_samples, skin) < LIP_REACH]   # not what covers the lips
     lip_model = colour_model(lip_samples) if len(lip_samples) else skin
     face_area = polygon_image(face.landmarks[list(FACE_OVAL), :2], window)
     # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
-    near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * max(1, int(round(GUIDE_RADIUS_CM * scale))))
+    near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
     objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand_region(hands, window, HELD_REACH))
     layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
               "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)}
