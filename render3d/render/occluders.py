@@ -219,14 +219,14 @@ def object_region(lab: np.ndarray, skin: tuple, lips: tuple, footprint: np.ndarr
     footprint_area = max(1, int(footprint.sum()))
     objects = np.zeros(footprint.shape, np.uint8)
     # Held objects (a microphone, a cup) start next to a hand (`near_hand`) and may be dark.
-    for component, _ in components(departing):
-        if near_hand[component].any() and component.sum() >= 0.2 * MIN_OBJECT_SHARE * footprint_area:
-            objects[component] = 1
+    for component, area in components(departing):
+        if near_hand[component].any() and area >= 0.2 * MIN_OBJECT_SHARE * footprint_area:
+            objects |= grown(lab, component, near_hand)
     # Free-standing ones are large, compact, strongly off-colour and not beard-dark.
     for component, area in components(departing & ~dark):
         if (area >= MIN_OBJECT_SHARE * footprint_area and np.median(distance[component]) >= STRONG_DEPARTURE
                 and face_area[component].mean() >= MIN_FACE_OVERLAP and solidity(component) >= MIN_SOLIDITY):
-            objects |= grown(lab, component, mouth)
+            objects |= grown(lab, component, mouth)     # an object over the mouth is found beside it
     return objects
 
 
@@ -245,11 +245,10 @@ def solidity(component: np.ndarray) -> float:
     return float(len(xs) / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True)))
 
 
-def grown(lab: np.ndarray, component: np.ndarray, mouth: np.ndarray) -> np.ndarray:
-    """`component` and the pixels of the mouth connected to it that share its colour (an object in front of
-    the mouth is found outside it, where the mouth's own colours cannot be taken for one)."""
+def grown(lab: np.ndarray, component: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """`component` and the pixels of `within` connected to it that share its colour."""
     centre = np.median(lab[component], axis=0)
-    alike = ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (mouth > 0)) | component
+    alike = ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (within > 0)) | component
     _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=8)
     touching = np.unique(labels[component])
     return np.isin(labels, touching[touching > 0]).astype(np.uint8)
