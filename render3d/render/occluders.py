@@ -3,8 +3,8 @@
 Between render and composite, each face's mask render is cut where something in the photo lies in
 front of the face, so the layer, the composite and the segmentation all leave it showing:
 
-- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel), found in the whole
-  photo and again in a crop around each face's lower half; the bones, drawn as capsules of a
+- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel), found in a crop
+  around each face's lower half; the bones, drawn as capsules of a
   finger's width, give a coarse region that a guided filter (the photo as guide) snaps to the
   hand's own edge;
 - objects (microphones, cups, food): compact regions inside the mask's footprint whose colour
@@ -26,6 +26,7 @@ import numpy as np
 
 from render3d.face.fitting import FittedFace
 from render3d.face.landmarks import native_logs_silenced
+from render3d.face.topology import canonical_face
 
 MODES = ("auto", "off")
 KINDS = ("hand", "object", "hair")
@@ -39,12 +40,10 @@ HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9
 PALM = (0, 1, 2, 5, 9, 13, 17)
 HELD_REACH = 0.5             # a held object starts within this many hand sizes of the hand's bones
 
-# Face mesh landmarks: skin patches on the cheeks and forehead, the outer lip contour and the face oval.
+# Face mesh landmarks: skin patches on the cheeks and forehead, and the outer lip contour.
 SKIN_POINTS = (50, 280, 117, 346, 101, 330, 151, 108, 337, 9)
 SKIN_PATCH_CM = 0.6
 OUTER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
-             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
 NOSE_TIP, CHIN, FOREHEAD = 1, 152, 10
 MOUTH_MARGIN_CM = 0.3
 
@@ -308,7 +307,7 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     lip_samples = lab[lips > 0]
     lip_samples = lip_samples[departure(lip_samples, skin) < LIP_REACH]   # not what covers the lips
     lip_model = colour_model(lip_samples) if len(lip_samples) else skin
-    face_area = polygon_image(face.landmarks[list(FACE_OVAL), :2], window)
+    face_area = polygon_image(face.landmarks[canonical_face().outer_loop, :2], window)
     # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
     near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
     objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand_region(hands, window, HELD_REACH))
