@@ -55,6 +55,7 @@ STRONG_DEPARTURE = 7.0                    # a free-standing object's median depa
 MIN_OBJECT_SHARE = 0.015                  # a free-standing object's least area, as a share of the footprint
 MIN_SOLIDITY = 0.6                        # a free-standing object's area over its convex hull's
 MIN_FACE_OVERLAP = 0.6                    # share of a free-standing object that lies on the face
+HELD_FACE_OVERLAP = 0.2                   # share of a held object that lies on the face (not beside it)
 DARK_DROP = 8.0                           # L this far below the skin's, at no more than its chroma: beard or shadow
 
 STRAND_BAND_CM = 0.8                      # hair is looked for this far inside the mask's border
@@ -219,7 +220,8 @@ def object_region(lab: np.ndarray, skin: tuple, lips: tuple, footprint: np.ndarr
     objects = np.zeros(footprint.shape, np.uint8)
     # Held objects (a microphone, a cup) start next to a hand (`near_hand`) and may be dark.
     for component, area in components(departing):
-        if near_hand[component].any() and area >= 0.2 * MIN_OBJECT_SHARE * footprint_area:
+        if (near_hand[component].any() and area >= 0.2 * MIN_OBJECT_SHARE * footprint_area
+                and face_area[component].mean() >= HELD_FACE_OVERLAP):
             objects |= grown(lab, component, near_hand)
     # Free-standing ones are large, compact, strongly off-colour and not beard-dark.
     for component, area in components(departing & ~dark):
