@@ -48,9 +48,9 @@ def both(engine, path: Path):
     """(segmentation off, segmentation auto, occluder seconds, faces) for one photo, or None without a face."""
     off = engine.fit(path, FitOptions(occluders="off"))
     auto = engine.fit(path, FitOptions(occluders="auto"))
-    if not auto.faces:
+    if not auto.metadata["faces"]:
         return None
-    return off.segmentation > 0, auto.segmentation > 0, auto.timings["occluders"], len(auto.faces)
+    return off.segmentation > 0, auto.segmentation > 0, auto.timings["occluders"], len(auto.metadata["faces"])
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ def test_nothing_in_front_leaves_the_mask_unchanged(engine, astronaut, plain):
     assert np.array_equal(auto.layer, plain.layer)
     assert np.array_equal(auto.segmentation, plain.segmentation)
     assert np.array_equal(auto.composite, plain.composite)
-    assert auto.faces[0]["occluded_fraction"] == 0.0 and auto.faces[0]["occluders"] == []
+    assert auto.metadata["faces"][0]["occluded_fraction"] == 0.0 and auto.metadata["faces"][0]["occluders"] == []
     assert auto.metadata["options"]["occluders"] == "auto"
 
 
@@ -63,7 +63,7 @@ def test_object_in_front_of_the_mouth_stays_in_front(engine, held_object, astron
     core = disc(region.shape, region, -2) & footprint
     assert after.layer[core, 3].max() <= 2
     assert np.abs(after.composite[core].astype(int) - OBJECT_COLOUR).max() <= 2
-    face = after.faces[0]
+    face = after.metadata["faces"][0]
     assert "object" in face["occluders"] and face["occluded_fraction"] > 0.1
     assert face["status"] == "ok" and face["iou"] > 0.7        # scored on the visible part
     # No gap beside it: the mask stays on the skin next to the object, and is unchanged further away.
@@ -99,7 +99,7 @@ def test_hair_strands_across_the_border_stay_in_front_softly(engine, astronaut, 
     assert kept[on].mean() < 0.4
     assert kept[edge].mean() > kept[on].mean() + 0.2            # a soft alpha that follows the strand, not a cut
     assert ((kept[edge] > 0.1) & (kept[edge] < 0.9)).any()
-    assert "hair" in after.faces[0]["occluders"]
+    assert "hair" in after.metadata["faces"][0]["occluders"]
     away = footprint & ~disc(coverage.shape, coverage > 0, 4)
     assert (after.segmentation[away] == before.segmentation[away]).mean() > 0.995
 
@@ -130,7 +130,7 @@ def test_labelled_occluders_are_mostly_uncovered(engine, dev_faces):
     target = target.astype(bool) & (before.segmentation > 0)
     assert target.sum() > 2000
     assert (after.segmentation[target] > 0).mean() < 0.3
-    assert after.faces[0]["status"] == "ok"
+    assert after.metadata["faces"][0]["status"] == "ok"
 
 
 def test_cli_switches_occluders(tmp_path, astronaut):
