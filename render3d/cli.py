@@ -19,6 +19,7 @@ import typer
 from render3d.errors import InputError, NoFaceError, Render3DError
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
 from render3d.io.outputs import ALL_OUTPUTS
+from render3d.kinds import OCCLUDER_MODES
 from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
 
@@ -42,6 +43,12 @@ def realism_mode(value: str) -> str:
     """The --realism value, refused unless it is a realism mode."""
     if value not in MODES:
         raise typer.BadParameter(f"choose from {', '.join(MODES)}")
+    return value
+
+
+def occluders_mode(value: str) -> str:
+    if value not in OCCLUDER_MODES:
+        raise typer.BadParameter(f"choose from {', '.join(OCCLUDER_MODES)}")
     return value
 
 
@@ -75,6 +82,8 @@ def fit(
     realism_off: Optional[List[str]] = typer.Option(None, "--realism-off", callback=realism_stages,
                                                     help=f"Stages of full realism to leave out: {', '.join(STAGES)} "
                                                     "(comma-separated or repeated)."),
+    occluders: str = typer.Option("auto", "--occluders", callback=occluders_mode,
+                                  help="auto: hands, objects and hair in front of a face stay in front; off."),
 ):
     """Mask every face in IMAGE and write {stem}_masked, {stem}_mask.png, {stem}_seg.png and {stem}.json.
 

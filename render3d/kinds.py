@@ -12,6 +12,7 @@ FallbackReason = Literal["low_iou", "3d_error"]             # why a face's 3D re
 Wear = Literal["correct", "nose-out", "chin"]
 RealismMode = Literal["full", "flat"]
 RealismStage = Literal["light", "ao", "colour", "camera", "shadow"]
+OccluderMode = Literal["auto", "off"]
 
 FACE_STATUSES: tuple[FaceStatus, ...] = get_args(FaceStatus)
 IMAGE_STATUSES: tuple[ImageStatus, ...] = get_args(ImageStatus)
@@ -19,6 +20,7 @@ FALLBACK_REASONS: tuple[FallbackReason, ...] = get_args(FallbackReason)
 WEAR_STYLES: tuple[Wear, ...] = get_args(Wear)
 REALISM_MODES: tuple[RealismMode, ...] = get_args(RealismMode)
 REALISM_STAGES: tuple[RealismStage, ...] = get_args(RealismStage)
+OCCLUDER_MODES: tuple[OccluderMode, ...] = get_args(OccluderMode)
 
 
 def worst_status(statuses: list[FaceStatus]) -> ImageStatus:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from render3d.colourspace import hex_to_rgb
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
-from render3d.kinds import REALISM_MODES, REALISM_STAGES, RealismMode, RealismStage, Wear
+from render3d.kinds import OCCLUDER_MODES, REALISM_MODES, REALISM_STAGES, OccluderMode, RealismMode, RealismStage, Wear
 from render3d.mask.choice import MaskChoice, choose_masks, parse_weights
 
 
@@ -31,9 +31,12 @@ class FitOptions:
     min_iou: float | None = None    # verify faces: below this IoU use the 2D fallback (None: no check)
     realism: RealismMode = "full"   # full (lit, matched to the photo) or flat (unlit albedo)
     realism_off: tuple[RealismStage, ...] = ()   # stages of `full` to leave out: light, ao, colour, camera, shadow
+    occluders: OccluderMode = "auto"   # auto: hands, objects and hair in front of a face stay in front; off
 
     def __post_init__(self):
         check_realism(self.realism, self.realism_off)
+        if self.occluders not in OCCLUDER_MODES:
+            raise ValueError(f"occluders must be one of {', '.join(OCCLUDER_MODES)}, not {self.occluders!r}")
         if not isinstance(self.seed, Integral):
             raise ValueError(f"seed must be an integer, not {self.seed!r}")
         if not isinstance(self.max_faces, Integral) or self.max_faces < 1:
@@ -54,7 +57,8 @@ class FitOptions:
                 "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
                 "mask_weights": self.mask_weights, "wear": self.wear, "color": self.color,
                 "texture": str(self.texture) if self.texture else None, "vary": self.vary,
-                "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off)}
+                "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off),
+                "occluders": self.occluders}
 
     def choose(self, count: int) -> list[MaskChoice]:
         """One seeded mask choice for each of `count` faces."""

@@ -20,6 +20,7 @@ from render3d.options import FitOptions
 from render3d.qa.verify import placement_iou
 from render3d.realism import Look
 from render3d.render import composite as comp
+from render3d.render import occluders as foreground
 from render3d.render.fallback import FaceRender, neutral_face, verified, warp_mask
 from render3d.render.renderer import DrawPart, Renderer
 from render3d.results import FaceResult, FitResult, metadata
@@ -57,12 +58,19 @@ class Engine:
     def __init__(self, samples: int = 4, device: int | None = None):
         self.renderer = Renderer(samples=samples, device=device)
         self._landmark_models: dict[int, LandmarkModel] = {}
+        self._hand_model: foreground.HandModel | None = None
 
     def landmark_model(self, max_faces: int) -> LandmarkModel:
         """The landmark model for up to `max_faces` faces, created on first use."""
         if max_faces not in self._landmark_models:
             self._landmark_models[max_faces] = LandmarkModel(max_faces=max_faces)
         return self._landmark_models[max_faces]
+
+    def hand_model(self) -> foreground.HandModel:
+        """The hand model of the occluder stage, created on first use."""
+        if self._hand_model is None:
+            self._hand_model = foreground.HandModel()
+        return self._hand_model
 
     def fit(self, image: Source, options: FitOptions | None = None) -> FitResult:
         """Mask every face of `image` (a path, bytes or an (H, W[, 3|4]) array) as `options` say (default
@@ -90,12 +98,16 @@ class Engine:
             drawn = {i: self.render_face(masks[i], fitted[i], choices[i], occluders, (h, w), options.min_iou,
                                          looks[i])
                      for i in order}
-        region, layer, shade = realism.finish({i: drawn[i].render for i in order if drawn[i].render is not None},
-                                              looks, fitted, options.seed, timings)
+        renders = {i: drawn[i].render for i in order if drawn[i].render is not None}
+        with timed(timings, "occluders"):
+            occlusions = foreground.estimate_faces(rgb, fitted, renders, options.occluders, self.hand_model)
+        region, layer, shade = realism.finish(renders, looks, fitted, options.seed, timings,
+                                              lambda i, render: foreground.cut(render, occlusions[i]))
         with timed(timings, "composite"):
             composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer, shade)
         with timed(timings, "verify"):
-            faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index])
+            faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index],
+                                 occlusions[index])
                      for index, (face, fit, choice) in enumerate(zip(detected, fitted, choices))]
         return FitResult(composite, rgba, segmentation, metadata(loaded, options, faces), faces, loaded, timings)
 
@@ -116,12 +128,15 @@ class Engine:
 
 
 def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: MaskChoice,
-                segmentation: np.ndarray, drawn: FaceRender, look: Look) -> FaceResult:
-    """The record of one face, its IoU measured on the final (H, W) segmentation."""
+                segmentation: np.ndarray, drawn: FaceRender, look: Look,
+                occlusion: foreground.Occlusion) -> FaceResult:
+    """The record of one face, its IoU measured on the final (H, W) segmentation where nothing is in front."""
     x0, y0, x1, y1 = fitted.bbox
     return FaceResult(index=index, bbox=(round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1)),
                       pose=fitted.pose, detection=face.source, mask=choice.name, wear=choice.wear,
                       tint=tuple(round(c, 4) for c in choice.tint), color=choice.color,
                       texture=str(choice.texture) if choice.texture else None,
-                      iou=round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear), 4),
-                      status=drawn.status, reason=drawn.reason, detail=drawn.detail, realism=look.as_json())
+                      iou=round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear,
+                                              foreground.visible(occlusion, segmentation.shape)), 4),
+                      status=drawn.status, reason=drawn.reason, detail=drawn.detail, realism=look.as_json(),
+                      occluded_fraction=round(occlusion.fraction, 4), occluders=occlusion.kinds)

@@ -27,13 +27,16 @@ class FaceResult:
     reason: FallbackReason | None                # why the 3D render was not kept
     detail: str | None                           # the scores or the error, in words
     realism: dict                                # `Look.as_json()`: the light, colour and camera estimates
+    occluded_fraction: float = 0.0               # share of its mask's coverage hidden by what is in front
+    occluders: tuple[str, ...] = ()              # the kinds in front of it: hand, object, hair
 
     def as_json(self) -> dict:
         """The face's record in the JSON output."""
         return {"index": self.index, "bbox": list(self.bbox), "pose": self.pose, "detection": self.detection,
                 "mask": self.mask, "wear": self.wear, "tint": list(self.tint), "color": self.color,
                 "texture": self.texture, "iou": self.iou, "status": self.status, "reason": self.reason,
-                "detail": self.detail, "realism": self.realism}
+                "detail": self.detail, "realism": self.realism,
+                "occluded_fraction": self.occluded_fraction, "occluders": list(self.occluders)}
 
 
 @dataclass

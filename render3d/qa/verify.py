@@ -40,11 +40,17 @@ def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> Window:
     return Window.from_corners(max(0, int(x0 - mx)), max(0, int(y0 - my)), min(w, int(x1 + mx)), min(h, int(y1 + my)))
 
 
-def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct") -> float:
-    """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box."""
+def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct",
+                  visible: np.ndarray | None = None) -> float:
+    """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box.
+
+    `visible` ((H, W) bool, False where something is in front of the face) restricts both to what can
+    be seen, so a hand over the mouth does not count against the placement."""
     box = face_box(landmarks, segmentation.shape).slices
     mask = segmentation[box].astype(bool)
     polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box]
+    if visible is not None:
+        mask, polygon = mask & visible[box], polygon & visible[box]
     union = np.logical_or(mask, polygon).sum()
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
 

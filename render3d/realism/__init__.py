@@ -10,6 +10,7 @@ Stages (each can be turned off; `flat` turns them all off and draws the unlit al
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -85,13 +86,18 @@ def estimate(image: LoadedImage, fitted: list[FittedFace], mode: RealismMode = "
 
 
 def finish(renders: dict[int, Render], looks: list[Look], fitted: list[FittedFace], seed: int,
-           timings: dict[str, float] | None = None) -> tuple[Window | None, np.ndarray | None, np.ndarray | None]:
+           timings: dict[str, float] | None = None,
+           in_front: Callable[[int, Render], Render] | None = None
+           ) -> tuple[Window | None, np.ndarray | None, np.ndarray | None]:
     """Face renders (by face index, in drawing order) finished as the photo was taken and stacked:
     (the region they cover, its (h, w, 4) float straight-alpha layer, the (h, w) contact shadow in
-    [0, 1] or None); all None without renders. Stage seconds are added to `timings`."""
+    [0, 1] or None); all None without renders. `in_front(index, render)`, when given, takes what lies in
+    front of a face out of its finished render. Stage seconds are added to `timings`."""
     timings = {} if timings is None else timings
     with timed(timings, "camera"):
         finished = [finish_render(render, looks[i], noise_rng(seed, i)) for i, render in renders.items()]
+        if in_front is not None:
+            finished = [in_front(i, render) for i, render in zip(renders, finished)]
         region, layer = composite.stack(finished) if finished else (None, None)
         layer = compress(region, layer, looks)
     with timed(timings, "shadow"):

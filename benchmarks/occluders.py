@@ -1,0 +1,104 @@
+"""Foreground occluders: how much of a hand or object in front of the face the mask still covers, how
+much true mask is wrongly removed where nothing is in front, and the cost.
+
+    python benchmarks/occluders.py DIR [--labels benchmarks/data/occluders.json] [--limit N]
+
+DIR is the dev photo folder (faces/unmasked, with its TAGS.csv). Every photo is fitted twice, with
+`occluders="off"` (before) and `"auto"` (after), with the surgical mask:
+
+- covered: on the labelled photos, the share of occluder pixels (the hand-drawn polygons) inside
+  the mask's footprint (the `off` segmentation) that the segmentation still covers; want < 5%;
+- removed: on the photos with no occluder tag, the share of the `off` segmentation's pixels that
+  `auto` removes; want < 1%;
+- ms per face of the occluder stage.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from render3d import default_engine
+from render3d.errors import Render3DError
+from render3d.pipeline import FitOptions
+
+OCCLUDER_TAGS = {"hand_over_mouth", "hand_or_object_near_face", "object_in_mouth"}
+LABELS = Path(__file__).parent / "data" / "occluders.json"
+
+
+def occluder_image(shape: tuple[int, int], occluders: list[dict]) -> np.ndarray:
+    """(H, W) bool: the union of the labelled occluder polygons."""
+    image = np.zeros(shape, np.uint8)
+    for occluder in occluders:
+        cv2.fillPoly(image, [np.array(occluder["polygon"], np.int32)], 1)
+    return image.astype(bool)
+
+
+def untagged(folder: Path) -> list[str]:
+    """Photos of `folder`'s TAGS.csv that carry none of the occluder tags."""
+    with open(folder / "TAGS.csv", newline="") as f:
+        return [row["file"] for row in csv.DictReader(f) if not OCCLUDER_TAGS & set(row["tags"].split(";"))]
+
+
+def both(engine, path: Path):
+    """(segmentation off, segmentation auto, occluder seconds, faces) for one photo, or None without a face."""
+    off = engine.fit(path, FitOptions(occluders="off"))
+    auto = engine.fit(path, FitOptions(occluders="auto"))
+    if not auto.metadata["faces"]:
+        return None
+    return off.segmentation > 0, auto.segmentation > 0, auto.timings["occluders"], len(auto.metadata["faces"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--limit", type=int, default=0, help="at most this many photos without occluders")
+    args = parser.parse_args()
+    engine = default_engine()
+    engine.fit(np.zeros((8, 8, 3), np.uint8))            # start-up out of the timings
+    seconds, faces = 0.0, 0
+    labelled, covered_total, occluder_total = {}, 0, 0
+    for name, occluders in json.loads(args.labels.read_text())["photos"].items():
+        outcome = both(engine, args.folder / name)
+        if outcome is None:
+            continue
+        off, auto, spent, count = outcome
+        seconds, faces = seconds + spent, faces + count
+        target = occluder_image(off.shape, occluders) & off
+        covered_before, covered_after = int(target.sum()), int((target & auto).sum())
+        covered_total, occluder_total = covered_total + covered_after, occluder_total + covered_before
+        labelled[name] = {"occluder_px_in_footprint": covered_before,
+                          "covered_after": round(covered_after / max(covered_before, 1), 4)}
+    removed_px, mask_px, worst = 0, 0, (0.0, None)
+    names = untagged(args.folder)
+    for name in names[:args.limit or None]:
+        try:
+            outcome = both(engine, args.folder / name)
+        except Render3DError:
+            continue
+        if outcome is None:
+            continue
+        off, auto, spent, count = outcome
+        seconds, faces = seconds + spent, faces + count
+        removed = int((off & ~auto).sum())
+        removed_px, mask_px = removed_px + removed, mask_px + int(off.sum())
+        worst = max(worst, (removed / max(int(off.sum()), 1), name), key=lambda pair: pair[0])
+    report = {
+        "labelled": labelled,
+        "covered_before": 1.0 if occluder_total else None,
+        "covered_after": round(covered_total / max(occluder_total, 1), 4),
+        "clean_photos": min(len(names), args.limit or len(names)),
+        "removed_on_clean": round(removed_px / max(mask_px, 1), 5),
+        "worst_clean_photo": {"photo": worst[1], "removed": round(worst[0], 4)},
+        "ms_per_face": round(1000 * seconds / max(faces, 1), 1),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,353 @@
+"""Foreground occluders: hands, held objects and hair strands in front of a face's mask.
+
+Between render and composite, each face's mask render is cut where something in the photo lies in
+front of the face, so the layer, the composite and the segmentation all leave it showing:
+
+- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel), found in a crop
+  around each face's lower half; the bones, drawn as capsules of a
+  finger's width, give a coarse region that a guided filter (the photo as guide) snaps to the
+  hand's own edge;
+- objects (microphones, cups, food): compact regions inside the mask's footprint whose colour
+  departs strongly from both the face's skin (sampled on the cheeks and forehead) and its lips, and
+  either touch a hand or overlap the face itself; the mouth, dark low-chroma pixels (beard,
+  shadow) and anything lip- or skin-coloured are never candidates, so beards, lipstick, open
+  mouths and teeth stay under the mask;
+- hair: thin dark strands (a morphological black-hat of the lightness) in a band along the mask's
+  side and bottom borders, kept in front with a soft alpha that follows their contrast.
+
+Every region ends in a soft alpha (0..1, 1 = fully in front), so the cut has neither halo nor gap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from render3d.face.fitting import FittedFace
+from render3d.face.landmarks import native_logs_silenced
+from render3d.face.topology import canonical_face
+
+KINDS = ("hand", "object", "hair")
+
+HAND_CONFIDENCE = 0.3        # palm detection score; the hand-landmark model's own presence check follows
+MAX_HANDS = 4
+HAND_CROP_PX = 256           # each face's crop is scaled so its long side is at least this
+FINGER_RADIUS = 0.09         # a finger's half-width, as a share of the wrist-to-middle-knuckle length
+HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
+              (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20), (5, 9), (9, 13), (13, 17))
+PALM = (0, 1, 2, 5, 9, 13, 17)
+HELD_REACH = 0.5             # a held object starts within this many hand sizes of the hand's bones
+
+# Face mesh landmarks: skin patches on the cheeks and forehead, and the outer lip contour.
+SKIN_POINTS = (50, 280, 117, 346, 101, 330, 151, 108, 337, 9)
+SKIN_PATCH_CM = 0.6
+OUTER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
+NOSE_TIP, CHIN, FOREHEAD = 1, 152, 10
+MOUTH_MARGIN_CM = 0.3
+
+LAB_FLOOR = np.array([6.0, 3.0, 3.0])    # least spread of a colour model (L, a, b), so flat skin is not brittle
+LIGHTNESS_WEIGHT = 0.35                   # shading changes lightness: it counts less than chroma
+DEPARTURE = 4.0                           # a candidate pixel is this many spreads from skin and from lips
+LIP_REACH = 12.0                          # lip pixels further than this from the skin are not lips (an object)
+STRONG_DEPARTURE = 7.0                    # a free-standing object's median departure
+MIN_OBJECT_SHARE = 0.015                  # a free-standing object's least area, as a share of the footprint
+MIN_SOLIDITY = 0.6                        # a free-standing object's area over its convex hull's
+MIN_FACE_OVERLAP = 0.6                    # share of a free-standing object that lies on the face
+HELD_FACE_OVERLAP = 0.2                   # share of a held object that lies on the face (not beside it)
+DARK_DROP = 8.0                           # L this far below the skin's, at no more than its chroma: beard or shadow
+
+STRAND_BAND_CM = 0.8                      # hair is looked for this far inside the mask's border
+STRAND_WIDTH_CM = 0.25                    # the widest strand
+STRAND_CONTRAST = (0.15, 0.35)            # black-hat over skin lightness: no alpha below, full alpha above
+
+GUIDE_RADIUS_CM = 0.25
+GUIDE_EPS = 1e-3
+EDGE_RAMP = (0.25, 0.75)                  # the guided region's values mapped to alpha 0..1
+
+
+@dataclass(frozen=True)
+class Occlusion:
+    """What lies in front of one face's mask render."""
+    window: tuple[int, int, int, int] | None   # the render's window: x0, y0, width, height
+    alpha: np.ndarray | None       # (h, w) float32 over the window: 1 where an occluder is in front
+    kinds: tuple[str, ...]         # the kinds found, in KINDS order
+    fraction: float                # share of the mask's coverage removed
+
+    def as_json(self) -> dict:
+        return {"occluded_fraction": round(self.fraction, 4), "occluders": list(self.kinds)}
+
+
+NONE = Occlusion(None, None, (), 0.0)
+
+
+class HandModel:
+    """One MediaPipe Hands graph (palm detection + hand landmarks), created once and reused."""
+
+    def __init__(self):
+        from mediapipe.python.solutions import hands
+        with native_logs_silenced():
+            self._hands = hands.Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
+                                      min_detection_confidence=HAND_CONFIDENCE)
+
+    def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """(21, 2) pixel landmarks of each hand found in an HxWx3 uint8 RGB image."""
+        h, w = rgb.shape[:2]
+        with native_logs_silenced():
+            result = self._hands.process(np.ascontiguousarray(rgb))
+        return [np.array([(p.x * w, p.y * h) for p in hand.landmark]) for hand in result.multi_hand_landmarks or []]
+
+
+def hand_scale(hand: np.ndarray) -> float:
+    """Wrist to middle-finger knuckle, in pixels."""
+    return float(np.linalg.norm(hand[9] - hand[0]))
+
+
+def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> list[np.ndarray]:
+    """Hands in a crop around each face's lower half (two face sizes across, scaled up for small faces),
+    without repeats: (21, 2) pixel landmarks each."""
+    h, w = rgb.shape[:2]
+    found = []
+    for face in faces:
+        (x0, y0), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
+        size = max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2, y1
+        left, top = int(max(0, cx - size)), int(max(0, cy - size))
+        right, bottom = int(min(w, cx + size)), int(min(h, cy + size))
+        if right - left < 16 or bottom - top < 16:
+            continue
+        zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
+        crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
+        found += [hand / zoom + [left, top] for hand in model(crop)]
+    unique: list[np.ndarray] = []
+    for hand in found:
+        if all(np.linalg.norm(hand[list(PALM)].mean(0) - other[list(PALM)].mean(0)) > 0.5 * hand_scale(other)
+               for other in unique):
+            unique.append(hand)
+    return unique
+
+
+def hand_region(hands: list[np.ndarray], window: tuple[int, int, int, int], reach: float = 0.0) -> np.ndarray:
+    """Coarse (h, w) uint8 0/1 image of the hands over `window`: palm polygon and finger capsules,
+    widened by `reach` hand sizes (wrist to middle knuckle)."""
+    x, y, w, h = window
+    region = np.zeros((h, w), np.uint8)
+    for hand in hands:
+        points = hand - [x, y]
+        radius = max(1.0, (FINGER_RADIUS + reach) * hand_scale(hand))
+        palm = cv2.convexHull(points[list(PALM)].astype(np.float32))
+        cv2.fillConvexPoly(region, np.round(palm * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+        for a, b in HAND_BONES:
+            draw_capsule(region, points[a], points[b], radius)
+    return region
+
+
+def draw_capsule(region: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float) -> None:
+    """A segment `a`-`b` (pixels) with round ends, `radius` pixels thick on each side, set to 1."""
+    shift = 4
+    a16, b16 = (tuple(int(v) for v in np.round(p * (1 << shift))) for p in (a, b))
+    thickness = max(1, round(2 * radius))
+    cv2.line(region, a16, b16, 1, thickness, cv2.LINE_8, shift)
+    for point in (a16, b16):
+        cv2.circle(region, point, round(radius * (1 << shift)), 1, -1, cv2.LINE_8, shift)
+
+
+def pixels(cm: float, scale: float) -> int:
+    """A length in cm on the face as a whole number of pixels, at least 1 (`scale`: pixels per cm)."""
+    return max(1, round(cm * scale))
+
+
+def soft_edge(region: np.ndarray, guide: np.ndarray, scale: float) -> np.ndarray:
+    """A 0/1 region snapped to the photo's edges (guided filter, `guide` (h, w, 3) float32 0..1) and
+    turned into a soft alpha: float32 (h, w), 0..1."""
+    if not region.any():
+        return np.zeros(region.shape, np.float32)
+    radius = pixels(GUIDE_RADIUS_CM, scale)
+    guided = cv2.ximgproc.guidedFilter(guide, region.astype(np.float32), radius, GUIDE_EPS)
+    lo, hi = EDGE_RAMP
+    t = np.clip((guided - lo) / (hi - lo), 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def polygon_image(points: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
+    """(h, w) uint8 0/1 filled polygon of image-pixel `points` over `window`."""
+    x, y, w, h = window
+    image = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(image, [np.round((points - [x, y]) * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    return image
+
+
+def colour_model(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Robust centre and spread (median, scaled MAD, floored) of (N, 3) Lab samples."""
+    centre = np.median(lab, axis=0)
+    spread = 1.4826 * np.median(np.abs(lab - centre), axis=0)
+    return centre, np.maximum(spread, LAB_FLOOR)
+
+
+def departure(lab: np.ndarray, model: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Distance of (..., 3) Lab pixels from a colour model, in spreads (lightness down-weighted)."""
+    centre, spread = model
+    z = (lab - centre) / spread
+    return np.sqrt(LIGHTNESS_WEIGHT * z[..., 0] ** 2 + z[..., 1] ** 2 + z[..., 2] ** 2)
+
+
+def skin_lab(rgb: np.ndarray, face: FittedFace) -> np.ndarray:
+    """(N, 3) Lab samples of the face's skin: patches on the cheeks and forehead."""
+    h, w = rgb.shape[:2]
+    r = pixels(SKIN_PATCH_CM, face.scale)
+    patches = []
+    for px, py in np.round(face.landmarks[list(SKIN_POINTS), :2]).astype(int):
+        patch = rgb[max(0, py - r):min(h, py + r + 1), max(0, px - r):min(w, px + r + 1)]
+        patches.append(patch.reshape(-1, 3))
+    return to_lab(np.concatenate(patches)[:, None]).reshape(-1, 3)
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> float32 CIE Lab (L 0..100)."""
+    return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+
+
+def object_region(lab: np.ndarray, skin: tuple, lips: tuple, footprint: np.ndarray, face_area: np.ndarray,
+                  mouth: np.ndarray, near_hand: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 0/1 image of the objects in front of the face over the window (see the module doc)."""
+    distance = np.minimum(departure(lab, skin), departure(lab, lips))
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    skin_chroma = float(np.hypot(*skin[0][1:]))
+    dark = (lab[..., 0] < skin[0][0] - DARK_DROP) & (chroma <= skin_chroma + LAB_FLOOR[1])
+    departing = (distance > DEPARTURE) & (mouth == 0) & (footprint > 0)
+    footprint_area = max(1, int(footprint.sum()))
+    objects = np.zeros(footprint.shape, np.uint8)
+    # Held objects (a microphone, a cup) start next to a hand (`near_hand`) and may be dark.
+    for component, area in components(departing):
+        if (near_hand[component].any() and area >= 0.2 * MIN_OBJECT_SHARE * footprint_area
+                and face_area[component].mean() >= HELD_FACE_OVERLAP):
+            objects |= grown(lab, component, near_hand)
+    # Free-standing ones are large, compact, strongly off-colour and not beard-dark.
+    for component, area in components(departing & ~dark):
+        if (area >= MIN_OBJECT_SHARE * footprint_area and np.median(distance[component]) >= STRONG_DEPARTURE
+                and face_area[component].mean() >= MIN_FACE_OVERLAP and solidity(component) >= MIN_SOLIDITY):
+            objects |= grown(lab, component, mouth)     # an object over the mouth is found beside it
+    return objects
+
+
+def components(region: np.ndarray):
+    """The connected parts of a boolean image, after a 3x3 opening: (boolean image, area) each."""
+    opened = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    for label in range(1, count):
+        yield labels == label, int(stats[label, cv2.CC_STAT_AREA])
+
+
+def solidity(component: np.ndarray) -> float:
+    """Area of a boolean region over that of its convex hull."""
+    ys, xs = np.nonzero(component)
+    hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.float32))
+    return float(len(xs) / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True)))
+
+
+def grown(lab: np.ndarray, component: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """`component` and the pixels of `within` connected to it that share its colour."""
+    centre = np.median(lab[component], axis=0)
+    alike = ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (within > 0)) | component
+    _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[component])
+    return np.isin(labels, touching[touching > 0]).astype(np.uint8)
+
+
+def strand_alpha(lab: np.ndarray, skin_lightness: float, footprint: np.ndarray, below_nose: np.ndarray,
+                 scale: float) -> np.ndarray:
+    """Soft alpha (h, w) of thin dark strands that cross the mask's side or bottom border: found in the
+    band along it, and reaching out past it."""
+    inside = cv2.distanceTransform(footprint, cv2.DIST_L2, 3)
+    band = (footprint > 0) & (inside <= STRAND_BAND_CM * scale) & below_nose
+    if not band.any():
+        return np.zeros(footprint.shape, np.float32)
+    width = pixels(STRAND_WIDTH_CM, scale)
+    blackhat = cv2.morphologyEx(lab[..., 0], cv2.MORPH_BLACKHAT,
+                                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
+    lo, hi = STRAND_CONTRAST
+    contrast = blackhat / max(skin_lightness, 1.0)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((contrast > lo).astype(np.uint8), connectivity=8)
+    crossing = np.zeros(count, bool)
+    crossing[np.unique(labels[band])] = True
+    crossing &= np.isin(np.arange(count), np.unique(labels[(footprint == 0) & below_nose]))
+    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    crossing &= stats[:, cv2.CC_STAT_AREA] <= 2 * width * length    # thin: on average no wider than a strand
+    crossing[0] = False
+    alpha = np.clip((contrast - lo) / (hi - lo), 0.0, 1.0)
+    return np.where(band & crossing[labels], alpha, 0.0).astype(np.float32)
+
+
+def below_nose_tip(face: FittedFace, window: tuple[int, int, int, int]) -> np.ndarray:
+    """(h, w) bool: pixels below the nose tip along the face's own up direction."""
+    x, y, w, h = window
+    up = face.landmarks[FOREHEAD, :2] - face.landmarks[CHIN, :2]
+    up /= max(np.linalg.norm(up), 1e-6)
+    ys, xs = np.mgrid[y:y + h, x:x + w]
+    return ((xs - face.landmarks[NOSE_TIP, 0]) * up[0] + (ys - face.landmarks[NOSE_TIP, 1]) * up[1]) < 0
+
+
+def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray]) -> Occlusion:
+    """What lies in front of one face's mask render ((window, (h, w, 4) float32 RGBA) or None)."""
+    if render is None:
+        return NONE
+    window, rgba = render
+    x, y, w, h = window
+    photo = rgb[y:y + h, x:x + w]
+    coverage = rgba[..., 3]
+    footprint = (coverage > 0).astype(np.uint8)
+    if not footprint.any():
+        return NONE
+    lab = to_lab(photo)
+    guide = photo.astype(np.float32) / 255
+    scale = face.scale
+    hand = hand_region(hands, window)
+    lips = polygon_image(face.landmarks[list(OUTER_LIP), :2], window)
+    mouth = cv2.dilate(lips, np.ones((3, 3), np.uint8), iterations=pixels(MOUTH_MARGIN_CM, scale))
+    skin = colour_model(skin_lab(rgb, face))
+    lip_samples = lab[lips > 0]
+    lip_samples = lip_samples[departure(lip_samples, skin) < LIP_REACH]   # not what covers the lips
+    lip_model = colour_model(lip_samples) if len(lip_samples) else skin
+    face_area = polygon_image(face.landmarks[canonical_face().outer_loop, :2], window)
+    # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
+    near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
+    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand_region(hands, window, HELD_REACH))
+    layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
+              "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)}
+    alpha = np.maximum.reduce(list(layers.values()))
+    removed = float((coverage * alpha).sum() / max(coverage.sum(), 1e-6))
+    kinds = tuple(kind for kind in KINDS if (layers[kind] * coverage > 0.5).sum() > 0)
+    if not kinds:
+        return NONE
+    return Occlusion(window, alpha, kinds, removed)
+
+
+def cut(render, occlusion: Occlusion):
+    """A face's render with what lies in front of it removed from its alpha."""
+    if render is None or occlusion.alpha is None:
+        return render
+    window, rgba = render
+    rgba = rgba.copy()
+    rgba[..., 3] *= 1 - occlusion.alpha
+    return window, rgba
+
+
+def estimate_faces(rgb: np.ndarray, faces: list[FittedFace], renders: dict, mode: str,
+                   hand_model) -> list[Occlusion]:
+    """One Occlusion per face (NONE where `renders`, by face index, has none or `mode` is 'off');
+    `hand_model()` gives the HandModel, asked for only when there is something to look at."""
+    if mode == "off" or not any(render is not None for render in renders.values()):
+        return [NONE] * len(faces)
+    hands = find_hands(rgb, hand_model(), faces)
+    return [estimate(rgb, face, renders.get(index), hands) for index, face in enumerate(faces)]
+
+
+def visible(occlusion: Occlusion, shape: tuple[int, int]) -> np.ndarray | None:
+    """(H, W) bool image, False where an occluder is in front of the face (alpha 0.5 or more); None when
+    nothing is."""
+    if occlusion.alpha is None:
+        return None
+    x, y, w, h = occlusion.window
+    seen = np.ones(shape, bool)
+    seen[y:y + h, x:x + w] = occlusion.alpha < 0.5
+    return seen

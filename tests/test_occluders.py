@@ -1,0 +1,150 @@
+"""Foreground occluders: what is in front of the face stays in front of the mask, in the layer, the
+composite and the segmentation; with nothing in front, the mask is unchanged."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from render3d.pipeline import FitOptions
+from render3d.qa.verify import lower_face_polygon, placement_iou
+
+LABELS = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "occluders.json"
+OBJECT_COLOUR = (40, 170, 70)
+STRAND_COLOUR = (45, 32, 25)
+
+
+def disc(shape, mask: np.ndarray, pixels: int) -> np.ndarray:
+    """`mask` (bool) grown (pixels > 0) or shrunk (pixels < 0) by a round element."""
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(pixels) + 1, 2 * abs(pixels) + 1))
+    operation = cv2.dilate if pixels > 0 else cv2.erode
+    return operation(mask.astype(np.uint8), element).astype(bool)
+
+
+@pytest.fixture(scope="module")
+def plain(engine, astronaut):
+    return engine.fit(astronaut, FitOptions(occluders="off"))
+
+
+@pytest.fixture(scope="module")
+def held_object(astronaut, astronaut_landmarks):
+    """The astronaut with a flat green microphone-like bar from the upper lip to below the chin."""
+    photo = astronaut.copy()
+    x = astronaut_landmarks[13, 0]
+    top, bottom = astronaut_landmarks[13, 1] - 4, astronaut_landmarks[152, 1] + 25
+    region = np.zeros(photo.shape[:2], np.uint8)
+    cv2.rectangle(region, (int(x - 16), int(top)), (int(x + 16), int(bottom)), 1, -1)
+    region = region.astype(bool)
+    photo[region] = OBJECT_COLOUR
+    return photo, region
+
+
+def test_nothing_in_front_leaves_the_mask_unchanged(engine, astronaut, plain):
+    auto = engine.fit(astronaut, FitOptions())
+    assert np.array_equal(auto.layer, plain.layer)
+    assert np.array_equal(auto.segmentation, plain.segmentation)
+    assert np.array_equal(auto.composite, plain.composite)
+    assert auto.metadata["faces"][0]["occluded_fraction"] == 0.0 and auto.metadata["faces"][0]["occluders"] == []
+    assert auto.metadata["options"]["occluders"] == "auto"
+
+
+def test_object_in_front_of_the_mouth_stays_in_front(engine, held_object, astronaut_landmarks):
+    photo, region = held_object
+    before = engine.fit(photo, FitOptions(occluders="off"))
+    after = engine.fit(photo, FitOptions(min_iou=0.5))
+    footprint = before.segmentation > 0
+    target = region & footprint
+    assert target.sum() > 0.9 * (region & lower_face_polygon(astronaut_landmarks, region.shape)).sum() > 500
+    # The segmentation excludes the object, the layer leaves it clear, the composite shows it.
+    assert (after.segmentation[target] > 0).mean() < 0.05
+    core = disc(region.shape, region, -2) & footprint
+    assert after.layer[core, 3].max() <= 2
+    assert np.abs(after.composite[core].astype(int) - OBJECT_COLOUR).max() <= 2
+    face = after.metadata["faces"][0]
+    assert "object" in face["occluders"] and face["occluded_fraction"] > 0.1
+    assert face["status"] == "ok" and face["iou"] > 0.7        # scored on the visible part
+    # No gap beside it: the mask stays on the skin next to the object, and is unchanged further away.
+    alpha_before, alpha_after = before.layer[..., 3].astype(float), after.layer[..., 3].astype(float)
+    beside = disc(region.shape, region, 4) & ~disc(region.shape, region, 2) & disc(region.shape, footprint, -3)
+    assert alpha_after[beside].mean() >= 0.9 * alpha_before[beside].mean()
+    away = footprint & ~disc(region.shape, region, 6)
+    assert (after.segmentation[away] == before.segmentation[away]).mean() > 0.99
+
+
+def strands_across_the_border(photo: np.ndarray, footprint: np.ndarray, landmarks: np.ndarray):
+    """Thin dark anti-aliased strands drawn across the mask's left border below the nose: (photo, coverage
+    of the strands, 0..1)."""
+    coverage = np.zeros(footprint.shape, np.uint8)
+    for y in np.linspace(landmarks[1, 1] + 8, landmarks[152, 1] - 14, 4).astype(int):
+        body = np.convolve(footprint[y], np.ones(10), "valid") == 10        # the mask body, not an ear loop
+        left = int(np.argmax(body))
+        cv2.line(coverage, (left - 14, y - 5), (left + 9, y + 4), 255, 2, cv2.LINE_AA)
+    coverage = coverage.astype(float)[..., None] / 255
+    photo = np.round(photo * (1 - coverage) + np.array(STRAND_COLOUR) * coverage).astype(np.uint8)
+    return photo, coverage[..., 0]
+
+
+def test_hair_strands_across_the_border_stay_in_front_softly(engine, astronaut, astronaut_landmarks, plain):
+    footprint = plain.segmentation > 0
+    photo, coverage = strands_across_the_border(astronaut, footprint, astronaut_landmarks)
+    before = engine.fit(photo, FitOptions(occluders="off"))
+    after = engine.fit(photo, FitOptions())
+    body = before.layer[..., 3] > 200
+    on, edge = (coverage > 0.8) & body, (coverage > 0.1) & (coverage < 0.6) & body
+    assert on.sum() > 30 and edge.sum() > 20
+    kept = after.layer[..., 3].astype(float) / np.maximum(before.layer[..., 3], 1)
+    assert kept[on].mean() < 0.4
+    assert kept[edge].mean() > kept[on].mean() + 0.2            # a soft alpha that follows the strand, not a cut
+    assert ((kept[edge] > 0.1) & (kept[edge] < 0.9)).any()
+    assert "hair" in after.metadata["faces"][0]["occluders"]
+    away = footprint & ~disc(coverage.shape, coverage > 0, 4)
+    assert (after.segmentation[away] == before.segmentation[away]).mean() > 0.995
+
+
+def test_visible_polygon_iou_ignores_what_is_in_front(astronaut_landmarks):
+    polygon = lower_face_polygon(astronaut_landmarks, (512, 512))
+    hand = np.zeros_like(polygon)
+    hand[150:200, 190:260] = True
+    segmentation = polygon & ~hand
+    assert placement_iou(segmentation, astronaut_landmarks) < 0.85
+    assert placement_iou(segmentation, astronaut_landmarks, visible=~hand) == pytest.approx(1.0)
+
+
+def test_bad_occluders_mode_is_refused():
+    with pytest.raises(ValueError, match="occluders"):
+        FitOptions(occluders="sometimes")
+
+
+def test_labelled_occluders_are_mostly_uncovered(engine, dev_faces):
+    """On the dev photo with a hand and a microphone in front of the chin, the mask leaves most of them."""
+    name = "facerec_lin-manuel-miranda.png"
+    polygons = json.loads(LABELS.read_text())["photos"][name]
+    before = engine.fit(dev_faces / "unmasked" / name, FitOptions(occluders="off"))
+    after = engine.fit(dev_faces / "unmasked" / name, FitOptions())
+    target = np.zeros(before.segmentation.shape, np.uint8)
+    for occluder in polygons:
+        cv2.fillPoly(target, [np.array(occluder["polygon"], np.int32)], 1)
+    target = target.astype(bool) & (before.segmentation > 0)
+    assert target.sum() > 2000
+    assert (after.segmentation[target] > 0).mean() < 0.3
+    assert after.metadata["faces"][0]["status"] == "ok"
+
+
+def test_cli_switches_occluders(tmp_path, astronaut):
+    import imageio.v3 as iio
+    from typer.testing import CliRunner
+
+    from render3d.cli import app
+
+    photo = tmp_path / "astronaut.png"
+    iio.imwrite(photo, astronaut)
+    runner = CliRunner()
+    done = runner.invoke(app, ["fit", str(photo), "--occluders", "off", "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.stderr
+    meta = json.loads((tmp_path / "out" / "astronaut.json").read_text())
+    assert meta["options"]["occluders"] == "off" and meta["faces"][0]["occluders"] == []
+    refused = runner.invoke(app, ["fit", str(photo), "--occluders", "sometimes", "--out", str(tmp_path / "bad")])
+    assert refused.exit_code == 2 and not (tmp_path / "bad").exists()
