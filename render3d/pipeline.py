@@ -6,6 +6,8 @@ and is reused for every image of a process.
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from render3d import realism
+from render3d.errors import EngineError
 from render3d.face.detect import DetectedFace, find_faces
 from render3d.face.fitting import FittedFace, fit_face, occluder_mesh
-from render3d.face.landmarks import LandmarkModel
+from render3d.face.landmarks import LandmarkModel, check_not_forked
 from render3d.io.image_in import DEFAULT_MAX_PIXELS, LoadedImage, Source, load_image
 from render3d.mask.choice import MaskChoice, choose_masks
 from render3d.mask.library import Mask, load_mask, read_texture
@@ -122,11 +125,23 @@ def timed(timings: dict, stage: str):
 
 
 class Engine:
-    """One GL context and landmark model per process, reused for every image."""
+    """One GL context and landmark model, reused for every image. An engine belongs to the process
+    and thread that created it (a GL context is current in one thread); used elsewhere it raises
+    EngineError. `render3d.default_engine()` gives each process and thread its own."""
 
     def __init__(self, samples: int = 4):
+        check_not_forked()
+        self.owner = (os.getpid(), threading.get_ident())
         self.renderer = Renderer(samples=samples)
         self._landmark_models: dict[int, LandmarkModel] = {}
+
+    def check_owner(self) -> None:
+        """Raise EngineError unless called from the process and thread that created the engine."""
+        here = (os.getpid(), threading.get_ident())
+        if here != self.owner:
+            raise EngineError(f"this Engine was created in process {self.owner[0]}, thread {self.owner[1]}, "
+                              f"and cannot run in process {here[0]}, thread {here[1]}: create one Engine per "
+                              "process and thread (render3d.fit and MaskAugment do)")
 
     def landmark_model(self, max_faces: int) -> LandmarkModel:
         if max_faces not in self._landmark_models:
@@ -135,6 +150,7 @@ class Engine:
 
     def fit(self, image: Source, options: FitOptions = FitOptions()) -> FitResult:
         timings: dict[str, float] = {}
+        self.check_owner()
         options.choose(0)                                   # fail fast on bad mask options
         with timed(timings, "decode"):
             loaded = load_image(image, options.max_pixels)

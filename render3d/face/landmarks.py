@@ -11,6 +11,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from render3d.errors import EngineError
+
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -30,10 +32,27 @@ def native_logs_silenced():
         os.close(devnull)
 
 
+# The process that created a MediaPipe graph. A process forked from it inherits MediaPipe's native
+# state half-copied (its threads are gone) and crashes or hangs in its next graph: refuse there.
+_graph_process: int | None = None
+
+
+def check_not_forked() -> None:
+    """Raise EngineError in a process forked after its parent ran MediaPipe."""
+    if _graph_process is not None and _graph_process != os.getpid():
+        raise EngineError(f"render3d cannot run in a process forked (pid {os.getpid()}) after its parent "
+                          f"(pid {_graph_process}) used it: start workers with 'spawn' or 'forkserver' "
+                          "(DataLoader(multiprocessing_context='spawn'), "
+                          "multiprocessing.get_context('spawn').Pool), or fit only in the workers")
+
+
 class LandmarkModel:
     """One MediaPipe FaceMesh graph, created once and reused for every image."""
 
     def __init__(self, max_faces: int = 10, min_confidence: float = 0.5):
+        global _graph_process
+        check_not_forked()
+        _graph_process = os.getpid()
         from mediapipe.python.solution_base import SolutionBase
         from mediapipe.python.solutions import face_mesh
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from render3d.errors import EngineError
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
 from render3d.face.topology import canonical_face
 from render3d.qa.verify import placement_iou
@@ -168,6 +169,8 @@ def verified(render_3d: Callable[[], Optional[Render]], render_2d: Callable[[], 
         if best_iou >= min_iou:
             return FaceRender(best, "ok")
         reason, detail = "low_iou", f"3D IoU {best_iou:.3f} < {min_iou}"
+    except EngineError:             # a broken GL context fails every face: it stops the run
+        raise
     except Exception as exc:        # any failure of one face's 3D path falls back, the image goes on
         reason, detail = "3d_error", f"3D placement failed: {describe(exc)}"
     try:

@@ -6,12 +6,14 @@ nodes). A render returns a straight-alpha RGBA float image of one window of the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import wraps
 
 import cv2
 import moderngl
 import numpy as np
 
 from render3d._paths import SHADERS_DIR
+from render3d.errors import EngineError
 
 MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
 DEPTH_PADDING = 1.0
@@ -47,7 +49,20 @@ def _default_sh() -> np.ndarray:
 DEFAULT_SH = _default_sh()
 
 
+def gl_errors_raised(method):
+    """A GL failure (no display, a context lost or not current in this thread) is an engine error:
+    it stops the run instead of letting faces fall back to the 2D path one by one."""
+    @wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except moderngl.Error as exc:
+            raise EngineError(f"GL failed in {method.__name__}: {' '.join(str(exc).split())}") from None
+    return wrapper
+
+
 class Renderer:
+    @gl_errors_raised
     def __init__(self, samples: int = 4):
         self.ctx = moderngl.create_context(standalone=True, backend="egl")
         self.samples = min(samples, self.ctx.max_samples)
@@ -84,6 +99,7 @@ class Renderer:
             self._targets[key] = (self.ctx.framebuffer(colour, depth), resolved)
         return self._targets[key]
 
+    @gl_errors_raised
     def render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
                parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
         """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
