@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from render3d import realism
-from render3d.errors import EngineError
+from render3d.errors import EngineError, OptionError
 from render3d.face.detect import DetectedFace, find_faces
 from render3d.face.fitting import FittedFace, fit_face, occluder_mesh
 from render3d.face.landmarks import LandmarkModel, check_not_forked
@@ -69,7 +69,17 @@ class FitOptions:
     realism_off: tuple[str, ...] = ()   # stages of `full` to leave out: light, ao, colour, camera, shadow
 
     def __post_init__(self):
-        realism.check(self.realism, self.realism_off)
+        """Check the values as the command line does: a bad one raises OptionError (a ValueError)."""
+        try:
+            realism.check(self.realism, self.realism_off)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
+        for name, low in (("seed", 0), ("max_faces", 1), ("max_pixels", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise OptionError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.min_iou is not None and not (isinstance(self.min_iou, (int, float)) and 0 <= self.min_iou <= 1):
+            raise OptionError(f"min_iou must be None or a number in [0, 1], got {self.min_iou!r}")
 
     def as_json(self) -> dict:
         return {"mask": self.mask, "seed": self.seed, "max_faces": self.max_faces,

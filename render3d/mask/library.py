@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
 import trimesh
 
 from render3d._paths import MESHES_DIR
-from render3d.errors import MaskError
+from render3d.errors import InputError, MaskError
 from render3d.face.topology import canonical_face
+from render3d.io.image_in import load_image
 from render3d.mask.placement import Binding, bind
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
@@ -88,12 +88,9 @@ def read_texture(path: Path | None) -> np.ndarray | None:
     if path is None:
         return None
     try:
-        pixels = iio.imread(path)
-    except Exception as exc:
-        raise MaskError(f"cannot read mask texture {path}: {exc}") from None
-    if pixels.ndim == 2:
-        pixels = np.stack([pixels] * 3, axis=2)
-    return np.ascontiguousarray(pixels[..., :3].astype(np.uint8))
+        return load_image(path).rgb
+    except InputError as exc:
+        raise MaskError(f"cannot read mask texture: {exc}") from None
 
 
 def _geometries(path: Path) -> list[trimesh.Trimesh]:

@@ -28,7 +28,7 @@ from PIL import Image, JpegImagePlugin
 from scipy.optimize import nnls
 
 from render3d.face.fitting import FittedFace
-from render3d.io.image_in import LoadedImage
+from render3d.io.image_in import LoadedImage, open_image
 from render3d.realism.light import LUMINANCE, skin_triangles
 
 # Squares analysed about a face, at full resolution: (size relative to its box, (min, max) side in px).
@@ -103,7 +103,7 @@ def jpeg_settings(image: LoadedImage) -> Jpeg | None:
     """The quantisation of a JPEG input (None for other inputs)."""
     if image.format != "jpeg" or image.path is None:
         return None
-    with Image.open(image.path) as im:
+    with open_image(image.path) as im:
         tables = getattr(im, "quantization", None)
         if not tables:
             return None
