@@ -95,7 +95,7 @@ def fit(
     """
     options = fit_options({name: value for name, value in locals().items() if name not in ("image", "out")})
     from render3d import default_engine
-    from render3d.io.image_out import ensure_output_dir
+    from render3d.io.image_out import check_output_dir
     from render3d.io.outputs import write_outputs
     from render3d.mask.library import available_masks
 
@@ -104,7 +104,7 @@ def fit(
         runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}
     for run_options in runs.values():
         run_options.choose(0)                               # fail fast on bad mask options
-    ensure_output_dir(out)                                  # and on an output folder that cannot be written
+    check_output_dir(out)                                   # and on an output folder that cannot be written
     for stem, run_options in runs.items():
         result = default_engine().fit(image, run_options)
         for path in write_outputs(result, out, stem).values():

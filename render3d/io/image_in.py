@@ -99,10 +99,11 @@ def _load_file(path: Path, max_pixels: int) -> LoadedImage:
 
 
 @contextmanager
-def open_image(path: Path) -> Iterator[Image.Image]:
-    """PIL's Image.open for reading a header again (quantisation tables, ...), under the same pixel
-    limit as every decode: the caller's max_pixels, checked by load_image, not PIL's own."""
-    with _pil_size_limit_off(), Image.open(path) as im:
+def open_image(source: Path | io.BytesIO) -> Iterator[Image.Image]:
+    """PIL's Image.open for a file already loaded (its header again: quantisation tables) or for
+    bytes the engine encoded, under the same pixel limit as every decode: the max_pixels that
+    load_image checked, not PIL's own."""
+    with _pil_size_limit_off(), Image.open(source) as im:
         yield im
 
 
@@ -123,7 +124,7 @@ def jpeg_ends_early(data: bytes) -> bool:
         return False
     decoded = []
     for probe in (data, data[:end] + _FILLER + data[end:]):
-        with _pil_size_limit_off(), Image.open(io.BytesIO(probe)) as im:
+        with open_image(io.BytesIO(probe)) as im:
             im.draft(None, (max(1, im.width // _PROBE_SCALE), max(1, im.height // _PROBE_SCALE)))
             try:
                 decoded.append(np.asarray(im))

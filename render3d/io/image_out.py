@@ -111,6 +111,16 @@ def ensure_output_dir(path: Path | str) -> Path:
     return path
 
 
+def check_output_dir(path: Path | str) -> None:
+    """Raise OutputError unless `path` is, or can be created as, a writable directory; creates nothing."""
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if existing == path or not existing.is_dir():
+        ensure_output_dir(path)              # an existing folder is probed; a file in the way fails
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot create output directory {path}: {existing} is not writable")
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
 

@@ -351,6 +351,7 @@ def jpeg_roundtrip(layer: np.ndarray, origin: tuple[int, int], jpeg: Jpeg, grays
     tables = [list(t) for t in jpeg.qtables][:1 if grayscale else None]
     Image.fromarray(padded[..., 1] if grayscale else padded).save(buffer, "JPEG", qtables=tables,
                                                                   subsampling=jpeg.subsampling)
-    decoded = np.asarray(Image.open(buffer).convert("RGB"))[pad_y:, pad_x:]
+    with open_image(buffer) as im:
+        decoded = np.asarray(im.convert("RGB"))[pad_y:, pad_x:]
     part[..., :3] = decoded * (covered[..., None] / np.float32(255))
     return layer
