@@ -336,7 +336,7 @@ def process_group(pgid: int) -> list[int]:
         except (FileNotFoundError, ProcessLookupError):
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
+            found.append(Path(stat.parent, "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120])
     return found
 
 
@@ -344,7 +344,7 @@ def test_a_batch_leaves_no_process_behind(tmp_path):
     photos = tmp_path / "in"
     photos.mkdir()
     (photos / "a.jpg").write_bytes(jpeg(skimage.data.astronaut()))
-    process = subprocess.Popen([*CLI, "batch", str(photos), str(tmp_path / "out"), "--workers", 2],
+    process = subprocess.Popen([*CLI, "batch", str(photos), str(tmp_path / "out"), "--workers", "2"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     process.communicate(timeout=300)
     assert process.returncode == 0
@@ -359,7 +359,7 @@ def test_a_stop_while_workers_start_exits_130_with_the_resume_line(tmp_path, sig
     photos.mkdir()
     for index in range(3):
         (photos / f"{index}.jpg").write_bytes(jpeg(skimage.data.astronaut()))
-    process = subprocess.Popen([*CLI, "batch", str(photos), str(out), "--workers", 2], stdout=subprocess.PIPE,
+    process = subprocess.Popen([*CLI, "batch", str(photos), str(out), "--workers", "2"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     log, deadline = out / ".render3d/workers.log", time.monotonic() + 120
     while not log.exists():                          # created just before the workers start

@@ -223,9 +223,20 @@ class Pool:
                 worker.process.kill()
                 worker.process.join()
             worker.conn.close()
+        stop_resource_tracker()
 
     def __enter__(self) -> "Pool":
         return self
 
     def __exit__(self, exc_type, *_) -> None:
         self.close(abandon=exc_type is not None)
+
+
+def stop_resource_tracker() -> None:
+    """Stop the helper process that 'spawn' starts beside its workers, and wait for it, so that none
+    outlives the pool (multiprocessing starts it again if it is needed later)."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        stop()
