@@ -418,8 +418,8 @@ def test_every_error_is_one_line_with_its_exit_code(photo, tmp_path, args, code)
 def test_out_is_checked_before_the_fit(tmp_path):
     """A bad --out is the first error, before the input is even decoded."""
     (tmp_path / "file.txt").write_text("a file, not a folder\n")
-    (tmp_path / "cut.jpg").write_bytes(truncated_jpegs(skimage.data.astronaut())["cut.jpg"])
-    result = cli("fit", tmp_path / "cut.jpg", "--out", tmp_path / "file.txt")
+    (tmp_path / "notes.jpg").write_text("not a photo\n")
+    result = cli("fit", tmp_path / "notes.jpg", "--out", tmp_path / "file.txt")
     assert result.returncode == 5 and "not a directory" in one_error_line(result)
 
 
