@@ -111,3 +111,25 @@ def test_fork_pool_after_use_raises_a_clear_error_and_does_not_hang(tmp_path):
 
 def test_spawn_pool_after_use_gives_the_parents_bytes(tmp_path):
     assert run_fork_script("spawn", tmp_path) == ["same", "same"]
+
+
+class BrokenEngineWorker:
+    """A batch worker whose GL context fails, as it does where EGL breaks mid-run."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def __call__(self, path: str) -> dict:
+        raise EngineError("GL failed in render: cannot create renderbuffer")
+
+
+def test_a_broken_engine_stops_a_batch_instead_of_failing_every_image(tmp_path):
+    from render3d.batch.dataset import Item
+    from render3d.batch.runner import BatchConfig, run_batch
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    config = BatchConfig(photos, tmp_path / "out", FitOptions())
+    with pytest.raises(EngineError, match="cannot create renderbuffer"):
+        run_batch(config, [Item(f"{i}.jpg") for i in range(4)], workers=1, worker=BrokenEngineWorker)
+    assert (tmp_path / "out/manifest.jsonl").read_bytes() == b""        # no image recorded as failed
