@@ -48,15 +48,39 @@ def test_an_engine_used_from_another_thread_raises(astronaut):
 
 
 def test_a_gl_failure_raises_instead_of_falling_back(astronaut):
-    """A GL context that is not current in the calling thread ("cannot create renderbuffer")."""
+    """A render in a thread where the GL context cannot be made current (another thread holds it):
+    every GL call fails ("cannot create renderbuffer"), and the fit raises instead of falling back."""
     engine = Engine()
+    held, release = threading.Event(), threading.Event()
 
-    def fit_elsewhere():
-        engine.owner = (engine.owner[0], threading.get_ident())     # past the ownership check, to GL
+    def hold_the_context():
+        with engine.renderer.ctx:
+            held.set()
+            release.wait()
+
+    def fit_here():
+        engine.owner = (engine.owner[0], threading.get_ident())        # past the engine's own check
         return engine.fit(astronaut, FitOptions(min_iou=0.5))
 
-    error = in_thread(fit_elsewhere).get("error")
+    holder = threading.Thread(target=hold_the_context)
+    holder.start()
+    held.wait()
+    try:
+        error = in_thread(fit_here).get("error")
+    finally:
+        release.set()
+        holder.join()
     assert isinstance(error, EngineError) and "GL failed" in str(error)
+
+
+def test_engines_in_one_thread_do_not_disturb_each_other(astronaut, engine):
+    """Each render makes its own context current: another engine's, made current since, is no harm."""
+    before = engine.fit(astronaut, FitOptions(min_iou=0.5))
+    other = Engine()                                    # its GL context is now the thread's current one
+    assert in_thread(lambda: render3d.fit(astronaut, min_iou=0.5))["value"].status == "ok"
+    assert other.fit(astronaut, FitOptions(min_iou=0.5)).status == "ok"
+    after = engine.fit(astronaut, FitOptions(min_iou=0.5))
+    assert after.status == "ok" and np.array_equal(after.composite, before.composite)
 
 
 FORK_SCRIPT = """

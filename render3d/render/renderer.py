@@ -103,6 +103,11 @@ class Renderer:
     def render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
                parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
         """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
+        with self.ctx:          # current for this render: another engine's context may be, in this thread
+            return self._render(window, occluders, parts, shaded)
+
+    def _render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
+                parts: list[DrawPart], shaded: bool) -> np.ndarray:
         x0, y0, width, height = window
         scale = min(1.0, MAX_RENDER_SIDE / max(width, height))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
