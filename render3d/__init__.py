@@ -6,22 +6,30 @@
 """
 from __future__ import annotations
 
-from render3d.errors import InputError, MaskError, NoFaceError, OutputError, Render3DError
+import os
+import threading
+
+from render3d.errors import EngineError, InputError, MaskError, NoFaceError, OptionError, OutputError, Render3DError
 from render3d.pipeline import Engine, FitOptions, FitResult
 
 __version__ = "0.1.0"
 __all__ = ["fit", "Engine", "FitOptions", "FitResult", "Render3DError", "InputError", "NoFaceError",
-           "OutputError", "MaskError", "default_engine"]
+           "OutputError", "MaskError", "EngineError", "OptionError", "default_engine"]
 
-_ENGINE: Engine | None = None
+_engines = threading.local()
+_inherited: list[Engine] = []       # engines a forked process got from its parent: kept, never torn down
 
 
 def default_engine() -> Engine:
-    """The process-wide engine: one GL context and landmark model, created on first use."""
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = Engine()
-    return _ENGINE
+    """This thread's engine (one GL context and landmark model), created on its first use in each
+    process and thread. In a process forked after its parent used render3d it raises EngineError."""
+    engine = getattr(_engines, "engine", None)
+    if engine is not None and engine.owner[0] != os.getpid():
+        _inherited.append(engine)       # tearing down MediaPipe's inherited state could crash
+        engine = None
+    if engine is None:
+        engine = _engines.engine = Engine()
+    return engine
 
 
 def fit(image, mask: str = "surgical", seed: int = 0, **options) -> FitResult:

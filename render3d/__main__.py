@@ -1,4 +1,4 @@
 """`python -m render3d` runs the command line."""
-from render3d.cli import app
+from render3d.cli import main
 
-app(prog_name="render3d")
+main()

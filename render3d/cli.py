@@ -1,7 +1,8 @@
 """The `render3d` command line.
 
 Exit codes: 0 done, 1 internal error, 2 bad usage, 3 unreadable input, 4 no face found,
-5 output not writable, 6 unknown or malformed mask, 130 batch stopped before the end.
+5 output not writable, 6 unknown or malformed mask, 130 interrupted or batch stopped before the end.
+Every error is one line on stderr: `render3d: error: ...`.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import inspect
 import os
 import shlex
 import sys
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from functools import partial, wraps
 from pathlib import Path
@@ -16,7 +18,8 @@ from typing import List, Optional
 
 import typer
 
-from render3d.errors import InputError, NoFaceError, Render3DError
+from render3d.batch.runner import DEFAULT_IMAGE_TIMEOUT_S
+from render3d.errors import InputError, NoFaceError, Render3DError, one_line
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
 from render3d.io.outputs import ALL_OUTPUTS
 from render3d.kinds import OCCLUDER_MODES
@@ -27,15 +30,26 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Fit textured 3D face masks onto photos.")
 
 
+INTERRUPTED = 130
+
+
+def error_line(message: str) -> None:
+    """The one line on stderr that every error gets."""
+    typer.echo(f"render3d: error: {one_line(message)}", err=True)
+
+
 def one_line_errors(command):
-    """Turn engine errors into one line on stderr and the error's exit code."""
+    """Turn engine errors into one line on stderr and the error's exit code; Ctrl-C into one line and 130."""
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except Render3DError as exc:
-            typer.echo(f"render3d: error: {exc}", err=True)
+            error_line(str(exc))
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("render3d: interrupted", err=True)
+            raise typer.Exit(INTERRUPTED) from None
     return wrapper
 
 
@@ -91,12 +105,14 @@ def fit(
     """
     options = fit_options({name: value for name, value in locals().items() if name not in ("image", "out")})
     from render3d import default_engine
+    from render3d.io.image_out import check_output_dir
     from render3d.io.outputs import write_outputs
     from render3d.mask.library import available_masks
 
     runs = {image.stem: options}
     if mask == "all":
         runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}
+    check_output_dir(out)                                   # fail fast on an output folder that cannot be written
     for stem, run_options in runs.items():
         result = default_engine().fit(image, run_options)
         for path in write_outputs(result, out, stem).values():
@@ -136,7 +152,23 @@ def with_fit_options(command):
     return wrapper
 
 
+def resume_hint() -> str:
+    return f"to resume, run the same command again: render3d {shlex.join(sys.argv[1:])}"
+
+
+def interrupted_batch(command):
+    """Ctrl-C at any point of a batch (a second one drops the work under way): one line, how to resume, 130."""
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            typer.echo(f"render3d: interrupted; {resume_hint()}", err=True)
+            raise typer.Exit(INTERRUPTED) from None
+    return wrapper
+
 @app.command()
+@interrupted_batch
 @one_line_errors
 @with_fit_options
 def batch(
@@ -159,6 +191,9 @@ def batch(
     ray: bool = typer.Option(False, "--ray", help="Run on Ray Data actors (needs render3d[ray])."),
     address: Optional[str] = typer.Option(None, "--address", help="With --ray: the cluster to join ('auto', "
                                           "'ray://HOST:10001'); default: a new local one."),
+    image_timeout: float = typer.Option(DEFAULT_IMAGE_TIMEOUT_S, "--image-timeout", min=1.0,
+                                        help="Seconds one image may take; a slower one is recorded as failed "
+                                        "(timeout) and its worker replaced."),
     *,
     options: FitOptions,
 ):
@@ -191,19 +226,15 @@ def batch(
         raise typer.BadParameter("INPUT_DIR must not be OUTPUT_DIR or inside it", param_hint="OUTPUT_DIR")
     items = read_list(list_file, input_dir, output_dir) if list_file else [Item(p) for p in walk(input_dir, output_dir)]
     config = BatchConfig(input_dir, output_dir, replace(options, min_iou=min_iou),
-                         tuple(name for name in ALL_OUTPUTS if name in chosen))
-    resume = f"to resume, run the same command again: render3d {shlex.join(sys.argv[1:])}"
-    try:
-        summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty(),
-                            shard=part, progress_every=progress_every, gpu_spec=check_spec(gpu), pool=pool)
-    except KeyboardInterrupt:                               # a second Ctrl-C: work under way is dropped
-        typer.echo(f"render3d: interrupted; {resume}", err=True)
-        raise typer.Exit(130) from None
+                         tuple(name for name in ALL_OUTPUTS if name in chosen), image_timeout)
+    summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty(),
+                        shard=part, progress_every=progress_every, gpu_spec=check_spec(gpu), pool=pool)
     for line in format_summary(summary):
         typer.echo(line)
     if not summary["complete"]:
-        typer.echo(f"render3d: stopped before the end; {resume}", err=True)
-        raise typer.Exit(130)
+        typer.echo(f"render3d: stopped before the end; {resume_hint()}", err=True)
+        raise typer.Exit(INTERRUPTED)
+
 
 
 def ray_pool(address: Optional[str]):
@@ -251,9 +282,57 @@ def masks(
         typer.echo(str(sheet))
 
 
+@contextmanager
+def native_output_off():
+    """Point file descriptors 1 and 2 at /dev/null for the run, so that native libraries' own lines
+    (TensorFlow Lite's "INFO: Created ... delegate", Mesa) never reach the user, while Python's
+    sys.stdout and sys.stderr keep writing where they did."""
+    streams = sys.stdout, sys.stderr
+    for stream in streams:
+        stream.flush()
+    saved = [os.dup(fd) for fd in (1, 2)]
+    sys.stdout, sys.stderr = (open(fd, "w", encoding=stream.encoding, errors=stream.errors, buffering=1,
+                                   closefd=False) for fd, stream in zip(saved, streams))
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        sys.stdout, sys.stderr = streams
+
+
 def main() -> None:
-    """The `render3d` entry point."""
-    app(prog_name="render3d")
+    """The `render3d` command: usage errors and unexpected ones also come as one line."""
+    with native_output_off():
+        code = run_app(sys.argv[1:])
+    sys.exit(code)
+
+
+def run_app(args: list[str]) -> int:
+    try:
+        code = app(args=args, prog_name="render3d", standalone_mode=False)
+    except typer.TyperException as exc:      # bad usage, from the option parser
+        context = getattr(exc, "ctx", None)
+        if not args:                        # no arguments: the help (typer's no_args_is_help)
+            typer.echo(exc.format_message())
+            return exc.exit_code
+        hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+        error_line(exc.format_message() + hint)
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("render3d: interrupted", err=True)
+        return INTERRUPTED
+    except Exception as exc:                 # a bug: still one line, and exit 1
+        error_line(f"internal error: {type(exc).__name__}: {exc}")
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray,
 
     trimesh's `Trimesh.vertex_normals` weights by corner angle; this is its mean of area-weighted
     face normals, which the masks and their bindings were built with."""
-    import trimesh.geometry                 # here, not at import: trimesh costs the CLI's start-up
+    import trimesh.geometry  # here, not at import: trimesh costs the CLI's start-up
 
     face_normals = triangle_normals(vertices, triangles) if face_normals is None else face_normals
     return trimesh.geometry.mean_vertex_normals(len(vertices), triangles, face_normals)

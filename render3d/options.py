@@ -1,7 +1,8 @@
 """FitOptions: every choice a fit takes, checked once when they are made.
 
 A bad value raises at construction, before any image is read: `MaskError` for the mask, its
-weights, wear, colour and texture (exit code 6 on the command line), `ValueError` for the rest.
+weights and texture (exit code 6 on the command line), `OptionError` (a `ValueError`; exit code 2)
+for the rest, the wear and colour included.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from numbers import Integral
 from pathlib import Path
 
 from render3d.colourspace import hex_to_rgb
+from render3d.errors import MaskError, OptionError
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
 from render3d.kinds import OCCLUDER_MODES, REALISM_MODES, REALISM_STAGES, OccluderMode, RealismMode, RealismStage, Wear
 from render3d.mask.choice import MaskChoice, choose_masks, parse_weights
@@ -34,19 +36,23 @@ class FitOptions:
     occluders: OccluderMode = "auto"   # auto: hands, objects and hair in front of a face stay in front; off
 
     def __post_init__(self):
-        check_realism(self.realism, self.realism_off)
+        try:
+            check_realism(self.realism, self.realism_off)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
         if self.occluders not in OCCLUDER_MODES:
-            raise ValueError(f"occluders must be one of {', '.join(OCCLUDER_MODES)}, not {self.occluders!r}")
-        if not isinstance(self.seed, Integral):
-            raise ValueError(f"seed must be an integer, not {self.seed!r}")
-        if not isinstance(self.max_faces, Integral) or self.max_faces < 1:
-            raise ValueError(f"max_faces must be a positive integer, not {self.max_faces!r}")
-        if not isinstance(self.max_pixels, Integral) or self.max_pixels < 1:
-            raise ValueError(f"max_pixels must be a positive integer, not {self.max_pixels!r}")
-        if self.min_iou is not None and not 0.0 <= self.min_iou <= 1.0:
-            raise ValueError(f"min_iou must be in [0, 1] or None, not {self.min_iou!r}")
+            raise OptionError(f"occluders must be one of {', '.join(OCCLUDER_MODES)}, not {self.occluders!r}")
+        for name, low in (("seed", 0), ("max_faces", 1), ("max_pixels", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+                raise OptionError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.min_iou is not None and not (isinstance(self.min_iou, (int, float)) and 0 <= self.min_iou <= 1):
+            raise OptionError(f"min_iou must be None or a number in [0, 1], got {self.min_iou!r}")
         if self.color is not None:
-            hex_to_rgb(self.color)
+            try:
+                hex_to_rgb(self.color)
+            except MaskError as exc:
+                raise OptionError(str(exc)) from None
         parse_weights(self.mask_weights)
         if self.mask != "all":          # 'all' is the command line's: one run per library mask
             self.choose(0)              # the mask, weights, wear and texture exist

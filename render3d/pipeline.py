@@ -5,12 +5,16 @@ and is reused for every image of a process.
 """
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 
 from render3d import realism
+from render3d.errors import EngineError
 from render3d.face.detect import DetectedFace, find_faces
 from render3d.face.fitting import FittedFace, fit_face, occluder_mesh
-from render3d.face.landmarks import LandmarkModel
+from render3d.face.landmarks import LandmarkModel, check_not_forked
 from render3d.geometry import Window, flip_yz
 from render3d.io.image_in import Source, load_image
 from render3d.mask.choice import MaskChoice
@@ -53,12 +57,24 @@ def window_of(parts: list[DrawPart], shape: tuple[int, int], extra: int = 0) -> 
 
 
 class Engine:
-    """One GL context and landmark model per process, reused for every image."""
+    """One GL context and landmark model, reused for every image. An engine belongs to the process
+    and thread that created it (a GL context is current in one thread); used elsewhere it raises
+    EngineError. `render3d.default_engine()` gives each process and thread its own."""
 
     def __init__(self, samples: int = 4, device: int | None = None):
+        check_not_forked()
+        self.owner = (os.getpid(), threading.get_ident())
         self.renderer = Renderer(samples=samples, device=device)
         self._landmark_models: dict[int, LandmarkModel] = {}
         self._hand_model: foreground.HandModel | None = None
+
+    def check_owner(self) -> None:
+        """Raise EngineError unless called from the process and thread that created the engine."""
+        here = (os.getpid(), threading.get_ident())
+        if here != self.owner:
+            raise EngineError(f"this Engine was created in process {self.owner[0]}, thread {self.owner[1]}, "
+                              f"and cannot run in process {here[0]}, thread {here[1]}: create one Engine per "
+                              "process and thread (render3d.fit and MaskAugment do)")
 
     def landmark_model(self, max_faces: int) -> LandmarkModel:
         """The landmark model for up to `max_faces` faces, created on first use."""
@@ -80,6 +96,7 @@ class Engine:
         if not isinstance(options, FitOptions):
             raise TypeError(f"options must be a FitOptions, not {type(options).__name__}")
         timings: dict[str, float] = {}
+        self.check_owner()
         with timed(timings, "decode"):
             loaded = load_image(image, options.max_pixels)
         rgb = loaded.rgb

@@ -261,10 +261,11 @@ def test_repeated_and_clashing_entries(tmp_path):
 
 def test_torn_and_repeated_manifest_lines_are_dropped_on_resume(tmp_path):
     from render3d.batch import manifest
+    from render3d.batch.runner import failed_row
 
     path = tmp_path / "manifest.jsonl"
-    first = {"path": "a.jpg", "status": "failed", "outputs": []}
-    second = {"path": "a.jpg", "status": "ok", "outputs": ["a_seg.png"]}
+    first = failed_row("a.jpg", "bad_input", "corrupt")
+    second = {**failed_row("a.jpg"), "status": "ok", "faces": 1, "face_status": ["ok"], "outputs": ["a_seg.png"]}
     path.write_bytes(manifest.encode(first) + manifest.encode(second) + b'{"path": "b.jpg", "sta')
     rows_by_path = manifest.load(path)
     assert rows_by_path == {"a.jpg": manifest.encode(second)}

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 import render3d
-from render3d.errors import MaskError
+from render3d.errors import MaskError, OptionError
 from render3d.options import FitOptions
 from render3d.pipeline import FitOptions as PipelineFitOptions
 
@@ -15,11 +15,16 @@ def test_fit_options_are_importable_where_they_were():
     assert render3d.FitOptions is FitOptions is PipelineFitOptions
 
 
-@pytest.mark.parametrize("values", [{"mask": "no_such_mask"}, {"wear": "sideways"}, {"color": "#12345"},
-                                    {"mask": "random", "mask_weights": "surgical=x"},
+@pytest.mark.parametrize("values", [{"mask": "no_such_mask"}, {"mask": "random", "mask_weights": "surgical=x"},
                                     {"mask": "random", "mask_weights": "nope=1"}, {"texture": "missing.png"}])
 def test_bad_mask_options_are_mask_errors(values):
     with pytest.raises(MaskError):
+        FitOptions(**values)
+
+
+@pytest.mark.parametrize("values", [{"wear": "sideways"}, {"color": "#12345"}])
+def test_bad_wear_and_colour_are_option_errors(values):
+    with pytest.raises(OptionError):
         FitOptions(**values)
 
 

@@ -35,7 +35,8 @@ def is_inside(path: Path, folder: Path) -> bool:
 def walk(input_dir: Path, output_dir: Path) -> list[str]:
     """Image files under `input_dir` (by suffix), sorted, skipping `output_dir` when it lies inside.
 
-    Symlinked files are read wherever they point; symlinked folders are followed once each.
+    Symlinked files are read wherever they point, unless that is inside `output_dir`; symlinked
+    folders are followed once each. Names that are not UTF-8 come as os.fsdecode gives them.
     """
     root, skip = input_dir.resolve(), output_dir.resolve()
     found, seen = [], set()
@@ -47,16 +48,23 @@ def walk(input_dir: Path, output_dir: Path) -> list[str]:
         seen.add(real)
         dirs.sort()
         base = Path(folder).relative_to(root)
-        found += [(base / name).as_posix() for name in files if Path(name).suffix.lower() in IMAGE_SUFFIXES]
+        found += [(base / name).as_posix() for name in files if Path(name).suffix.lower() in IMAGE_SUFFIXES
+                  and not (os.path.islink(Path(folder) / name) and reads_output(Path(folder) / name, skip))]
     return sorted(found)
 
 
+def reads_output(path: Path, output_dir: Path) -> bool:
+    """Whether an input path leads (through symlinks) into the batch's resolved `output_dir`."""
+    return is_inside(path.resolve(), output_dir)
+
+
 def read_list(list_file: Path, input_dir: Path, output_dir: Path) -> list[Item]:
-    """Entries of a list file (one path a line, relative to `input_dir` or absolute under it), in order."""
+    """Entries of a list file (one path a line, relative to `input_dir` or absolute under it), in order.
+    Lines are file names as bytes (any encoding); entries that resolve into `output_dir` are refused."""
     try:
-        lines = list_file.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the list {list_file}: {exc}") from None
+        lines = [os.fsdecode(line) for line in list_file.read_bytes().splitlines()]
+    except OSError as exc:
+        raise InputError(f"cannot read the list {list_file}: {exc.strerror or exc}") from None
     root, out = input_dir.resolve(), output_dir.resolve()
     items = []
     for line in filter(None, (line.strip() for line in lines)):
@@ -67,8 +75,8 @@ def read_list(list_file: Path, input_dir: Path, output_dir: Path) -> list[Item]:
         absolute = entry if entry.is_absolute() else root / entry
         if not is_inside(absolute, root) or absolute == root:
             items.append(Item(line, "unsafe_path", f"not under the input folder {root}"))
-        elif is_inside(absolute, out):
-            items.append(Item(line, "unsafe_path", "inside the output folder"))
+        elif reads_output(absolute, out):
+            items.append(Item(line, "unsafe_path", "inside the output folder (after resolving symlinks)"))
         else:
             items.append(Item(absolute.relative_to(root).as_posix()))
     return items
@@ -80,16 +88,23 @@ def output_place(output_dir: Path, path: str) -> tuple[Path, str]:
     return output_dir.joinpath(*relative.parent.parts), relative.stem
 
 
+def is_confined(output_dir: Path, folder: Path) -> bool:
+    """Whether `folder` stays inside `output_dir` after resolving symlinks. Every write and every
+    delete of a batch goes through this check."""
+    return is_inside(folder.resolve(), output_dir.resolve())
+
+
 def confined(output_dir: Path, folder: Path) -> Path:
     """`folder`, once checked to stay inside `output_dir` after resolving symlinks."""
-    if not is_inside(folder.resolve(), output_dir.resolve()):
+    if not is_confined(output_dir, folder):
         raise OutputError(f"output folder {folder} resolves outside {output_dir}")
     return folder
 
 
 def checked(items: list[Item]) -> list[Item]:
     """Each entry once (where it first appears), refusing those whose outputs would overwrite
-    another entry's ('a.jpg' and 'a.png' in one folder share a stem: the first keeps it) or the summary."""
+    another entry's ('a.jpg' and 'a.png' in one folder share a stem: the first keeps it), the
+    summary, or the files of the reserved state folder."""
     owners: dict[tuple[str, str], str] = {}
     first: dict[str, Item] = {}
     for item in items:
@@ -98,7 +113,9 @@ def checked(items: list[Item]) -> list[Item]:
         if item.reason is None:
             parent, stem = output_place(Path("."), item.path)
             key = (parent.as_posix(), stem)
-            if key == (".", Path(SUMMARY).stem):
+            if parent.parts[:1] == (STATE_DIR,):
+                item = Item(item.path, "name_clash", f"its outputs would land in the batch's own {STATE_DIR} folder")
+            elif key == (".", Path(SUMMARY).stem):
                 item = Item(item.path, "name_clash", f"its {SUMMARY} would overwrite the batch summary")
             elif owners.setdefault(key, item.path) != item.path:
                 item = Item(item.path, "name_clash", f"same output names as {owners[key]}")

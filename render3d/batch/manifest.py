@@ -13,28 +13,42 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from render3d.io.image_out import atomic_write
-from render3d.kinds import IMAGE_STATUSES
+from render3d.io.image_out import atomic_write, open_nofollow
+from render3d.kinds import FACE_STATUSES, IMAGE_STATUSES
 
 STATUSES = IMAGE_STATUSES
 
 
 def encode(row: dict) -> bytes:
-    """A manifest row as one sorted-key JSON line, UTF-8, newline included."""
-    return (json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    """A row as one UTF-8 JSON line. A file name's bytes that are not UTF-8 (held as surrogate
+    escapes, as os.fsdecode gives them) are written as JSON escapes ("\\udce9"): lossless, since
+    os.fsencode(json.loads(line)["path"]) gives the name's bytes back."""
+    return (json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
+
+
+def is_valid(row) -> bool:
+    """Whether a parsed line is a whole row: a hand-edited or foreign one is dropped (its image redone)."""
+    def strings(value, allowed=None):
+        return isinstance(value, list) and all(isinstance(v, str) and (allowed is None or v in allowed)
+                                               for v in value)
+
+    return (isinstance(row, dict) and isinstance(row.get("path"), str) and row.get("status") in STATUSES
+            and isinstance(row.get("reason"), (str, type(None))) and isinstance(row.get("faces"), int)
+            and strings(row.get("outputs")) and strings(row.get("face_status"), FACE_STATUSES)
+            and all(not os.path.isabs(p) and ".." not in p.split("/") for p in row["outputs"]))
 
 
 def load(path: Path) -> dict[str, bytes]:
-    """Encoded rows by image path; the last row of an image wins, torn or corrupt lines are skipped."""
+    """Encoded rows by image path; the last row of an image wins, torn, corrupt or invalid lines are skipped."""
     rows = {}
-    if path.exists():
-        with open(path, "rb") as lines:
+    if os.path.lexists(path):
+        with os.fdopen(open_nofollow(path, os.O_RDONLY), "rb") as lines:
             for line in lines:
                 try:
                     row = json.loads(line)
                 except ValueError:        # a torn last line
                     continue
-                if isinstance(row, dict) and isinstance(row.get("path"), str) and isinstance(row.get("outputs"), list):
+                if is_valid(row):
                     rows[row["path"]] = encode(row)
     return rows
 
@@ -51,7 +65,7 @@ class Manifest:
         self.path = path
         self.rows = load(path)
         compact(path, self.rows)            # drops a torn line, so appended lines start on their own
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self._fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
     def get(self, key: str) -> bytes | None:
         """The encoded row of an image path, or None."""

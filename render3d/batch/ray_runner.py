@@ -61,11 +61,12 @@ class RayPool:
 
     Joins the cluster at `address` ('auto', 'ray://host:10001', or None for a new local one) unless
     Ray is already initialised in this process. Actors' own logs stay in Ray's session logs, so `log`
-    is not used.
+    is not used; nor is `job_timeout`, since Ray Data bounds no single image's time: an image that
+    hangs holds its actor.
     """
 
-    def __init__(self, size: int, setup: Callable, log: Path | None = None, address: str | None = None,
-                 actor_cpus: float = ACTOR_CPUS):
+    def __init__(self, size: int, setup: Callable, log: Path | None = None, job_timeout: float | None = None,
+                 address: str | None = None, actor_cpus: float = ACTOR_CPUS):
         self.size, self.setup, self.actor_cpus = size, setup, actor_cpus
         self.owned = not ray.is_initialized()
         if self.owned:

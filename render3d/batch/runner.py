@@ -22,18 +22,19 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from render3d.batch import gpu, manifest
-from render3d.batch.dataset import Item, checked, confined, output_place
+from render3d.batch.dataset import STATE_DIR, Item, checked, confined, is_confined, output_place
 from render3d.batch.parquet import PARQUET, write_parquet
-from render3d.batch.pool import Crashed, Pool
+from render3d.batch.pool import Crashed, Pool, TimedOut
 from render3d.batch.progress import progress_bar
 from render3d.batch.shard import Shard
-from render3d.errors import InputError, MaskError, OutputError, Render3DError
-from render3d.io.image_out import atomic_write, ensure_output_dir, remove_stale_temps
-from render3d.io.outputs import ALL_OUTPUTS, write_outputs
+from render3d.errors import EngineError, InputError, MaskError, OutputError, Render3DError
+from render3d.io.image_out import atomic_write, ensure_output_dir, open_nofollow, remove_stale_temps
+from render3d.io.outputs import ALL_OUTPUTS, output_names, write_outputs
 from render3d.pipeline import Engine, FitOptions, FitResult
 from render3d.render.fallback import describe
 
 REASONS = {InputError: "bad_input", OutputError: "output_error", MaskError: "mask_error"}
+DEFAULT_IMAGE_TIMEOUT_S = 900.0
 
 
 class RunMismatch(Render3DError):
@@ -49,6 +50,7 @@ class BatchConfig:
     output_dir: Path
     options: FitOptions                         # shared by every image, except for the seed
     outputs: tuple[str, ...] = ALL_OUTPUTS
+    image_timeout: float | None = DEFAULT_IMAGE_TIMEOUT_S     # seconds; a slower image fails ('timeout')
 
     def record(self) -> dict:
         """What the outputs depend on, as JSON (the worker count and image list are not part of it)."""
@@ -58,7 +60,8 @@ class BatchConfig:
 
 def image_seed(seed: int, path: str) -> int:
     """A 32-bit seed from the batch seed and an image's relative path: stable across runs and machines."""
-    return int.from_bytes(hashlib.blake2b(f"{seed}\0{path}".encode(), digest_size=4).digest(), "big")
+    key = f"{seed}\0".encode() + os.fsencode(path)         # a file name's own bytes, UTF-8 or not
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big")
 
 
 class ImageWorker:
@@ -79,6 +82,8 @@ class ImageWorker:
             written = write_outputs(result, confined(config.output_dir, folder), stem, config.outputs)
             row.update(result_fields(result), timings=dict(result.timings),
                        outputs=sorted(p.relative_to(config.output_dir).as_posix() for p in written.values()))
+        except EngineError:             # a broken engine fails every image: it stops the batch
+            raise
         except Render3DError as exc:
             reason = next((name for kind, name in REASONS.items() if isinstance(exc, kind)), "error")
             row.update(reason=reason, error=str(exc))
@@ -119,7 +124,7 @@ def failed_row(path: str, reason: str | None = None, error: str | None = None) -
 @contextmanager
 def locked(state_dir: Path) -> Iterator[None]:
     """Hold the output folder's lock: one batch at a time writes there. The OS drops it if we die."""
-    fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+    fd = open_nofollow(state_dir / "lock", os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -130,11 +135,21 @@ def locked(state_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def state_folder(output_dir: Path, shard: Shard) -> Path:
+    """The run's state folder (OUTPUT_DIR/.render3d, or a shard's folder inside it), created; refused when
+    it or a folder above it is a symlink (its files would land elsewhere)."""
+    for folder in dict.fromkeys((output_dir / STATE_DIR, shard.state_dir(output_dir))):
+        if folder.is_symlink() or not is_confined(output_dir, folder):
+            raise OutputError(f"{folder} is a symlink: the batch's state must stay inside {output_dir}")
+        ensure_output_dir(folder)
+    return shard.state_dir(output_dir)
+
+
 def check_run(config: BatchConfig, state_dir: Path, manifest_path: Path, force: bool) -> None:
     """Refuse to resume a run made with other options, unless forced (then start it over)."""
     run_path = state_dir / "run.json"
     record = config.record()
-    previous = json.loads(run_path.read_text()) if run_path.exists() else None
+    previous = read_run_record(run_path)
     if previous is None and manifest_path.exists() and not force:
         raise RunMismatch(f"{config.output_dir} holds a manifest but no run record ({run_path}); "
                           "pass --force to start over")
@@ -149,6 +164,27 @@ def check_run(config: BatchConfig, state_dir: Path, manifest_path: Path, force: 
     if force or previous != record:
         atomic_write(manifest_path, b"")
     atomic_write(run_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_run_record(path: Path) -> dict | None:
+    """The recorded run options, or None when there are none (or they are not a valid record)."""
+    if not os.path.lexists(path):
+        return None
+    fd = open_nofollow(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            record = json.loads(stream.read())
+        except ValueError:
+            return None
+    keys = {"input_dir", "options", "outputs"}
+    return record if isinstance(record, dict) and keys <= set(record) and isinstance(record["options"], dict) else None
+
+
+def remove_temps_of(output_dir: Path, path: str) -> None:
+    """Delete the temp files an image's killed worker left, where its folder is confined."""
+    folder, stem = output_place(output_dir, path)
+    if is_confined(output_dir, folder):
+        remove_stale_temps(folder, output_names(stem))
 
 
 def is_done(line: bytes | None, output_dir: Path) -> bool:
@@ -187,7 +223,7 @@ def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool 
     The summary's "complete" is false when the run was stopped (SIGINT, SIGTERM) before the end.
     """
     out = ensure_output_dir(config.output_dir)
-    state_dir = ensure_output_dir(shard.state_dir(out))
+    state_dir = state_folder(out, shard)
     with locked(state_dir):
         check_run(config, state_dir, shard.manifest(out), force)
         items = shard.select(checked(items))
@@ -196,20 +232,27 @@ def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool 
             todo = [item for item in items if not is_done(rows.get(item.path), out)]
             paths = [item.path for item in todo if not item.reason]
             for folder in {output_place(out, path)[0] for path in paths}:
-                remove_stale_temps(folder)          # left by a run killed while writing these images
+                if is_confined(out, folder):        # temps left by a run killed while writing these images
+                    remove_stale_temps(folder)
             with progress_bar(len(todo), show_progress, progress_every) as advance, graceful_stop() as stopping:
                 for item in todo:
                     if item.reason:
                         rows.append(failed_row(item.path, item.reason, item.error))
                         advance()
                 if paths:
+                    os.close(open_nofollow(state_dir / "workers.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND))
                     setup = partial(start_worker, worker, config, gpu.DeviceTurns(gpu_spec, state_dir / "gpu_turns"))
-                    with pool(min(workers, len(paths)), setup, state_dir / "workers.log") as workers_pool:
+                    with pool(min(workers, len(paths)), setup, state_dir / "workers.log",
+                              job_timeout=config.image_timeout) as workers_pool:
                         for path, result in workers_pool.run(paths, stopping):
+                            if isinstance(result, (Crashed, TimedOut)):
+                                remove_temps_of(out, path)
                             if isinstance(result, Crashed):
                                 if stopping():          # killed along with us: left for the resume
                                     continue
                                 result = failed_row(path, "worker_crashed", f"{result.describe()} while masking it")
+                            elif isinstance(result, TimedOut):
+                                result = failed_row(path, "timeout", f"{result.describe()}: its worker was stopped")
                             rows.append(result)
                             processed += 1
                             advance()

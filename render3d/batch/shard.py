@@ -8,6 +8,7 @@ once on one shared folder; `render3d merge` then combines the parts (render3d.ba
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ class Shard:
         return self.count == 1
 
     def owns(self, path: str) -> bool:
-        digest = hashlib.blake2b(path.encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(os.fsencode(path), digest_size=8).digest()
         return int.from_bytes(digest, "big") % self.count == self.index
 
     def select(self, items: list[Item]) -> list[Item]:

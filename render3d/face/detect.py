@@ -7,8 +7,9 @@ passes run only when needed; each face keeps the name of the pass that found it:
   search   no face yet, or only faces near the smallest the mesh's own detector sees: MediaPipe's
            full-range detector on the whole image, then on overlapping tiles where that finds more
            faces or still none; the mesh then fits a window around each new box.
-A face the whole-image passes are unsure of (a low detection score) is fitted again in a window
-around it, turned upright first where it lies on its side or upside down ("-rot90" and so on is
+A face the detector is unsure of (a score below UNSURE) is kept only where its cheeks and forehead
+show skin colour: a blurred building or a pattern that the mesh took for a face shows none. A face the
+whole-image passes are unsure of (a low detection score) is fitted again in a window around it, turned upright first where it lies on its side or upside down ("-rot90" and so on is
 appended to its source). A photo with no sure face is tried in quarter turns.
 Large photos are fitted at full size: fits on shrunken copies came no closer to hand-annotated
 landmarks, and MediaPipe's time hardly grows with the image.
@@ -32,6 +33,14 @@ DUPLICATE_IOU = 0.4  # landmark boxes overlapping more than this are the same fa
 SURE = 0.8  # detection score from which a whole-image fit is kept as it is
 TURN_MARGIN = 0.05  # how much better a turned face must score to be fitted turned
 MAX_WINDOW = 1024  # windows wider than this (px) are shrunk before fitting
+UNSURE = 0.7  # detection score below which a face must also show skin colour to be kept
+SKIN_SHARE = 0.3  # share of skin-coloured pixels on its cheeks and forehead that such a face needs
+# Skin chroma in YCrCb. On the dev photos the unsure real faces have 0.8 or more of their patch
+# pixels in it, and the building that the mesh fits in faceapi_happy.jpg none.
+SKIN_CR, SKIN_CB = (135, 180), (85, 135)
+ACHROMATIC = 2.0  # median chroma distance from grey below which colour says nothing (grayscale photos)
+SKIN_PATCHES = ((117, 118, 101, 36, 205, 187, 123), (346, 347, 330, 266, 425, 411, 352),  # cheeks
+                (109, 10, 338, 337, 9, 108))  # forehead
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,28 @@ def find_faces(rgb: np.ndarray, model: LandmarkModel, max_faces: int = 10) -> li
     if turn:
         faces = [DetectedFace(_unrotate(f.landmarks, turn, rgb.shape[:2]), f"{f.source}-rot{90 * turn}", f.score)
                  for f in faces]
+    faces = [f for f in faces if is_plausible(rgb, f)]
     faces = sorted(faces, key=lambda f: -_size(f.landmarks))[:max_faces]
     return sorted(faces, key=lambda f: tuple(_centre(f.landmarks)))
+
+
+def is_plausible(rgb: np.ndarray, face: DetectedFace) -> bool:
+    """Whether a face is likely a face: a sure detection, or skin colour on its cheeks and forehead.
+    Where those patches are colourless (a grayscale photo) colour cannot tell, and the face is kept."""
+    if face.score >= UNSURE:
+        return True
+    h, w = rgb.shape[:2]
+    polygons = [np.round(face.landmarks[list(patch), :2]).astype(np.int32) for patch in SKIN_PATCHES]
+    corner = np.clip(np.concatenate(polygons).min(0), 0, [w - 1, h - 1])
+    far = np.clip(np.concatenate(polygons).max(0) + 1, corner + 1, [w, h])
+    crop = rgb[corner[1]:far[1], corner[0]:far[0]]
+    inside = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [p - corner for p in polygons], 1)
+    _, cr, cb = cv2.cvtColor(crop, cv2.COLOR_RGB2YCrCb)[inside > 0].astype(np.float32).T
+    if not len(cr) or np.median(np.abs(cr - 128) + np.abs(cb - 128)) < ACHROMATIC:
+        return True
+    skin = (cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1]) & (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])
+    return float(skin.mean()) >= SKIN_SHARE
 
 
 _ROTATIONS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}

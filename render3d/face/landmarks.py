@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from render3d.errors import EngineError
+
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -58,12 +60,27 @@ def solution(name: str):
     _deferred_package("mediapipe")
     _deferred_package("mediapipe.python.solutions")
     return importlib.import_module(f"mediapipe.python.solutions.{name}")
+# The process that created a MediaPipe graph. A process forked from it inherits MediaPipe's native
+# state half-copied (its threads are gone) and crashes or hangs in its next graph: refuse there.
+_graph_process: int | None = None
+
+
+def check_not_forked() -> None:
+    """Raise EngineError in a process forked after its parent ran MediaPipe."""
+    if _graph_process is not None and _graph_process != os.getpid():
+        raise EngineError(f"render3d cannot run in a process forked (pid {os.getpid()}) after its parent "
+                          f"(pid {_graph_process}) used it: start workers with 'spawn' or 'forkserver' "
+                          "(DataLoader(multiprocessing_context='spawn'), "
+                          "multiprocessing.get_context('spawn').Pool), or fit only in the workers")
 
 
 class LandmarkModel:
     """One MediaPipe FaceMesh graph, created once and reused for every image."""
 
     def __init__(self, max_faces: int = 10, min_confidence: float = 0.5):
+        global _graph_process
+        check_not_forked()
+        _graph_process = os.getpid()
         face_mesh = solution("face_mesh")
         from mediapipe.python.solution_base import SolutionBase
 

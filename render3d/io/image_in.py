@@ -1,6 +1,7 @@
 """Decode a photo (file or array) into an 8-bit RGB array, with one-line errors for bad input."""
 from __future__ import annotations
 
+import io
 import struct
 import threading
 from contextlib import contextmanager
@@ -62,6 +63,8 @@ def _load_array(array: np.ndarray, max_pixels: int) -> LoadedImage:
         raise InputError(f"input array must be HxW, HxWx3 or HxWx4, got shape {array.shape}")
     if array.size == 0:
         raise InputError(f"input array is empty (shape {array.shape})")
+    if not array.dtype.isnative:                    # big-endian '>u2' and the like
+        array = array.astype(array.dtype.newbyteorder("="))
     _check_pixels("input array", array.shape[1], array.shape[0], max_pixels)
     return LoadedImage(_to_rgb8(array, "input array"), "array", None, f"{array.dtype.name} {layout}")
 
@@ -89,7 +92,79 @@ def _load_file(path: Path, max_pixels: int) -> LoadedImage:
                 rgb = _pil_to_rgb8(ImageOps.exif_transpose(im), str(path))
             except _DECODE_ERRORS as exc:
                 raise InputError(f"truncated or corrupt image {path}: {_one_line(exc)}") from None
-    return LoadedImage(rgb, _FORMAT_ALIASES.get(fmt, fmt), path, mode)
+    fmt = _FORMAT_ALIASES.get(fmt, fmt)
+    if fmt == "jpeg" and jpeg_ends_early(path.read_bytes()):
+        raise InputError(f"truncated or corrupt image {path}: its image data ends before the last pixel")
+    return LoadedImage(rgb, fmt, path, mode)
+
+
+@contextmanager
+def open_image(source: Path | io.BytesIO) -> Iterator[Image.Image]:
+    """PIL's Image.open for a file already loaded (its header again: quantisation tables) or for
+    bytes the engine encoded, under the same pixel limit as every decode: the max_pixels that
+    load_image checked, not PIL's own."""
+    with _pil_size_limit_off(), Image.open(source) as im:
+        yield im
+
+
+# Bytes inserted where a JPEG's last scan ends: image data, to a decoder that still needs some.
+_FILLER = np.random.default_rng(0).integers(0, 0xFF, 4096, dtype=np.uint8).tobytes()    # no 0xFF: no marker
+_PROBE_SCALE = 8
+
+
+def jpeg_ends_early(data: bytes) -> bool:
+    """Whether a JPEG's entropy-coded data ends before its last block (cut short, then an end marker).
+
+    libjpeg only warns there and fills the missing blocks with grey, which PIL accepts. The data is
+    decoded again (at 1/8 scale, cheaply) with filler bytes before the marker that ends the last scan:
+    a complete image never reads them (the pixels are the same), a short one decodes them.
+    """
+    end = _last_scan_end(data)
+    if end is None:
+        return False
+    decoded = []
+    for probe in (data, data[:end] + _FILLER + data[end:]):
+        with open_image(io.BytesIO(probe)) as im:
+            im.draft(None, (max(1, im.width // _PROBE_SCALE), max(1, im.height // _PROBE_SCALE)))
+            try:
+                decoded.append(np.asarray(im))
+            except _DECODE_ERRORS:
+                return True
+    return not np.array_equal(*decoded)
+
+
+def _last_scan_end(data: bytes) -> int | None:
+    """Offset of the end marker (EOI) that closes a JPEG's last scan, or None where the stream has none."""
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:                          # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:                          # EOI with no scan before it
+            return None
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        if marker != 0xDA:                          # not a start of scan: a segment to skip
+            continue
+        while True:                                 # entropy-coded data up to the next marker
+            i = data.find(b"\xff", i)
+            if i < 0 or i + 1 >= n:
+                return None
+            following = data[i + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                i += 2
+            elif following == 0xFF:
+                i += 1
+            else:
+                break
+        if following == 0xD9:
+            return i
+    return None
 
 
 def _pil_to_rgb8(im: Image.Image, name: str) -> np.ndarray:

@@ -23,6 +23,8 @@ _SAVE_OPTIONS = {
     "tiff": {"compression": "tiff_lzw"},
 }
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "bmp": "bmp", "tiff": "tiff"}
+OUTPUT_EXTENSIONS = tuple(_EXTENSIONS.values())
+NAME_MAX = 255                  # bytes in one file name, on every common filesystem
 _ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 
 
@@ -60,7 +62,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     Either the complete file is at `path` afterwards or nothing changed; raises OutputError on failure.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = path.with_name(_temp_prefix(path.name) + f"{uuid.uuid4().hex[:12]}.tmp")
     created = False
     try:
         # os.open with 0o666 honours the umask, unlike tempfile.mkstemp's fixed 0o600.
@@ -78,6 +80,14 @@ def atomic_write(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
         raise
+
+
+def open_nofollow(path: Path, flags: int) -> int:
+    """os.open `path` without following a symlink planted in its place; raise OutputError if it fails."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot open {path}: {_reason(exc)} (symlinks are refused)") from None
 
 
 def ensure_output_dir(path: Path | str) -> Path:
@@ -101,21 +111,41 @@ def ensure_output_dir(path: Path | str) -> Path:
     return path
 
 
+def check_output_dir(path: Path | str) -> None:
+    """Raise OutputError unless `path` is, or can be created as, a writable directory; creates nothing."""
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if existing == path or not existing.is_dir():
+        ensure_output_dir(path)              # an existing folder is probed; a file in the way fails
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot create output directory {path}: {existing} is not writable")
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
 
 
 # The names `atomic_write` and `ensure_output_dir` give their temp files.
-_TEMP_NAME = re.compile(r"\.(.+\.|write-test-)[0-9a-f]{12}\.tmp")
+_TEMP_NAME = re.compile(r"\.(.+\.|write-test-)[0-9a-f]{12}\.tmp", re.DOTALL)
 
 
-def remove_stale_temps(folder: Path) -> None:
-    """Delete the temp files that writes killed mid-way (SIGKILL, power loss) left in `folder`.
+def _temp_prefix(name: str) -> str:
+    """'.NAME.' for the temp files of NAME, NAME cut so that a temp name stays within NAME_MAX bytes."""
+    room = NAME_MAX - len(".." + "0" * 12 + ".tmp")
+    return "." + os.fsdecode(os.fsencode(name)[:room]) + "."
 
-    Only call it while no other process writes there.
+
+def remove_stale_temps(folder: Path, names: tuple[str, ...] | None = None) -> None:
+    """Delete the temp files that writes killed mid-way (SIGKILL, power loss) left in `folder`:
+    all of them, or (`names`) those of these output names only.
+
+    Only call it while no other process writes there (or writes those names).
     """
-    if folder.is_dir():
-        for entry in os.scandir(folder):
-            if entry.is_file(follow_symlinks=False) and _TEMP_NAME.fullmatch(entry.name):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
+    if not folder.is_dir():
+        return
+    prefixes = tuple(_temp_prefix(name) for name in names) if names is not None else None
+    for entry in os.scandir(folder):
+        if (entry.is_file(follow_symlinks=False) and _TEMP_NAME.fullmatch(entry.name)
+                and (prefixes is None or entry.name.startswith(prefixes))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)

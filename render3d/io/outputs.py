@@ -5,7 +5,14 @@ import json
 from pathlib import Path
 
 from render3d.errors import OutputError
-from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
+from render3d.io.image_out import (
+    OUTPUT_EXTENSIONS,
+    atomic_write,
+    encode_image,
+    ensure_output_dir,
+    output_extension,
+    output_format,
+)
 from render3d.pipeline import FitResult
 
 ALL_OUTPUTS = ("composite", "layer", "seg", "json")
@@ -19,6 +26,12 @@ def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]
         "seg": out_dir / f"{stem}_seg.png",
         "json": out_dir / f"{stem}.json",
     }
+
+
+def output_names(stem: str) -> tuple[str, ...]:
+    """Every file name an image of this stem may be written under, whatever its format."""
+    return tuple(sorted({path.name for ext in OUTPUT_EXTENSIONS
+                         for path in output_paths(Path("."), stem, ext).values()}))
 
 
 def metadata_json(metadata: dict) -> bytes:

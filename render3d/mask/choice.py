@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from render3d.colourspace import hex_to_rgb, srgb_to_linear
-from render3d.errors import MaskError
+from render3d.errors import MaskError, OptionError
 from render3d.kinds import WEAR_STYLES, Wear
 from render3d.mask.library import available_masks, load_mask_spec, resolve_mask
 
@@ -58,7 +58,12 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
                  mask_dirs: tuple[Path, ...] = ()) -> list[MaskChoice]:
     """One choice per face. `mask` is a name, a mask file, or 'random' (weighted by `weights`)."""
     if wear not in WEAR_STYLES:
-        raise MaskError(f"unknown wear {wear!r}; choose one of: {', '.join(WEAR_STYLES)}")
+        raise OptionError(f"unknown wear {wear!r}; choose one of: {', '.join(WEAR_STYLES)}")
+    if color is not None:
+        try:
+            hex_to_rgb(color)
+        except MaskError as exc:
+            raise OptionError(str(exc)) from None
     if texture is not None and not Path(texture).is_file():
         raise MaskError(f"texture {texture} does not exist")
     rng = np.random.default_rng(seed)

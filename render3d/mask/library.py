@@ -57,9 +57,10 @@ import numpy as np
 
 from render3d._paths import MESHES_DIR
 from render3d.colourspace import hex_to_rgb
-from render3d.errors import MaskError
+from render3d.errors import InputError, MaskError
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face
+from render3d.io.image_in import load_image
 from render3d.mask.placement import Binding, bind, over_face
 from render3d.realism.occlusion import bake_occlusion
 
@@ -123,15 +124,10 @@ def read_texture(path: Path | None) -> np.ndarray | None:
     """An (H, W, 3) uint8 texture from a file (gray is spread to RGB, alpha dropped); MaskError if unreadable."""
     if path is None:
         return None
-    import imageio.v3 as iio
-
     try:
-        pixels = iio.imread(path)
-    except Exception as exc:
-        raise MaskError(f"cannot read mask texture {path}: {exc}") from None
-    if pixels.ndim == 2:
-        pixels = np.stack([pixels] * 3, axis=2)
-    return np.ascontiguousarray(pixels[..., :3].astype(np.uint8))
+        return load_image(path).rgb
+    except InputError as exc:
+        raise MaskError(f"cannot read mask texture: {exc}") from None
 
 
 @dataclass(frozen=True)

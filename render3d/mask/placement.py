@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face, closed_triangles
 from render3d.geometry import triangle_normals, unit, vertex_normals
 from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5
@@ -75,8 +79,8 @@ class Skin:
     """A fitted face's closed surface in canonical cm, prepared once for every part placed on it."""
     surface: np.ndarray          # closed-face vertices, deformed
     normals: np.ndarray          # their unit normals
-    tree: "cKDTree"              # over `surface`
-    oval_tree: "cKDTree"         # over the face oval's vertices
+    tree: cKDTree              # over `surface`
+    oval_tree: cKDTree         # over the face oval's vertices
 
     @classmethod
     def of(cls, fitted: FittedFace) -> "Skin":

@@ -29,7 +29,7 @@ from PIL import Image, JpegImagePlugin
 from render3d.colourspace import LUMINANCE
 from render3d.face.fitting import FittedFace
 from render3d.geometry import Window, unpremultiply
-from render3d.io.image_in import LoadedImage
+from render3d.io.image_in import LoadedImage, open_image
 from render3d.realism.light import skin_triangles
 from render3d.tolerances import COVARIANCE_JITTER, RATIO_FLOOR
 
@@ -109,7 +109,7 @@ def jpeg_settings(image: LoadedImage) -> Jpeg | None:
     """The quantisation of a JPEG input (None for other inputs)."""
     if image.format != "jpeg" or image.path is None:
         return None
-    with Image.open(image.path) as im:
+    with open_image(image.path) as im:
         tables = getattr(im, "quantization", None)
         if not tables:
             return None
@@ -359,6 +359,7 @@ def jpeg_roundtrip(layer: np.ndarray, origin: tuple[int, int], jpeg: Jpeg, grays
     tables = [list(t) for t in jpeg.qtables][:1 if grayscale else None]
     Image.fromarray(padded[..., 1] if grayscale else padded).save(buffer, "JPEG", qtables=tables,
                                                                   subsampling=jpeg.subsampling)
-    decoded = np.asarray(Image.open(buffer).convert("RGB"))[pad_y:, pad_x:]
+    with open_image(buffer) as im:
+        decoded = np.asarray(im.convert("RGB"))[pad_y:, pad_x:]
     part[..., :3] = decoded * (covered[..., None] / np.float32(255))
     return layer

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import cv2
 import numpy as np
 
 from render3d.colourspace import LINEAR_LUT, linear_to_srgb
+from render3d.errors import EngineError
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
 from render3d.face.topology import canonical_face
 from render3d.geometry import Window, unpremultiply
@@ -24,6 +25,9 @@ from render3d.qa.verify import placement_iou
 from render3d.render.composite import SEGMENTATION_THRESHOLD
 from render3d.render.renderer import DrawPart
 from render3d.tolerances import DEGENERATE_DET
+
+if TYPE_CHECKING:
+    from scipy.spatial import Delaunay
 
 Render = tuple[Window, np.ndarray]                  # a window and its straight-alpha RGBA float32
 
@@ -50,7 +54,7 @@ def neutral_face() -> FittedFace:
 
 
 @lru_cache(maxsize=1)
-def anchors() -> tuple[np.ndarray, "Delaunay"]:
+def anchors() -> tuple[np.ndarray, Delaunay]:
     """Canonical anchor points (468 landmarks, then the rings, in image axes) and their triangulation."""
     from scipy.spatial import Delaunay
 
@@ -168,6 +172,8 @@ def verified(render_3d: Callable[[], Optional[Render]], render_2d: Callable[[], 
         if best_iou >= min_iou:
             return FaceRender(best, "ok")
         reason, detail = "low_iou", f"3D IoU {best_iou:.3f} < {min_iou}"
+    except EngineError:             # a broken GL context fails every face: it stops the run
+        raise
     except Exception as exc:        # any failure of one face's 3D path falls back, the image goes on
         reason, detail = "3d_error", f"3D placement failed: {describe(exc)}"
     try:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import wraps
 
 import cv2
 import moderngl
 import numpy as np
 
 from render3d._paths import SHADERS_DIR
+from render3d.errors import EngineError
 from render3d.geometry import Window, unpremultiply
 
 MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
@@ -58,8 +60,21 @@ def shader_source(name: str) -> str:
                      for line in lines) + "\n"
 
 
+def gl_errors_raised(method):
+    """A GL failure (no display, a context lost or not current in this thread) is an engine error:
+    it stops the run instead of letting faces fall back to the 2D path one by one."""
+    @wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except moderngl.Error as exc:
+            raise EngineError(f"GL failed in {method.__name__}: {' '.join(str(exc).split())}") from None
+    return wrapper
+
+
 class Renderer:
     """An offscreen EGL context with the occluder and mask programs, its textures and framebuffers."""
+    @gl_errors_raised
     def __init__(self, samples: int = 4, device: int | None = None):
         """`device`: an EGL device index (see render3d.batch.gpu), or None for EGL's default display."""
         chosen = {} if device is None else {"device_index": device}
@@ -107,9 +122,15 @@ class Renderer:
         self._targets.move_to_end(key)
         return self._targets[key]
 
+    @gl_errors_raised
     def render(self, window: Window, occluders: list[tuple[np.ndarray, np.ndarray]],
                parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
         """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
+        with self.ctx:          # current for this render: another engine's context may be, in this thread
+            return self._render(window, occluders, parts, shaded)
+
+    def _render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
+                parts: list[DrawPart], shaded: bool) -> np.ndarray:
         x0, y0, width, height = window
         scale = min(1.0, MAX_RENDER_SIDE / max(width, height))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
