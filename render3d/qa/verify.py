@@ -7,23 +7,26 @@ import numpy as np
 # Jaw line from ear level to ear level, then up over the cheeks to the nose bridge (MediaPipe indices).
 LOWER_FACE_POLYGON = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
                       288, 361, 323, 352, 280, 195, 50, 123]
-POLYGON_TOP = 195
+POLYGON_TOP, POLYGON_CHEEK = 195, 50
 
 
 def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
-    """The lower-face polygon in image pixels, moved down the face as a mask worn in style `wear` is:
+    """The lower-face polygon in image pixels, slid down the face as a mask worn in style `wear` is:
     its top from the nose bridge to where that style's top edge lands."""
     if wear == "correct":
         return landmarks[LOWER_FACE_POLYGON, :2]
     from render3d.face.fitting import fit_face
     from render3d.face.topology import canonical_face
-    from render3d.mask.library import WEAR_TOP_EDGE
+    from render3d.mask.wear import corner_x, lowered, wear_drop
 
-    rest = canonical_face().vertices
-    above, below = WEAR_TOP_EDGE[wear]
-    drop = (rest[above, 1] + rest[below, 1]) / 2 - rest[POLYGON_TOP, 1]
     fitted = fit_face(landmarks)
-    return fitted.to_image(fitted.to_canonical(landmarks[LOWER_FACE_POLYGON]) + [0.0, drop, 0.0])[:, :2]
+    face = canonical_face().vertices
+    rest = face[LOWER_FACE_POLYGON]
+    # The polygon's top edge runs straight from the nose bridge to the cheek.
+    top, cheek = face[POLYGON_TOP], face[POLYGON_CHEEK]
+    beside_corner = top + (cheek - top) * corner_x() / abs(cheek[0])
+    moved = lowered(rest, wear_drop(top, beside_corner, wear)) - rest
+    return fitted.to_image(fitted.to_canonical(landmarks[LOWER_FACE_POLYGON]) + moved)[:, :2]
 
 
 def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str = "correct") -> np.ndarray:
