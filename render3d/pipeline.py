@@ -57,7 +57,8 @@ class FitOptions:
     mask_dirs: tuple[Path, ...] = ()
     max_pixels: int = DEFAULT_MAX_PIXELS
     mask_weights: str = ""          # 'surgical=3,n95=1' for random draws
-    wear: str = "correct"           # correct, nose-out or chin
+    wear: str = "correct"           # correct, nose-out, chin, a MaskedFace-Net class name, or 'random'
+    wear_weights: str = ""          # 'correct=8,nose-out=1,chin=1' for random wear
     color: str | None = None        # '#RRGGBB' recolouring
     texture: Path | None = None     # replacement albedo texture
     vary: bool = True               # seeded variation of the colour tone
@@ -71,13 +72,15 @@ class FitOptions:
     def as_json(self) -> dict:
         return {"mask": self.mask, "seed": self.seed, "max_faces": self.max_faces,
                 "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
-                "mask_weights": self.mask_weights, "wear": self.wear, "color": self.color,
+                "mask_weights": self.mask_weights, "wear": self.wear,
+                "wear_weights": self.wear_weights, "color": self.color,
                 "texture": str(self.texture) if self.texture else None, "vary": self.vary,
                 "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off)}
 
     def choose(self, count: int) -> list[MaskChoice]:
         return choose_masks(self.mask, count, self.seed, weights=self.mask_weights, wear=self.wear,
-                            color=self.color, texture=self.texture, vary=self.vary, mask_dirs=self.mask_dirs)
+                            wear_weights=self.wear_weights, color=self.color, texture=self.texture, vary=self.vary,
+                            mask_dirs=self.mask_dirs)
 
 
 def to_camera_frame(vectors: np.ndarray) -> np.ndarray:

@@ -163,11 +163,13 @@ def corner_x() -> float:
     return float(abs(canonical_face().vertices[MOUTH_CORNER, 0]))
 
 
-def lowered(vertices: np.ndarray, drop: tuple[float, float]) -> np.ndarray:
-    """Vertices slid down the face, by drop[0] at the middle and drop[1] from the mouth corners out,
-    fading out toward the ears so that loops stay on them."""
+def lowered(vertices: np.ndarray, drop: tuple[float, float], keep_ears: bool = True) -> np.ndarray:
+    """Vertices slid down the face, by drop[0] at the middle and drop[1] from the mouth corners out;
+    with `keep_ears`, fading out toward the ears so that loops stay on them."""
     if drop == (0.0, 0.0):
         return vertices
-    toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
     moved = slid(vertices, np.interp(np.abs(vertices[:, 0]), [0.0, corner_x()], drop))
+    if not keep_ears:
+        return moved
+    toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
     return vertices + (moved - vertices) * toward_ears[:, None]

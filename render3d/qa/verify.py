@@ -25,7 +25,7 @@ def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
     # The polygon's top edge runs straight from the nose bridge to the cheek.
     top, cheek = face[POLYGON_TOP], face[POLYGON_CHEEK]
     beside_corner = top + (cheek - top) * corner_x() / abs(cheek[0])
-    moved = lowered(rest, wear_drop(top, beside_corner, wear)) - rest
+    moved = lowered(rest, wear_drop(top, beside_corner, wear), keep_ears=False) - rest
     return fitted.to_image(fitted.to_canonical(landmarks[LOWER_FACE_POLYGON]) + moved)[:, :2]
 
 
@@ -46,11 +46,18 @@ def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slic
             slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))))
 
 
-def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct") -> float:
-    """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box."""
+def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct",
+                  visible: np.ndarray | None = None) -> float:
+    """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box.
+
+    Only the visible part of that region counts: the part inside the frame and, when `visible` (an
+    (H, W) bool image, False where something in front of the face hides it) is given, the part it
+    leaves in view; the mask image is counted over the same pixels.
+    """
     box = face_box(landmarks, segmentation.shape)
-    mask = segmentation[box].astype(bool)
-    polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box]
+    seen = np.ones(segmentation.shape, bool)[box] if visible is None else visible[box]
+    mask = segmentation[box].astype(bool) & seen
+    polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box] & seen
     union = np.logical_or(mask, polygon).sum()
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
 
