@@ -24,8 +24,9 @@ WEAR_ALIASES = {"Mask_Mouth_Chin": "nose-out", "Mask_Chin": "chin"}
 # The mask's top edge lands, at the middle, halfway between these landmarks' heights: under the
 # nostrils above the upper lip (nose-out), or below the lower lip, above the chin's front (chin).
 WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 200)}
-# With nose-out the sides stay this high above the mouth corners, so the fabric bends under the
-# nose rather than sliding down whole.
+# Beside the mouth corners the top edge lands this high (cm) above them with nose-out, so the fabric
+# bends under the nose rather than sliding down whole; on the chin it lands as high as at the middle,
+# so the edge is pulled straight under the lower lip.
 CORNER_COVER_CM = {"nose-out": 0.5}
 MOUTH_CORNER = 61
 EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
@@ -147,11 +148,10 @@ def wear_drop(top_middle: np.ndarray, top_corner: np.ndarray, wear: str) -> tupl
         return 0.0, 0.0
     face = canonical_face().vertices
     above, below = WEAR_TOP_EDGE[wear]
-    middle = rail_drop(top_middle, (face[above, 1] + face[below, 1]) / 2)
-    side = middle
-    if wear in CORNER_COVER_CM:
-        side = min(middle, rail_drop(top_corner, face[MOUTH_CORNER, 1] + CORNER_COVER_CM[wear]))
-    return middle, side
+    middle_y = (face[above, 1] + face[below, 1]) / 2
+    corner_y = face[MOUTH_CORNER, 1] + CORNER_COVER_CM[wear] if wear in CORNER_COVER_CM else middle_y
+    middle = rail_drop(top_middle, middle_y)
+    return middle, min(middle, rail_drop(top_corner, corner_y))
 
 
 def body_drop(body: np.ndarray, wear: str) -> tuple[float, float]:

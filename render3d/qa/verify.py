@@ -46,17 +46,32 @@ def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slic
             slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))))
 
 
+STRAP_WIDTH_CM = 0.6             # loops and straps are narrower than this, the fabric much wider
+
+
+def fabric(mask: np.ndarray, scale: float) -> np.ndarray:
+    """A boolean mask image without its loops and straps (a morphological opening by a disc
+    `STRAP_WIDTH_CM` across, at `scale` pixels per cm); the frame's edges do not wear it away."""
+    size = 2 * max(1, round(STRAP_WIDTH_CM * scale / 2)) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disc).astype(bool)
+
+
 def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct",
                   visible: np.ndarray | None = None) -> float:
-    """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box.
+    """IoU of a boolean mask image's fabric (its loops and straps left out) with the region a face's
+    mask should cover, inside the face's box.
 
     Only the visible part of that region counts: the part inside the frame and, when `visible` (an
     (H, W) bool image, False where something in front of the face hides it) is given, the part it
-    leaves in view; the mask image is counted over the same pixels.
+    leaves in view; the mask image is counted over the same pixels. So a frame or a hand that cuts the
+    region leaves the score of a well placed mask as it is.
     """
+    from render3d.face.fitting import fit_face
+
     box = face_box(landmarks, segmentation.shape)
     seen = np.ones(segmentation.shape, bool)[box] if visible is None else visible[box]
-    mask = segmentation[box].astype(bool) & seen
+    mask = fabric(segmentation[box], fit_face(landmarks).scale) & seen
     polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box] & seen
     union = np.logical_or(mask, polygon).sum()
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
