@@ -8,32 +8,40 @@ import numpy as np
 LOWER_FACE_POLYGON = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
                       288, 361, 323, 352, 280, 195, 50, 123]
 POLYGON_TOP, POLYGON_CHEEK = 195, 50
+# The face's front: its midline from the nose bridge to the bottom of the chin, which on a turned head
+# stands out past the jaw line (and so does a mask worn low on it), between the cheeks and the jaw.
+FACE_FRONT = [195, 5, 4, 1, 2, 164, 0, 13, 14, 17, 18, 200, 199, 175, 152,
+              50, 280, 136, 150, 149, 176, 148, 377, 400, 378, 379, 365]
 
 
-def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
-    """The lower-face polygon in image pixels, slid down the face as a mask worn in style `wear` is:
-    its top from the nose bridge to where that style's top edge lands."""
+def wear_polygons(landmarks: np.ndarray, wear: str) -> list[np.ndarray]:
+    """The region a mask worn in style `wear` covers, as polygons in image pixels: for `correct` the
+    lower-face polygon; otherwise that polygon and the outline of the face's front, slid down the face
+    as the mask is (their top from the nose bridge to where that style's top edge lands)."""
     if wear == "correct":
-        return landmarks[LOWER_FACE_POLYGON, :2]
+        return [landmarks[LOWER_FACE_POLYGON, :2]]
     from render3d.face.fitting import fit_face
     from render3d.face.topology import canonical_face
     from render3d.mask.wear import corner_x, lowered, wear_drop
 
     fitted = fit_face(landmarks)
     face = canonical_face().vertices
-    rest = face[LOWER_FACE_POLYGON]
+    points = LOWER_FACE_POLYGON + FACE_FRONT
+    rest = face[points]
     # The polygon's top edge runs straight from the nose bridge to the cheek.
     top, cheek = face[POLYGON_TOP], face[POLYGON_CHEEK]
     beside_corner = top + (cheek - top) * corner_x() / abs(cheek[0])
     moved = lowered(rest, wear_drop(top, beside_corner, wear), keep_ears=False) - rest
-    return fitted.to_image(fitted.to_canonical(landmarks[LOWER_FACE_POLYGON]) + moved)[:, :2]
+    slid = fitted.to_image(fitted.to_canonical(landmarks[points]) + moved)[:, :2]
+    front = slid[len(LOWER_FACE_POLYGON):]
+    return [slid[:len(LOWER_FACE_POLYGON)], cv2.convexHull(front.astype(np.float32))[:, 0].astype(float)]
 
 
 def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str = "correct") -> np.ndarray:
     """Boolean image of the region a mask worn in style `wear` should cover."""
     polygon = np.zeros(shape, np.uint8)
-    cv2.fillPoly(polygon, [np.round(wear_polygon(landmarks, wear) * 16).astype(np.int32)], 1,
-                 lineType=cv2.LINE_8, shift=4)
+    for outline in wear_polygons(landmarks, wear):         # one at a time, so that overlaps stay filled
+        cv2.fillPoly(polygon, [np.round(outline * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
     return polygon.astype(bool)
 
 
