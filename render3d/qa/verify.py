@@ -8,41 +8,54 @@ import numpy as np
 LOWER_FACE_POLYGON = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
                       288, 361, 323, 352, 280, 195, 50, 123]
 POLYGON_TOP, POLYGON_CHEEK = 195, 50
+POLYGON_TOP_EDGE = [123, 50, 195, 280, 352]     # cheek to cheek over the nose bridge
 # The face's front: its midline from the nose bridge to the bottom of the chin, which on a turned head
-# stands out past the jaw line (and so does a mask worn low on it), between the cheeks and the jaw.
+# stands out past the jaw line, between the cheeks and the jaw.
 FACE_FRONT = [195, 5, 4, 1, 2, 164, 0, 13, 14, 17, 18, 200, 199, 175, 152,
               50, 280, 136, 150, 149, 176, 148, 377, 400, 378, 379, 365]
+BELOW_CM = 30.0
 
 
-def wear_polygons(landmarks: np.ndarray, wear: str) -> list[np.ndarray]:
-    """The region a mask worn in style `wear` covers, as polygons in image pixels: for `correct` the
-    lower-face polygon; otherwise that polygon and the outline of the face's front, slid down the face
-    as the mask is (their top from the nose bridge to where that style's top edge lands)."""
-    if wear == "correct":
-        return [landmarks[LOWER_FACE_POLYGON, :2]]
+def filled(outlines: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """Boolean image of the union of (N, 2) pixel polygons."""
+    image = np.zeros(shape, np.uint8)
+    for outline in outlines:                     # one at a time, so that overlaps stay filled
+        cv2.fillPoly(image, [np.round(outline * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    return image.astype(bool)
+
+
+def face_region(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Boolean image of the lower face: the lower-face polygon and the outline of the face's front."""
+    front = cv2.convexHull(landmarks[FACE_FRONT, :2].astype(np.float32))[:, 0].astype(float)
+    return filled([landmarks[LOWER_FACE_POLYGON, :2], front], shape)
+
+
+def below_top_edge(landmarks: np.ndarray, wear: str) -> np.ndarray:
+    """A pixel polygon holding everything below where the top edge of a mask worn in style `wear` lands:
+    the lower-face polygon's top edge slid down the face as the mask is, and far below it."""
     from render3d.face.fitting import fit_face
     from render3d.face.topology import canonical_face
+    from render3d.mask.placement import bind, followed
     from render3d.mask.wear import corner_x, lowered, wear_drop
 
     fitted = fit_face(landmarks)
     face = canonical_face().vertices
-    points = LOWER_FACE_POLYGON + FACE_FRONT
-    rest = face[points]
-    # The polygon's top edge runs straight from the nose bridge to the cheek.
+    # The polygon's top edge runs straight from the nose bridge to the cheek; slid down, it follows the
+    # expression where it lands (an open mouth takes it down with the lower lip).
     top, cheek = face[POLYGON_TOP], face[POLYGON_CHEEK]
     beside_corner = top + (cheek - top) * corner_x() / abs(cheek[0])
-    moved = lowered(rest, wear_drop(top, beside_corner, wear), keep_ears=False) - rest
-    slid = fitted.to_image(fitted.to_canonical(landmarks[points]) + moved)[:, :2]
-    front = slid[len(LOWER_FACE_POLYGON):]
-    return [slid[:len(LOWER_FACE_POLYGON)], cv2.convexHull(front.astype(np.float32))[:, 0].astype(float)]
+    slid = lowered(face[POLYGON_TOP_EDGE], wear_drop(top, beside_corner, wear), keep_ears=False)
+    edge = followed(slid, bind(slid), fitted)
+    far = edge[[-1, 0]] - [0.0, BELOW_CM, 0.0]
+    return fitted.to_image(np.concatenate([edge, far]))[:, :2]
 
 
 def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str = "correct") -> np.ndarray:
-    """Boolean image of the region a mask worn in style `wear` should cover."""
-    polygon = np.zeros(shape, np.uint8)
-    for outline in wear_polygons(landmarks, wear):         # one at a time, so that overlaps stay filled
-        cv2.fillPoly(polygon, [np.round(outline * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
-    return polygon.astype(bool)
+    """Boolean image of the region a mask worn in style `wear` should cover: the lower-face polygon, or
+    for a style worn lower, the lower face below where that style's top edge lands."""
+    if wear == "correct":
+        return filled([landmarks[LOWER_FACE_POLYGON, :2]], shape)
+    return face_region(landmarks, shape) & filled([below_top_edge(landmarks, wear)], shape)
 
 
 def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
@@ -73,12 +86,16 @@ def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "
     Only the visible part of that region counts: the part inside the frame and, when `visible` (an
     (H, W) bool image, False where something in front of the face hides it) is given, the part it
     leaves in view; the mask image is counted over the same pixels. So a frame or a hand that cuts the
-    region leaves the score of a well placed mask as it is.
+    region leaves the score of a well placed mask as it is. A mask worn lower than `correct` is judged
+    on the face only: where its fabric hangs below the jaw depends on the neck, which has no landmarks.
     """
     from render3d.face.fitting import fit_face
 
     box = face_box(landmarks, segmentation.shape)
-    seen = np.ones(segmentation.shape, bool)[box] if visible is None else visible[box]
+    seen = np.ones(segmentation.shape, bool) if visible is None else visible.astype(bool)
+    if wear != "correct":
+        seen = seen & face_region(landmarks, segmentation.shape)
+    seen = seen[box]
     mask = fabric(segmentation[box], fit_face(landmarks).scale) & seen
     polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box] & seen
     union = np.logical_or(mask, polygon).sum()
