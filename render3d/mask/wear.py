@@ -27,7 +27,7 @@ WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 200)}
 # Beside the mouth corners the top edge lands this high (cm) above them with nose-out, so the fabric
 # bends under the nose rather than sliding down whole; on the chin it lands as high as at the middle,
 # so the edge is pulled straight under the lower lip.
-CORNER_COVER_CM = {"nose-out": 0.5}
+CORNER_COVER_CM = {"nose-out": 0.9}
 MOUTH_CORNER = 61
 EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
 
