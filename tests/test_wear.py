@@ -106,7 +106,8 @@ def test_worn_masks_rest_on_the_face(wear, astronaut_landmarks):
 
 DEV_CASES = [
     ("unmasked/human_stock-teen-1.jpg", "surgical"),                 # turned by 45 degrees or more
-    ("unmasked/insightface_inspireface_pose_left_face.jpeg", "cloth"),  # turned by 45 degrees or more
+    ("unmasked/insightface_inspireface_pose_left_face.jpeg", "surgical"),  # turned by 50 degrees
+    ("unmasked/insightface_inspireface_pose_right_face.png", "n95"),      # turned by 50 degrees the other way
     ("unmasked/fexp_surprise_Michael_Chang_0002.jpg", "kn95"),         # mouth wide open
     ("unmasked/insightface_inspireface_emotion_happy.png", "n95"),     # mouth open, smiling
 ]
@@ -125,13 +126,13 @@ def test_styles_on_dev_photos(dev_faces, reference_model, photo, name, wear):
 
 def test_verification_counts_only_the_visible_region(astronaut_landmarks):
     polygon = lower_face_polygon(astronaut_landmarks, (512, 512), "chin")
-    assert placement_iou(polygon, astronaut_landmarks, "chin") == 1.0
+    assert placement_iou(polygon, astronaut_landmarks, "chin") > 0.97       # its corners rounded as fabric
     # Something in front hides the right half: a render missing there matches the part left in view.
     hidden = np.zeros((512, 512), bool)
     hidden[:, int(astronaut_landmarks[1, 0]):] = True
     render = polygon & ~hidden
     assert placement_iou(render, astronaut_landmarks, "chin") < 0.7
-    assert placement_iou(render, astronaut_landmarks, "chin", visible=~hidden) == 1.0
+    assert placement_iou(render, astronaut_landmarks, "chin", visible=~hidden) > 0.97
 
 
 def test_chin_wear_is_verified_when_the_frame_cuts_the_chin(astronaut, astronaut_landmarks):

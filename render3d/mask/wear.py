@@ -16,6 +16,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 from render3d.face.topology import canonical_face, closed_triangles
+from render3d.mask.placement import MIN_CLEARANCE_CM
 
 WEAR_STYLES = ("correct", "nose-out", "chin")
 # MaskedFace-Net's class names for the same styles (its IMFD subfolders).
@@ -38,6 +39,7 @@ RAIL_MAX_X_CM = 6.0            # columns further out use this one's rail (the fa
 # Past the jaw: (direction in (y, z), length cm): back under the chin to the neck, then down it.
 UNDER_JAW = (((-0.4, -0.92), 7.5), ((-1.0, 0.0), 12.0))
 OVER_FOREHEAD_CM = 10.0
+NEAR_SKIN_CM = 1.0             # points less deep than this under the face's surface are fabric on it
 
 
 def resolve_wear(wear: str) -> str:
@@ -169,6 +171,10 @@ def lowered(vertices: np.ndarray, drop: tuple[float, float], keep_ears: bool = T
     if drop == (0.0, 0.0):
         return vertices
     moved = slid(vertices, np.interp(np.abs(vertices[:, 0]), [0.0, corner_x()], drop))
+    # Where the smoothed rail runs under a bump of the face, fabric resting on it is held off the skin.
+    depth = face_depth()(moved[:, 0], moved[:, 1])
+    on_skin = np.isfinite(depth) & (moved[:, 2] > depth - NEAR_SKIN_CM)
+    moved[on_skin, 2] = np.maximum(moved[on_skin, 2], depth[on_skin] + MIN_CLEARANCE_CM)
     if not keep_ears:
         return moved
     toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)

@@ -130,4 +130,6 @@ def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndar
     rest = trimesh.Trimesh(closed_face_vertices(canonical_face().vertices, loops), triangles, process=False)
     above &= np.einsum("ij,ij->i", face.face_normals, rest.face_normals)[triangle] > 0
     ridge = np.linalg.norm(closest[:, None] - face.vertices[NOSE_RIDGE][None], axis=2).min(1) < RIDGE_RADIUS_CM
-    return {"min_clearance": float(height[above].min()), "nose_bridge_gap": float(height[above & ridge].min())}
+    bridge = height[above & ridge]
+    return {"min_clearance": float(height[above].min()),
+            "nose_bridge_gap": float(bridge.min()) if len(bridge) else float("nan")}
