@@ -111,7 +111,7 @@ def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndar
 
     min_clearance: the lowest height of a mask vertex above the face surface, over the vertices that lie
     above an unfolded part of the face (negative = the mask cuts into the skin); nose_bridge_gap: the lowest height over the
-    nose ridge, where the mask rests.
+    nose ridge, where the mask rests (NaN for a mask worn below it).
     """
     import trimesh
 
