@@ -10,9 +10,9 @@ from conftest import EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, under
 from PIL import Image
 
 import render3d
-from render3d.errors import MaskError
 from render3d.batch.dataset import Item
 from render3d.batch.runner import BatchConfig, run_batch
+from render3d.errors import MaskError
 from render3d.face.fitting import fit_face, occluder_mesh, open_jaw, turn_head
 from render3d.io.image_in import load_image
 from render3d.mask.library import available_masks, load_mask
@@ -78,7 +78,7 @@ def test_styles_follow_pose_and_expression(name, wear, astronaut_landmarks):
     opened = open_jaw(astronaut_landmarks, 18)
     assert_worn(segmentation_of(opened, name, wear), opened, wear)
     # The chin style stays on the chin as the jaw drops: its top edge moves down with the lower lip.
-    column = int(round(astronaut_landmarks[17, 0]))
+    column = int(astronaut_landmarks[17, 0] + 0.5)
     closed_top = np.flatnonzero(segmentation_of(astronaut_landmarks, name, wear)[:, column]).min()
     opened_top = np.flatnonzero(segmentation_of(opened, name, wear)[:, column]).min()
     lip_drop = opened[17, 1] - astronaut_landmarks[17, 1]
