@@ -23,8 +23,8 @@ WEAR_STYLES = ("correct", "nose-out", "chin")
 WEAR_ALIASES = {"Mask_Mouth_Chin": "nose-out", "Mask_Chin": "chin"}
 
 # The mask's top edge lands, at the middle, halfway between these landmarks' heights: under the
-# nostrils above the upper lip (nose-out), or in the hollow under the lower lip, above the chin (chin).
-WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (18, 200)}
+# nostrils above the upper lip (nose-out), or below the lower lip, above the chin's front (chin).
+WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 200)}
 # Beside the mouth corners the top edge lands this high (cm) above them with nose-out, so the fabric
 # bends under the nose rather than sliding down whole; on the chin it lands as high as at the middle,
 # so the edge is pulled straight under the lower lip.
