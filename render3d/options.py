@@ -13,7 +13,7 @@ from pathlib import Path
 from render3d.colourspace import hex_to_rgb
 from render3d.errors import MaskError, OptionError
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
-from render3d.kinds import OCCLUDER_MODES, REALISM_MODES, REALISM_STAGES, OccluderMode, RealismMode, RealismStage, Wear
+from render3d.kinds import OCCLUDER_MODES, REALISM_MODES, REALISM_STAGES, OccluderMode, RealismMode, RealismStage
 from render3d.mask.choice import MaskChoice, choose_masks, parse_weights
 
 
@@ -26,7 +26,8 @@ class FitOptions:
     mask_dirs: tuple[Path, ...] = ()
     max_pixels: int = DEFAULT_MAX_PIXELS
     mask_weights: str = ""          # 'surgical=3,n95=1' for random draws
-    wear: Wear = "correct"          # correct, nose-out or chin
+    wear: str = "correct"           # correct, nose-out, chin, a MaskedFace-Net class name, or 'random'
+    wear_weights: str = ""          # 'correct=8,nose-out=1,chin=1' for random wear
     color: str | None = None        # '#RRGGBB' recolouring
     texture: Path | None = None     # replacement albedo texture
     vary: bool = True               # seeded variation of the colour tone
@@ -61,7 +62,8 @@ class FitOptions:
         """The options as recorded in the JSON output."""
         return {"mask": self.mask, "seed": self.seed, "max_faces": self.max_faces,
                 "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
-                "mask_weights": self.mask_weights, "wear": self.wear, "color": self.color,
+                "mask_weights": self.mask_weights, "wear": self.wear,
+                "wear_weights": self.wear_weights, "color": self.color,
                 "texture": str(self.texture) if self.texture else None, "vary": self.vary,
                 "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off),
                 "occluders": self.occluders}
@@ -69,7 +71,8 @@ class FitOptions:
     def choose(self, count: int) -> list[MaskChoice]:
         """One seeded mask choice for each of `count` faces."""
         return choose_masks(self.mask, count, self.seed, weights=self.mask_weights, wear=self.wear,
-                            color=self.color, texture=self.texture, vary=self.vary, mask_dirs=self.mask_dirs)
+                            wear_weights=self.wear_weights, color=self.color, texture=self.texture, vary=self.vary,
+                            mask_dirs=self.mask_dirs)
 
 
 def check_realism(mode: str, off: tuple[str, ...]) -> None:

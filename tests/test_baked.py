@@ -7,6 +7,7 @@ import pytest
 
 from render3d._paths import MESHES_DIR
 from render3d.assetgen.baked import baked_bytes, library_drops
+from render3d.kinds import WEAR_STYLES
 from render3d.mask import library
 from render3d.mask.placement import bind
 
@@ -27,14 +28,14 @@ def test_baked_file_matches_a_fresh_bake(mesh):
 
 
 def test_library_mask_binds_as_a_fresh_binding_would():
-    for wear in library.WEARS:
+    for wear in WEAR_STYLES:
         mask = library.load_mask(library.resolve_mask("n95"), wear)
         for part in mask.parts:
             fresh = bind(part.vertices)
             assert np.array_equal(part.binding.over_face, fresh.over_face)
             assert np.array_equal(part.binding.weights, fresh.weights)
             assert np.array_equal(part.binding.neighbours, fresh.neighbours)
-    worn = [library.load_mask(library.resolve_mask("n95"), wear).parts[0] for wear in library.WEARS]
+    worn = [library.load_mask(library.resolve_mask("n95"), wear).parts[0] for wear in WEAR_STYLES]
     assert len({part.vertices[:, 1].min() for part in worn}) == len(worn)      # each wear sits lower
     assert not np.array_equal(worn[0].occlusion, worn[-1].occlusion)           # and is baked as worn
 

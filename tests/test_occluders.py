@@ -110,7 +110,8 @@ def test_visible_polygon_iou_ignores_what_is_in_front(astronaut_landmarks):
     hand[150:200, 190:260] = True
     segmentation = polygon & ~hand
     assert placement_iou(segmentation, astronaut_landmarks) < 0.85
-    assert placement_iou(segmentation, astronaut_landmarks, visible=~hand) == pytest.approx(1.0)
+    # Only the fabric counts (loops and straps are opened away), which trims the polygon's sharpest corners.
+    assert placement_iou(segmentation, astronaut_landmarks, visible=~hand) > 0.98
 
 
 def test_bad_occluders_mode_is_refused():

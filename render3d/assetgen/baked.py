@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from render3d.mask.library import WEARS, bake, baked_file, read_mesh, wear_drop
+from render3d.kinds import WEAR_STYLES
+from render3d.mask.library import bake, baked_file, read_mesh
+from render3d.mask.wear import body_drop
 
 
 def library_drops(meshes_dir: Path) -> dict[Path, list[tuple[float, float]]]:
@@ -21,7 +23,7 @@ def library_drops(meshes_dir: Path) -> dict[Path, list[tuple[float, float]]]:
         meshes = [(meshes_dir / part["mesh"]).resolve() for part in json.loads(spec_path.read_text())["parts"]]
         body = read_mesh(meshes[0])[0].vertices
         for mesh in meshes:
-            drops.setdefault(mesh, set()).update(wear_drop(body, wear) for wear in WEARS)
+            drops.setdefault(mesh, set()).update(body_drop(body, wear) for wear in WEAR_STYLES)
     return {mesh: sorted(found) for mesh, found in sorted(drops.items())}
 
 

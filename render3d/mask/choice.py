@@ -14,7 +14,9 @@ from render3d.colourspace import hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError, OptionError
 from render3d.kinds import WEAR_STYLES, Wear
 from render3d.mask.library import available_masks, load_mask_spec, resolve_mask
+from render3d.mask.wear import WEAR_ALIASES, resolve_wear
 
+WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 
@@ -30,7 +32,7 @@ class MaskChoice:
     texture: Path | None                  # replacement albedo of the recolourable parts
 
 
-def parse_weights(text: str) -> dict[str, float]:
+def parse_weights(text: str, what: str = "mask") -> dict[str, float]:
     """'surgical=3,n95=1' -> {'surgical': 3.0, 'n95': 1.0}."""
     weights = {}
     for item in filter(None, (s.strip() for s in text.split(","))):
@@ -38,10 +40,27 @@ def parse_weights(text: str) -> dict[str, float]:
         try:
             weights[name.strip()] = float(value)
         except ValueError:
-            raise MaskError(f"mask weight {item!r} is not NAME=NUMBER") from None
+            raise MaskError(f"{what} weight {item!r} is not NAME=NUMBER") from None
         if weights[name.strip()] < 0:
-            raise MaskError(f"mask weight {item!r} is negative")
+            raise MaskError(f"{what} weight {item!r} is negative")
     return weights
+
+
+def weighted_draws(weights: str, names: list[str], count: int, rng: np.random.Generator, what: str,
+                   aliases: dict[str, str] | None = None) -> list[str]:
+    """`count` names drawn from `names` by the weights 'a=3,b=1' (all equally when empty); names left out
+    of the weights are not drawn, and each alias's weight goes to the name it stands for."""
+    table = {}
+    for name, weight in (parse_weights(weights, what) if weights else dict.fromkeys(names, 1.0)).items():
+        name = (aliases or {}).get(name, name)
+        if name not in names:
+            raise MaskError(f"unknown {what} {name!r} in weights; choose from: {', '.join(sorted(names))}")
+        table[name] = table.get(name, 0.0) + weight
+    drawn = sorted(n for n in table if table[n] > 0)
+    if not drawn:
+        raise MaskError(f"{what} weights are all zero")
+    p = np.array([table[n] for n in drawn])
+    return [drawn[i] for i in rng.choice(len(drawn), size=count, p=p / p.sum())]
 
 
 def base_tint(base_color: tuple[int, int, int], color: str | None) -> np.ndarray:
@@ -54,11 +73,15 @@ def base_tint(base_color: tuple[int, int, int], color: str | None) -> np.ndarray
 
 
 def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: str = "correct",
-                 color: str | None = None, texture: Path | None = None, vary: bool = True,
-                 mask_dirs: tuple[Path, ...] = ()) -> list[MaskChoice]:
-    """One choice per face. `mask` is a name, a mask file, or 'random' (weighted by `weights`)."""
-    if wear not in WEAR_STYLES:
-        raise OptionError(f"unknown wear {wear!r}; choose one of: {', '.join(WEAR_STYLES)}")
+                 wear_weights: str = "", color: str | None = None, texture: Path | None = None,
+                 vary: bool = True, mask_dirs: tuple[Path, ...] = ()) -> list[MaskChoice]:
+    """One choice per face. `mask` is a name, a mask file, or 'random' (weighted by `weights`); `wear` is a
+    style, a MaskedFace-Net class name, or 'random' (weighted by `wear_weights`)."""
+    if wear != "random" and resolve_wear(wear) not in WEAR_STYLES:
+        raise OptionError(f"unknown wear {wear!r}; choose one of: {', '.join(WEAR_STYLES + tuple(WEAR_ALIASES))}, "
+                          "random")
+    if wear_weights and wear != "random":
+        raise OptionError("wear weights are for --wear random")
     if color is not None:
         try:
             hex_to_rgb(color)
@@ -70,24 +93,21 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
     if mask != "random":
         resolve_mask(mask, mask_dirs)
     if mask == "random":
-        library = available_masks(mask_dirs)
-        table = parse_weights(weights) if weights else {name: 1.0 for name in library}
-        unknown = sorted(set(table) - set(library))
-        if unknown:
-            raise MaskError(f"unknown mask {unknown[0]!r} in weights; choose from: {', '.join(sorted(library))}")
-        names = sorted(n for n in table if table[n] > 0)
-        if not names:
-            raise MaskError("mask weights are all zero")
-        p = np.array([table[n] for n in names])
-        picks = [names[i] for i in rng.choice(len(names), size=count, p=p / p.sum())]
+        picks = weighted_draws(weights, sorted(available_masks(mask_dirs)), count, rng, "mask")
     else:
         picks = [mask] * count
+    try:
+        wears = ([resolve_wear(wear)] * count if wear != "random" else
+                 weighted_draws(wear_weights, list(WEAR_STYLES), count, np.random.default_rng([seed, WEAR_STREAM]),
+                                "wear", WEAR_ALIASES))
+    except MaskError as exc:                # the wear is an option, not a mask: bad usage (exit 2)
+        raise OptionError(str(exc)) from None
     choices = []
-    for name in picks:
+    for name, worn in zip(picks, wears):
         path = resolve_mask(name, mask_dirs)
         tint = base_tint(load_mask_spec(path).color, color)
         if vary:
             tint = tint * np.exp(rng.normal(0, TONE_SPREAD) + rng.normal(0, CHANNEL_SPREAD, 3))
-        choices.append(MaskChoice(load_mask_spec(path).name, path, wear, tuple(float(t) for t in tint),
+        choices.append(MaskChoice(load_mask_spec(path).name, path, worn, tuple(float(t) for t in tint),
                                   color, Path(texture) if texture else None))
     return choices

@@ -58,10 +58,9 @@ import numpy as np
 from render3d._paths import MESHES_DIR
 from render3d.colourspace import hex_to_rgb
 from render3d.errors import InputError, MaskError
-from render3d.face.landmark_sets import MOUTH_CORNER
-from render3d.face.topology import canonical_face
 from render3d.io.image_in import load_image
 from render3d.mask.placement import Binding, bind, over_face
+from render3d.mask.wear import body_drop, lowered
 from render3d.realism.occlusion import bake_occlusion
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
@@ -273,46 +272,6 @@ def check_part_entry(part: dict, index: int) -> None:
         raise ValueError(f"part {index}: 'recolor' must be true or false")
 
 
-# Wearing styles pull the mask down the face: its top edge lands between these landmarks' heights
-# at the middle; with nose-out the sides stay this high above the mouth corners (61), so the fabric
-# bends under the nose rather than sliding down whole.
-WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 175)}
-CORNER_COVER_CM = {"nose-out": 0.5}
-EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
-
-
-def top_edge_height(body: np.ndarray, x: float) -> float:
-    """Canonical y (cm) of a body's top edge at |x| = `x`, on its front."""
-    front = body[(np.abs(np.abs(body[:, 0]) - x) < 0.5) & (body[:, 2] > EAR_FADE_Z[1])]
-    return float(front[:, 1].max())
-
-
-def wear_drop(body: np.ndarray, wear: str) -> tuple[float, float]:
-    """How far (cm, negative = down) a mask body moves at its middle and beside the mouth corners."""
-    if wear == "correct":
-        return 0.0, 0.0
-    face = canonical_face().vertices
-    above, below = WEAR_TOP_EDGE[wear]
-    middle = (face[above, 1] + face[below, 1]) / 2 - top_edge_height(body, 0.0)
-    corner_x = abs(face[MOUTH_CORNER, 0])
-    side = middle
-    if wear in CORNER_COVER_CM:
-        side = max(middle, face[MOUTH_CORNER, 1] + CORNER_COVER_CM[wear] - top_edge_height(body, corner_x))
-    return float(middle), float(side)
-
-
-def lowered(vertices: np.ndarray, drop: tuple[float, float]) -> np.ndarray:
-    """Vertices moved down the face, by drop[0] at the middle and drop[1] from the mouth corners out,
-    fading out toward the ears so that loops stay on them."""
-    corner_x = abs(canonical_face().vertices[MOUTH_CORNER, 0])
-    across = np.interp(np.abs(vertices[:, 0]), [0.0, corner_x], drop)
-    toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
-    return vertices + np.outer(across * toward_ears, [0.0, 1.0, 0.0])
-
-
-WEARS = ("correct", *WEAR_TOP_EDGE)
-
-
 @lru_cache(maxsize=64)
 def load_mask(path: Path, wear: str = "correct") -> Mask:
     """Load and bind the mask described by a JSON or mesh file, worn in style `wear`."""
@@ -320,13 +279,13 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
     spec = load_mask_spec(path)
     if not spec.parts:
         geometries = load_geometries(path)
-        drop = wear_drop(geometries[0].vertices, wear)
+        drop = body_drop(geometries[0].vertices, wear)
         parts = tuple(_part(path, i, g.texture, None, 0.3, True, f"{path}:{i}", drop)
                       for i, g in enumerate(geometries))
         return Mask(spec.name, spec.color, parts)
     try:
         meshes = [(path.parent / entry["mesh"]).resolve() for entry in spec.parts]
-        drop = wear_drop(load_geometries(meshes[0])[0].vertices, wear)
+        drop = body_drop(load_geometries(meshes[0])[0].vertices, wear)
         parts = []
         for i, (entry, mesh) in enumerate(zip(spec.parts, meshes)):
             albedo = read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None

@@ -146,10 +146,15 @@ def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.nda
     return points
 
 
+def followed(points: np.ndarray, binding: Binding, fitted: FittedFace) -> np.ndarray:
+    """Canonical points moved as the fitted face's expression moves the landmarks they are bound to."""
+    return points + np.einsum("vk,vkd->vd", binding.weights, fitted.residual[binding.neighbours])
+
+
 def place(points: np.ndarray, binding: Binding, fitted: FittedFace, skin: Skin,
           min_clearance: float = MIN_CLEARANCE_CM) -> np.ndarray:
     """Image-space positions of canonical mask points on a fitted face whose skin is `Skin.of(fitted)`."""
-    moved = points + np.einsum("vk,vkd->vd", binding.weights, fitted.residual[binding.neighbours])
+    moved = followed(points, binding, fitted)
     moved[binding.over_face] = lifted(moved[binding.over_face], skin, min_clearance)
     moved[~binding.over_face] = held_off_rim(moved[~binding.over_face], skin, min_clearance)
     return fitted.to_image(moved)

@@ -313,7 +313,8 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
     objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand_region(hands, window, HELD_REACH))
     layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
-              "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)}
+              "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)
+              * (mouth == 0)}            # the lips' dark line beside a lowered mask's edge is no strand
     alpha = np.maximum.reduce(list(layers.values()))
     removed = float((coverage * alpha).sum() / max(coverage.sum(), 1e-6))
     kinds = tuple(kind for kind in KINDS if (layers[kind] * coverage > 0.5).sum() > 0)

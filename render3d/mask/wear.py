@@ -1,0 +1,182 @@
+"""Wearing styles: where a mask worn below its proper place rests on the face.
+
+A pulled-down mask slides down the face as fabric does. Each canonical column (fixed x) has a rail:
+the face's profile at that x, smoothed over its hollows, continued up the forehead and, past the
+jaw, back under the chin toward the neck and down it. A mask vertex keeps its height above its
+column's rail and moves along the rail by the style's drop (arc length), so a mask worn on the chin
+rests on the chin and folds under the jaw instead of hanging in front of the neck.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy.interpolate import LinearNDInterpolator
+from scipy.ndimage import gaussian_filter1d
+from scipy.spatial import cKDTree
+
+from render3d.face.landmark_sets import MOUTH_CORNER
+from render3d.face.topology import canonical_face, closed_triangles
+from render3d.mask.placement import MIN_CLEARANCE_CM
+
+# MaskedFace-Net's class names for the same styles (its IMFD subfolders).
+WEAR_ALIASES = {"Mask_Mouth_Chin": "nose-out", "Mask_Chin": "chin"}
+
+# The mask's top edge lands, at the middle, halfway between these landmarks' heights: under the
+# nostrils above the upper lip (nose-out), or below the lower lip, above the chin's front (chin).
+WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 200)}
+# Beside the mouth corners the top edge lands this high (cm) above them with nose-out, so the fabric
+# bends under the nose rather than sliding down whole; on the chin it lands as high as at the middle,
+# so the edge is pulled straight under the lower lip.
+CORNER_COVER_CM = {"nose-out": 0.9}
+EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
+
+RAIL_STEP_CM = 0.1
+RAIL_SMOOTH_CM = 0.6           # Gaussian smoothing of the profile: fabric bridges the face's hollows
+RAIL_COLUMN_CM = 0.25          # rails are built every this many cm across the face
+RAIL_MAX_X_CM = 6.0            # columns further out use this one's rail (the face turns away there)
+# Past the jaw: (direction in (y, z), length cm): back under the chin to the neck, then down it.
+UNDER_JAW = (((-0.4, -0.92), 7.5), ((-1.0, 0.0), 12.0))
+OVER_FOREHEAD_CM = 10.0
+NEAR_SKIN_CM = 1.0             # points less deep than this under the face's surface are fabric on it
+
+
+def resolve_wear(wear: str) -> str:
+    """A wearing style's name: itself, or the style a MaskedFace-Net class name stands for."""
+    return WEAR_ALIASES.get(wear, wear)
+
+
+@lru_cache(maxsize=1)
+def face_depth() -> LinearNDInterpolator:
+    """Canonical face depth z (cm) at (x, y), the mouth and eyes closed; NaN off the face."""
+    face = canonical_face()
+    _, loops = closed_triangles()
+    points = np.concatenate([face.vertices[:468], [face.vertices[loop].mean(0) for loop in loops]])
+    return LinearNDInterpolator(points[:, :2], points[:, 2])
+
+
+@lru_cache(maxsize=128)
+def rail(x: float) -> tuple[np.ndarray, np.ndarray]:
+    """The rail of column `x`: (N, 2) points in (y, z), from above the forehead down the neck, and their
+    arc length (N,), cm, 0 at the top of the face."""
+    column = min(abs(x), RAIL_MAX_X_CM)
+    ys = np.arange(6.0, -14.0, -RAIL_STEP_CM)
+    zs = face_depth()(np.full_like(ys, column), ys)
+    on_face = np.flatnonzero(np.isfinite(zs))
+    profile = np.c_[ys[on_face], zs[on_face]]
+    pieces = [profile[0] + np.outer(np.arange(OVER_FOREHEAD_CM, 0, -RAIL_STEP_CM), [1.0, 0.0]), profile]
+    end = profile[-1]
+    for direction, length in UNDER_JAW:
+        direction = np.asarray(direction) / np.linalg.norm(direction)
+        pieces.append(end + np.outer(np.arange(RAIL_STEP_CM, length + 1e-9, RAIL_STEP_CM), direction))
+        end = pieces[-1][-1]
+    points = np.concatenate(pieces)
+    step = np.linalg.norm(np.diff(points, axis=0), axis=1).mean()
+    points = gaussian_filter1d(points, RAIL_SMOOTH_CM / step, axis=0, mode="nearest")
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    return points, arc - arc[len(pieces[0])]
+
+
+def on_rail(points: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """Arc length along column `x`'s rail of the nearest rail point to each (y, z) point, and the point's
+    height above the rail (cm, positive in front of the face)."""
+    track, arc = rail(x)
+    _, nearest = rail_tree(x).query(points)
+    # The closest point lies on one of the two segments beside the nearest rail vertex.
+    candidates = np.clip(np.stack([nearest - 1, nearest], 1), 0, len(track) - 2)
+    start, segment = track[candidates], track[candidates + 1] - track[candidates]
+    length = np.linalg.norm(segment, axis=2)
+    along = np.clip(np.einsum("pcd,pcd->pc", points[:, None] - start, segment) / length ** 2, 0, 1)
+    closest = start + along[..., None] * segment
+    best = np.linalg.norm(points[:, None] - closest, axis=2).argmin(1)
+    rows = np.arange(len(points))
+    tangent = segment[rows, best] / length[rows, best, None]
+    height = np.einsum("pd,pd->p", points - closest[rows, best], np.c_[tangent[:, 1], -tangent[:, 0]])
+    return arc[candidates[rows, best]] + along[rows, best] * length[rows, best], height
+
+
+@lru_cache(maxsize=128)
+def rail_tree(x: float) -> cKDTree:
+    return cKDTree(rail(x)[0])
+
+
+def rail_point(position: np.ndarray, height: np.ndarray, x: float) -> np.ndarray:
+    """(y, z) at arc lengths `position` along column `x`'s rail, `height` in front of it."""
+    track, arc = rail(x)
+    spot = np.c_[np.interp(position, arc, track[:, 0]), np.interp(position, arc, track[:, 1])]
+    segment = np.clip(np.searchsorted(arc, position) - 1, 0, len(arc) - 2)
+    tangent = track[segment + 1] - track[segment]
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    return spot + height[:, None] * np.c_[tangent[:, 1], -tangent[:, 0]]
+
+
+def column_of(x: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(x) / RAIL_COLUMN_CM) * RAIL_COLUMN_CM
+
+
+def slid(points: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """Canonical points (N, 3) moved down their columns' rails by `drop` (N,) cm of arc length
+    (negative: up), each keeping its height above the face."""
+    moved = points.copy()
+    columns = column_of(points[:, 0])
+    for x in np.unique(columns):
+        rows = columns == x
+        position, height = on_rail(points[rows, 1:], float(x))
+        moved[rows, 1:] = rail_point(position + drop[rows], height, float(x))
+    return moved
+
+
+def top_edge(body: np.ndarray, x: float) -> np.ndarray:
+    """The highest front vertex of a mask body within half a cm of column +-x."""
+    front = body[(np.abs(np.abs(body[:, 0]) - x) < 0.5) & (body[:, 2] > EAR_FADE_Z[1])]
+    return front[front[:, 1].argmax()]
+
+
+def rail_drop(point: np.ndarray, target_y: float) -> float:
+    """Arc length (cm) that takes `point` down its column's rail to the face at height `target_y`."""
+    x = float(column_of(point[0]))
+    track, arc = rail(x)
+    on_face = (arc >= 0) & (track[:, 0] >= target_y)
+    target = arc[on_face].max() if on_face.any() else 0.0
+    return float(target - on_rail(point[None, 1:], x)[0][0])
+
+
+def wear_drop(top_middle: np.ndarray, top_corner: np.ndarray, wear: str) -> tuple[float, float]:
+    """How far (cm of arc length down the face) a mask slides at its middle and from beside the mouth
+    corners out, so that its top edge, at canonical points `top_middle` (x = 0) and `top_corner` (beside
+    a mouth corner), lands where style `wear` puts it."""
+    if wear == "correct":
+        return 0.0, 0.0
+    face = canonical_face().vertices
+    above, below = WEAR_TOP_EDGE[wear]
+    middle_y = (face[above, 1] + face[below, 1]) / 2
+    corner_y = face[MOUTH_CORNER, 1] + CORNER_COVER_CM[wear] if wear in CORNER_COVER_CM else middle_y
+    middle = rail_drop(top_middle, middle_y)
+    return middle, min(middle, rail_drop(top_corner, corner_y))
+
+
+def body_drop(body: np.ndarray, wear: str) -> tuple[float, float]:
+    """`wear_drop` of a mask body (V, 3), from its own top edge."""
+    if wear == "correct":
+        return 0.0, 0.0
+    return wear_drop(top_edge(body, 0.0), top_edge(body, corner_x()), wear)
+
+
+def corner_x() -> float:
+    return float(abs(canonical_face().vertices[MOUTH_CORNER, 0]))
+
+
+def lowered(vertices: np.ndarray, drop: tuple[float, float], keep_ears: bool = True) -> np.ndarray:
+    """Vertices slid down the face, by drop[0] at the middle and drop[1] from the mouth corners out;
+    with `keep_ears`, fading out toward the ears so that loops stay on them."""
+    if drop == (0.0, 0.0):
+        return vertices
+    moved = slid(vertices, np.interp(np.abs(vertices[:, 0]), [0.0, corner_x()], drop))
+    # Where the smoothed rail runs under a bump of the face, fabric resting on it is held off the skin.
+    depth = face_depth()(moved[:, 0], moved[:, 1])
+    on_skin = np.isfinite(depth) & (moved[:, 2] > depth - NEAR_SKIN_CM)
+    moved[on_skin, 2] = np.maximum(moved[on_skin, 2], depth[on_skin] + MIN_CLEARANCE_CM)
+    if not keep_ears:
+        return moved
+    toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
+    return vertices + (moved - vertices) * toward_ears[:, None]
