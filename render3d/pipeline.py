@@ -89,16 +89,17 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
                look: Look | None = None) -> list[DrawPart]:
     parts = []
     skin = Skin.of(fitted)
-    for part in mask.parts:
-        normals = to_camera_frame(part.normals @ fitted.rotation.T)
+    oriented = [(part, to_camera_frame(part.normals @ fitted.rotation.T)) for part in mask.parts]
+    looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
+    for part, look_args in zip(mask.parts, looks):
         key, albedo, tint = part.key, part.albedo, (1.0, 1.0, 1.0)
         if choice is not None and part.recolor:
             tint = choice.tint
             if choice.texture is not None:
                 key, albedo = f"{choice.texture}", read_texture(choice.texture)
-        parts.append(DrawPart(place(part.vertices, part.binding, fitted, skin), normals, part.uvs, part.triangles,
-                              key, albedo, part.normal_map, tint=tint, sheen=part.sheen,
-                              **(look.draw_args(part) if look else {})))
+        parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
+                              triangles=part.triangles, texture_key=key, albedo=albedo, normal_map=part.normal_map,
+                              tint=tint, sheen=part.sheen, **look_args))
     return parts
 
 
@@ -168,7 +169,7 @@ class Engine:
             region, layer = comp.stack(renders) if renders else (None, None)
             layer = realism.compress(region, layer, looks)
         with timed(timings, "shadow"):
-            shade = (realism.shadows(region, renders, [fitted[i] for i in kept])
+            shade = (realism.shadows(region, renders, [fitted[i] for i in kept], [looks[i] for i in kept])
                      if renders and "shadow" in stages else None)
         with timed(timings, "composite"):
             composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer, shade)

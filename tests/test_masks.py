@@ -1,15 +1,17 @@
 """Every library mask: placement, clearance, expression, self-occlusion, wearing styles, user masks."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import BROW_POINTS, CHIN_POINTS, EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, chin_point, under
 from test_fit import assert_far_side_hidden
 
 import render3d
-from render3d.face.fitting import fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.face.fitting import EAR_ROOT, EAR_SPAN, ears, fit_face, occluder_mesh, open_jaw, turn_head
 from render3d.mask.library import available_masks, load_mask
-from render3d.pipeline import FitOptions, draw_parts
+from render3d.pipeline import FitOptions, draw_parts, window_of
 from render3d.qa.verify import clearance_report
 
 LIBRARY = sorted(available_masks())
@@ -113,3 +115,28 @@ def test_never_cuts_into_real_faces(dev_faces, photo):
             fitted = fit_face(face.landmarks)
             report = clearance_report(fitted, draw_parts(mask, fitted)[0].positions, mask.parts[0].triangles)
             assert report["min_clearance"] >= 0.0, (name, photo)
+
+
+@pytest.mark.parametrize("yaw", [0, 30, -30])
+@pytest.mark.parametrize("name", ["surgical", "kn95"])
+def test_loops_hook_behind_the_ears(name, yaw, astronaut, astronaut_landmarks):
+    """Where a loop runs down the groove behind an ear, the ear hides it; elsewhere it shows."""
+    fitted = fit_face(turn_head(astronaut_landmarks, yaw))
+    mask = load_mask(available_masks()[name])
+    part, loops = next((p, d) for p, d in zip(mask.parts, draw_parts(mask, fitted)) if not p.recolor)
+    # The stretch behind the ear's root, clear of its narrow top and lobe.
+    behind = (part.vertices[:, 2] < EAR_ROOT[1] - 0.8) & (part.vertices[:, 1] > EAR_SPAN[0] + 1.0) & \
+        (part.vertices[:, 1] < EAR_SPAN[1] - 1.0)
+    hooked = replace(loops, triangles=loops.triangles[behind[loops.triangles].all(1)])
+    vertices, triangles = occluder_mesh(fitted)
+    without_ears = (vertices, triangles[:-len(ears()[1])])
+    window = window_of([loops], astronaut.shape[:2])
+    renderer = render3d.default_engine().renderer
+
+    def coverage(occluder, drawn):
+        return (renderer.render(window, [occluder], [drawn])[..., 3] > 0.5).sum()
+
+    assert coverage(without_ears, hooked) > 30
+    assert coverage((vertices, triangles), hooked) < 0.03 * coverage(without_ears, hooked)
+    # The rest of the loop (from the mask over the ear's root, and under the lobe) stays in view.
+    assert coverage((vertices, triangles), loops) > 0.5 * coverage(without_ears, loops)

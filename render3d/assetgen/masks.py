@@ -54,6 +54,7 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
 from render3d.assetgen import textures
+from render3d.face.fitting import EAR_HOOK
 from render3d.face.topology import boundary_loops, read_obj_vertices_faces
 from render3d.mask.placement import vertex_normals
 
@@ -540,18 +541,17 @@ def standoff(radius: float | tuple[float, float]) -> float:
 
 
 def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.14) -> tuple[np.ndarray, ...]:
-    """Elastic loops from the sheet's side corners around each ear; a (width, thickness) pair
+    """Elastic loops from the sheet's side corners hooked behind each ear (over the root's top,
+    down the groove between ear and head, under the lobe: `EAR_HOOK`); a (width, thickness) pair
     of half sizes makes flat bands."""
     rows, cols = sheet.shape
     normals = sheet.normals()
     lift = standoff(radius) - MIN_CLEARANCE_CM
     pieces = []
-    for col, ear in ((1, 234), (cols - 2, 454)):
-        out = np.sign(face.landmarks[ear, 0])
+    for col, out in ((1, -1.0), (cols - 2, 1.0)):
         upper = sheet.points[1, col] + lift * normals[1, col]
         lower = sheet.points[rows - 2, col] + lift * normals[rows - 2, col]
-        anchor = face.landmarks[ear] + [out * 1.0, 0.0, -1.0]
-        ring = [anchor + [0, 0.9, 0.3], anchor + [out * 0.2, 0, -0.6], anchor + [0, -1.1, 0.3]]
+        ring = EAR_HOOK * [out, 1.0, 1.0]
         path = spline(np.vstack([upper, (upper + ring[0]) / 2, *ring, (lower + ring[2]) / 2, lower]), 0.2)
         pieces.append(tube(hold_off(face, path, standoff(radius)), radius, head_axis_z(face.landmarks)))
     return merge(pieces)

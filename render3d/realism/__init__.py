@@ -5,7 +5,7 @@ Stages (each can be turned off; `flat` turns them all off and draws the unlit al
   ao      baked ambient occlusion of the mask (`render3d.realism.occlusion`)
   colour  exposure, white balance and saturation from the skin and the photo (`render3d.realism.colour`)
   camera  the photo's blur, noise and JPEG compression (`render3d.realism.camera`)
-  shadow  a contact shadow on the skin above the mask (`render3d.realism.shadow`)
+  shadow  contact and cast shadows of the mask on the skin (`render3d.realism.shadow`)
 """
 from __future__ import annotations
 
@@ -51,12 +51,28 @@ class Look:
     camera: CameraModel | None = None
     shadow_reach: int = 0
 
-    def draw_args(self, part: MaskPart) -> dict:
-        """DrawPart fields for one mask part."""
-        use_light = "light" in self.stages and self.lighting is not None
-        return {"sh": self.lighting.sh if use_light else DEFAULT_SH,
-                "colour": self.colour.matrix,
-                "ao": part_occlusion(part) if "ao" in self.stages else None}
+    def draw_args(self, fitted: FittedFace, parts: list[tuple[MaskPart, np.ndarray]]) -> list[dict]:
+        """DrawPart fields for each of one face's mask parts, given with their camera-frame normals.
+
+        The light's directional bands are raised until the recolourable fabric's shading spans the
+        range of the skin it covers (`light.form_gain`); the mask's shading normals lean toward the
+        skin's beneath (`light.resting_normals`), and the skin's shading that the SH leaves
+        unexplained carries over to the mask lying on it (`Lighting.shading`, per vertex)."""
+        sh, lit = DEFAULT_SH, "light" in self.stages and self.lighting is not None
+        if lit:
+            face_normals = light.face_normals(fitted)
+            parts = [(part, light.resting_normals(normals, face_normals, part.binding)) for part, normals in parts]
+            fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
+            gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))
+            sh = light.with_gain(self.lighting.sh, gain)
+        args = []
+        for part, normals in parts:
+            ao = part_occlusion(part) if "ao" in self.stages else None
+            if lit:
+                shading = self.lighting.shading(part.vertices)
+                ao = shading if ao is None else ao * shading
+            args.append({"normals": normals, "sh": sh, "colour": self.colour.matrix, "ao": ao})
+        return args
 
     @property
     def margin(self) -> int:
@@ -122,10 +138,12 @@ def noise_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed % 2 ** 64, index])
 
 
-def shadows(region: tuple[int, int, int, int], renders: list[Render], faces: list[FittedFace]) -> np.ndarray:
-    """Contact shadows of the faces' renders, combined over the region."""
+def shadows(region: tuple[int, int, int, int], renders: list[Render], faces: list[FittedFace],
+            looks: list[Look]) -> np.ndarray:
+    """Contact and cast shadows of the faces' renders, combined over the region."""
     x0, y0, w, h = region
     lit = np.ones((h, w), np.float32)
-    for ((x, y, rw, rh), rgba), face in zip(renders, faces):
-        lit[y - y0:y - y0 + rh, x - x0:x - x0 + rw] *= 1 - shadow.contact_shadow(rgba[..., 3], face)
+    for ((x, y, rw, rh), rgba), face, look in zip(renders, faces, looks):
+        sh = look.lighting.sh if look.lighting is not None else DEFAULT_SH
+        lit[y - y0:y - y0 + rh, x - x0:x - x0 + rw] *= 1 - shadow.mask_shadow(rgba[..., 3], face, sh)
     return 1 - lit
