@@ -92,14 +92,14 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
     oriented = [(part, to_camera_frame(part.normals @ fitted.rotation.T)) for part in mask.parts]
     looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
     for part, look_args in zip(mask.parts, looks):
-        key, albedo, tint = part.key, part.albedo, (1.0, 1.0, 1.0)
+        key, albedo, tint, creases = part.key, part.albedo, (1.0, 1.0, 1.0), None
         if choice is not None and part.recolor:
-            tint = choice.tint
+            tint, creases = choice.tint, choice.creases
             if choice.texture is not None:
                 key, albedo = f"{choice.texture}", read_texture(choice.texture)
         parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
                               triangles=part.triangles, texture_key=key, albedo=albedo, normal_map=part.normal_map,
-                              tint=tint, sheen=part.sheen, **look_args))
+                              tint=tint, sheen=part.sheen, creases=creases, **look_args))
     return parts
 
 
@@ -157,8 +157,8 @@ class Engine:
             colours = realism.colour_matches(rgb, skins, stages)
         with timed(timings, "camera"):
             cameras = realism.camera_models(rgb, fitted, realism.jpeg_of(loaded, stages), stages)
-        looks = [Look(stages, options.realism == "full", skin, match, model, realism.shadow_reach(face))
-                 for skin, match, model, face in zip(skins, colours, cameras, fitted)]
+        looks = [Look(stages, options.realism == "full", skin, match, model)
+                 for skin, match, model in zip(skins, colours, cameras)]
         with timed(timings, "render"):
             drawn = {i: self.render_face(masks[i], fitted[i], choices[i], occluders, (h, w), options.min_iou,
                                          looks[i])
@@ -169,7 +169,7 @@ class Engine:
             region, layer = comp.stack(renders) if renders else (None, None)
             layer = realism.compress(region, layer, looks)
         with timed(timings, "shadow"):
-            shade = (realism.shadows(region, renders, [fitted[i] for i in kept], [looks[i] for i in kept])
+            shade = (realism.shadows((h, w), renders, [fitted[i] for i in kept], [looks[i] for i in kept])
                      if renders and "shadow" in stages else None)
         with timed(timings, "composite"):
             composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer, shade)

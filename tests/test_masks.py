@@ -10,7 +10,8 @@ from test_fit import assert_far_side_hidden
 
 import render3d
 from render3d.face.fitting import EAR_ROOT, EAR_SPAN, ears, fit_face, occluder_mesh, open_jaw, turn_head
-from render3d.mask.library import available_masks, load_mask
+from render3d.mask.choice import MAX_CREASES, PALETTE
+from render3d.mask.library import available_masks, hex_to_rgb, load_mask
 from render3d.pipeline import FitOptions, draw_parts, window_of
 from render3d.qa.verify import clearance_report
 
@@ -98,6 +99,26 @@ def test_recolour_changes_the_mask_colour(astronaut):
     assert result.faces[0]["color"] == "#d02020"
 
 
+def test_seeds_vary_the_colour_and_the_creases(astronaut):
+    """Seeded draws recolour some masks from the palette and crease each one differently: the
+    mask's fabric changes with the seed, its placement does not."""
+    results = [render3d.fit(astronaut, mask="surgical", seed=s) for s in range(8)]
+    shades = [r.faces[0]["shade"] for r in results]
+    assert 1 <= sum(s is not None for s in shades) <= 7 and set(shades) - {None} <= set(PALETTE)
+    for result, shade in zip(results, shades):
+        assert 2 <= result.faces[0]["creases"] <= MAX_CREASES
+        if shade is not None:                   # recoloured toward the palette colour
+            covered = result.layer[..., 3] == 255
+            assert np.abs(result.layer[covered, :3].mean(0) - hex_to_rgb(shade)).max() < 70
+    assert all(np.array_equal(r.segmentation, results[0].segmentation) for r in results)
+    # Same colour, other creases: the shading differs where the creases lie.
+    plain = render3d.fit(astronaut, mask="surgical", vary=False)
+    creased = [r for r, shade in zip(results, shades) if shade is None][0]
+    covered = (plain.layer[..., 3] == 255) & (creased.layer[..., 3] == 255)
+    difference = np.abs(plain.layer[covered, :3].astype(int) - creased.layer[covered, :3]).max(1)
+    assert (difference > 12).mean() > 0.02
+
+
 HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: jaw-side rim over the mask
               "unmasked/fexp_surprise_Pat_Summitt_0001.jpg"]         # mouth wide open: folded landmark mesh
 
@@ -136,7 +157,7 @@ def test_loops_hook_behind_the_ears(name, yaw, astronaut, astronaut_landmarks):
     def coverage(occluder, drawn):
         return (renderer.render(window, [occluder], [drawn])[..., 3] > 0.5).sum()
 
-    assert coverage(without_ears, hooked) > 30
+    assert coverage(without_ears, hooked) > 15
     assert coverage((vertices, triangles), hooked) < 0.03 * coverage(without_ears, hooked)
     # The rest of the loop (from the mask over the ear's root, and under the lobe) stays in view.
     assert coverage((vertices, triangles), loops) > 0.5 * coverage(without_ears, loops)

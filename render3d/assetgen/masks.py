@@ -66,6 +66,8 @@ CLEAR_MARGIN_CM = 1.2
 EYE_RELIEF_CM = 0.8
 COVER_MARGIN_CM = 0.3
 
+GAITER_DROP_CM = 6.0           # how far below the chin a gaiter runs down the neck
+
 COVER_LANDMARKS = [1, 98, 327, 2, 0, 13, 14, 17, 61, 291, 175]
 CLEAR_LANDMARKS = [33, 133, 159, 145, 362, 263, 386, 374, 105, 334]
 BRIDGE_LANDMARKS = [6, 168, 197]
@@ -540,7 +542,7 @@ def standoff(radius: float | tuple[float, float]) -> float:
     return thickness + 0.5 * (width - thickness) + MIN_CLEARANCE_CM + 0.03
 
 
-def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.14) -> tuple[np.ndarray, ...]:
+def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.09) -> tuple[np.ndarray, ...]:
     """Elastic loops from the sheet's side corners hooked behind each ear (over the root's top,
     down the groove between ear and head, under the lobe: `EAR_HOOK`); a (width, thickness) pair
     of half sizes makes flat bands."""
@@ -586,7 +588,7 @@ def sample(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
 def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
                    others: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Worst margins (cm) of the cover points inside the body and of the eyes and brows outside
-    every part, and the body's IoU with the lower-face outline."""
+    every part, and the body's IoU with the lower-face outline (above the chin)."""
     body_image = raster([body])
     every_image = body_image | raster(others) if others else body_image
     cover = np.vstack([landmarks[COVER_LANDMARKS, :2], (landmarks[14, :2] + landmarks[152, :2]) / 2])
@@ -595,7 +597,9 @@ def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
     outline = np.zeros_like(body_image)
     cv2.fillPoly(outline, [np.round(to_pixels(landmarks[LOWER_FACE, :2]) * 16).astype(np.int32)], 1,
                  cv2.LINE_8, 4)
-    iou = (outline & body_image).sum() / (outline | body_image).sum()
+    face_part = body_image.copy()                   # the neck below the chin is not the face's
+    face_part[int(np.ceil(to_pixels(landmarks[[152], :2])[0, 1])) + 1:] = 0
+    iou = (outline & face_part).sum() / (outline | face_part).sum()
     return {"cover_margin": float(sample(inside, cover).min()),
             "clear_margin": float(sample(outside, landmarks[CLEAR_LANDMARKS, :2]).min()),
             "iou": float(iou)}
@@ -842,13 +846,16 @@ def cloth(face: Face) -> list[Part]:
 
 
 def gaiter(face: Face) -> list[Part]:
-    """A stretch-knit tube pulled up over the nose: wraps past the ears, hangs below the chin."""
+    """A stretch-knit tube pulled up over the nose: wraps past the ears and runs down the neck to the
+    collar, its lower hem uneven where it bunches."""
     lm = face.landmarks
     frame = Cylinder((0.0, head_axis_z(lm)))
-    cols, rows = 91, 55
+    cols, rows = 91, 70
     control, _ = standard_top(face)
     top = upper_edge(face, frame, control, lm[454] + [0.3, -0.9, -1.8], cols)
-    bottom = (top[0] * 0.9, np.full(cols, lm[152, 1] - 2.5))
+    u = np.linspace(0, 1, cols)
+    hem = 0.5 * np.sin(2 * np.pi * 1.5 * u) + 0.3 * np.sin(2 * np.pi * 3.5 * u + 1.0)
+    bottom = (top[0] * 0.95, lm[152, 1] - GAITER_DROP_CM + hem)
 
     def folds(sheet: Sheet) -> np.ndarray:           # soft bunching under the chin
         u, v = sheet.u, sheet.v

@@ -21,6 +21,7 @@ from render3d.realism.camera import CameraModel, Jpeg
 from render3d.realism.colour import NEUTRAL, ColourMatch
 from render3d.realism.light import Lighting
 from render3d.realism.occlusion import part_occlusion
+from render3d.render.composite import Window, union
 from render3d.render.renderer import DEFAULT_SH
 
 MODES = ("full", "flat")
@@ -49,7 +50,6 @@ class Look:
     lighting: Lighting | None = None
     colour: ColourMatch = NEUTRAL
     camera: CameraModel | None = None
-    shadow_reach: int = 0
 
     def draw_args(self, fitted: FittedFace, parts: list[tuple[MaskPart, np.ndarray]]) -> list[dict]:
         """DrawPart fields for each of one face's mask parts, given with their camera-frame normals.
@@ -76,9 +76,9 @@ class Look:
 
     @property
     def margin(self) -> int:
-        """Extra window pixels the finishing blur and the shadow reach beyond the mask (the shadow's
-        counted even when it is off, so that switching it leaves the layer, noise included, as it is)."""
-        return max(self.camera.margin if self.camera is not None else 0, self.shadow_reach)
+        """Extra window pixels the finishing blur reaches beyond the mask (the shadows get their own
+        window, so that switching them leaves the layer, noise included, as it is)."""
+        return self.camera.margin if self.camera is not None else 0
 
     def as_json(self) -> dict:
         return {"light": self.lighting.as_json() if self.lighting and "light" in self.stages else None,
@@ -112,10 +112,6 @@ def jpeg_of(image: LoadedImage, stages: frozenset[str]) -> Jpeg | None:
     return camera.jpeg_settings(image) if "camera" in stages else None
 
 
-def shadow_reach(face: FittedFace) -> int:
-    return shadow.reach(face)
-
-
 def finish(render: Render, look: Look, rng: np.random.Generator) -> Render:
     """The photo's blur and noise on one face's render."""
     if look.camera is None:
@@ -138,12 +134,22 @@ def noise_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed % 2 ** 64, index])
 
 
-def shadows(region: tuple[int, int, int, int], renders: list[Render], faces: list[FittedFace],
-            looks: list[Look]) -> np.ndarray:
-    """Contact and cast shadows of the faces' renders, combined over the region."""
-    x0, y0, w, h = region
-    lit = np.ones((h, w), np.float32)
-    for ((x, y, rw, rh), rgba), face, look in zip(renders, faces, looks):
+def shadows(shape: tuple[int, int], renders: list[Render], faces: list[FittedFace],
+            looks: list[Look]) -> tuple[Window, np.ndarray]:
+    """Contact and cast shadows of the faces' renders in an image of `shape` (h, w): the window
+    they reach (each render's, widened by `shadow.reach`) and its darkening (h, w) in [0, 1]."""
+    height, width = shape
+    darkened = []
+    for ((x, y, w, h), rgba), face, look in zip(renders, faces, looks):
+        reach = shadow.reach(face)
+        x0, y0 = max(0, x - reach), max(0, y - reach)
+        x1, y1 = min(width, x + w + reach), min(height, y + h + reach)
+        coverage = np.zeros((y1 - y0, x1 - x0), np.float32)
+        coverage[y - y0:y - y0 + h, x - x0:x - x0 + w] = rgba[..., 3]
         sh = look.lighting.sh if look.lighting is not None else DEFAULT_SH
-        lit[y - y0:y - y0 + rh, x - x0:x - x0 + rw] *= 1 - shadow.mask_shadow(rgba[..., 3], face, sh)
-    return 1 - lit
+        darkened.append(((x0, y0, x1 - x0, y1 - y0), shadow.mask_shadow(coverage, face, sh)))
+    window = union([w for w, _ in darkened])
+    lit = np.ones((window[3], window[2]), np.float32)
+    for (x, y, w, h), darkening in darkened:
+        lit[y - window[1]:y - window[1] + h, x - window[0]:x - window[0] + w] *= 1 - darkening
+    return window, 1 - lit

@@ -23,6 +23,7 @@ STRENGTH = 0.3                 # darkening right at the edge
 CAST_CM = 0.7                  # how far a fully directional light moves the cast shadow (the mask's stand-off)
 CAST_SOFTNESS_CM = 0.35        # its blur (the penumbra of a light the size of a window)
 CAST_STRENGTH = 0.45           # darkening of a fully directional light
+BLUR_PIXELS = 3.0              # blurs wider than this (sigma, pixels) are computed at reduced size
 MIN_FROM_ABOVE = 0.35          # light in photos comes from above: the shadow falls at least this much down
 
 
@@ -32,10 +33,18 @@ def reach(fitted: FittedFace) -> int:
 
 
 def shifted_blur(coverage: np.ndarray, shift: np.ndarray, sigma: float) -> np.ndarray:
-    """(h, w) coverage moved by `shift` (image x, y pixels) and blurred with `sigma` pixels."""
-    moved = cv2.warpAffine(coverage, np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32),
-                           coverage.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    return cv2.GaussianBlur(moved, (0, 0), max(sigma, 0.5))
+    """(h, w) coverage moved by `shift` (image x, y pixels) and blurred with `sigma` pixels.
+
+    Wide blurs are done on a copy reduced until the blur spans BLUR_PIXELS, then enlarged."""
+    h, w = coverage.shape
+    factor = min(1.0, BLUR_PIXELS / max(sigma, 1e-6))
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    small = coverage if factor == 1.0 else cv2.resize(coverage, size, interpolation=cv2.INTER_AREA)
+    fx, fy = size[0] / w, size[1] / h
+    moved = cv2.warpAffine(small, np.array([[1, 0, shift[0] * fx], [0, 1, shift[1] * fy]], np.float32),
+                           size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    soft = cv2.GaussianBlur(moved, (0, 0), max(sigma * factor, 0.5))
+    return soft if factor == 1.0 else cv2.resize(soft, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def cast_direction(sh: np.ndarray) -> tuple[np.ndarray, float]:
