@@ -65,14 +65,9 @@ class Look:
             fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
             gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))
             sh = light.with_gain(self.lighting.sh, gain)
-        args = []
-        for part, normals in parts:
-            ao = part_occlusion(part) if "ao" in self.stages else None
-            if lit:
-                shading = self.lighting.shading(part.vertices)
-                ao = shading if ao is None else ao * shading
-            args.append({"normals": normals, "sh": sh, "colour": self.colour.matrix, "ao": ao})
-        return args
+        return [{"normals": normals, "sh": sh, "colour": self.colour.matrix,
+                 "ao": part_occlusion(part) if "ao" in self.stages else None,
+                 "shade": self.lighting.shading(part.vertices) if lit else None} for part, normals in parts]
 
     @property
     def margin(self) -> int:

@@ -55,9 +55,11 @@ RESTING_WEIGHT = 0.6           # weight of the skin's normal beneath, against th
 
 
 # What the SH leaves unexplained (a nose's cast shadow on one cheek, a sharper fall-off, a second
-# light) is fitted as a smooth field over the canonical face, log luminance = c . (1, x, y, x y) in cm,
-# and carried to the mask at the same canonical place, clamped to the sampled extent and to this range.
+# light of another colour) is fitted per channel as a smooth field over the canonical face, log
+# radiance = c . (1, x, y, x y) in cm, and carried to the mask at the same canonical place, clamped to
+# the sampled extent; its luminance to RESIDUAL_RANGE, each channel's share of it to RESIDUAL_TINT.
 RESIDUAL_RANGE = (0.6, 1.5)
+RESIDUAL_TINT = (0.92, 1.08)
 RESIDUAL_RIDGE = 0.05
 
 
@@ -73,14 +75,16 @@ class Lighting:
     sh: np.ndarray              # (9, 3) relative irradiance, shader basis
     skin_median: np.ndarray     # (3,) linear RGB radiance of the skin (median of the inliers)
     samples: int                # skin samples used
-    residual: np.ndarray = field(default_factory=lambda: np.zeros(4))   # (4,) log-luminance field over 1, x, y, x y
+    residual: np.ndarray = field(default_factory=lambda: np.zeros((4, 3)))   # (4, 3) log-radiance field over 1, x, y, x y
     extent: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))  # canonical (min, max) of x, y sampled
 
     def shading(self, points: np.ndarray) -> np.ndarray:
-        """(P,) luminance factor of the residual field at canonical points (P, 3)."""
+        """(P, 3) linear RGB factor of the residual field at canonical points (P, 3)."""
         xy = np.clip(points[:, :2], self.extent[0], self.extent[1])
-        field_ = residual_terms(xy) @ self.residual
-        return np.clip(np.exp(field_), *RESIDUAL_RANGE).astype(np.float32)
+        factor = np.exp(residual_terms(xy) @ self.residual)
+        luminance = factor @ LUMINANCE
+        tint = np.clip(factor / luminance[:, None], *RESIDUAL_TINT)
+        return (tint * np.clip(luminance, *RESIDUAL_RANGE)[:, None]).astype(np.float32)
 
     @property
     def direction(self) -> np.ndarray:
@@ -310,26 +314,26 @@ def fit_lighting(samples: SkinSamples) -> Lighting | None:
     weights = robust_weights(basis, luminance)
     median = np.maximum(weighted_median(samples.radiance, weights), 1e-4)
     coefficients = limit_contrast(ridge_fit(basis, samples.radiance, weights))
-    residual = residual_field(samples, basis @ coefficients @ LUMINANCE, luminance, weights)
+    residual = residual_field(samples, basis @ coefficients, weights)
     kept = samples.points[weights > 0, :2]
     return Lighting((coefficients / median).astype(np.float32), median, int((weights > 0).sum()),
                     residual, np.stack([kept.min(0), kept.max(0)]))
 
 
-def residual_field(samples: SkinSamples, predicted: np.ndarray, luminance: np.ndarray,
-                   weights: np.ndarray) -> np.ndarray:
-    """(4,) coefficients over canonical 1, x, y, x y (cm) of the log luminance the SH fit leaves
-    unexplained, weighted by the fit's robust weights; the field averages 0 over the samples."""
-    log_ratio = np.log(np.maximum(luminance, 1e-5)) - np.log(np.maximum(predicted, 1e-5))
+def residual_field(samples: SkinSamples, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(4, 3) coefficients over canonical 1, x, y, x y (cm) of the log radiance (N, 3) the SH fit's
+    prediction `predicted` (N, 3) leaves unexplained, per channel, weighted by the fit's robust
+    weights; each channel's field averages 0 over the samples."""
+    log_ratio = np.log(np.maximum(samples.radiance, 1e-5)) - np.log(np.maximum(predicted, 1e-5))
     terms = residual_terms(samples.points[:, :2])[:, 1:]
     total = max(float(weights.sum()), 1e-12)
     centre = weights @ terms / total
     centred, target = terms - centre, log_ratio - weights @ log_ratio / total
     normal = (centred * weights[:, None]).T @ centred / total
     ridge = RESIDUAL_RIDGE * np.diag(normal).mean() * np.eye(3)
-    _, slope = cv2.solve(normal + ridge + 1e-9 * np.eye(3), (centred * weights[:, None]).T @ target[:, None] / total,
+    _, slope = cv2.solve(normal + ridge + 1e-9 * np.eye(3), (centred * weights[:, None]).T @ target / total,
                          flags=cv2.DECOMP_CHOLESKY)
-    return np.r_[-centre @ slope[:, 0], slope[:, 0]]
+    return np.vstack([-centre @ slope, slope])
 
 
 def residual_terms(xy: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ class DrawPart:
     sh: np.ndarray = field(default_factory=lambda: DEFAULT_SH)
     colour: np.ndarray = field(default_factory=lambda: np.eye(3, dtype=np.float32))   # linear RGB 3x3 on the lit colour
     ao: np.ndarray | None = None    # (V,) ambient visibility per vertex (None: fully visible)
+    shade: np.ndarray | None = None     # (V, 3) linear RGB factor of the light per vertex (None: 1)
     shaded: bool = True             # False: the albedo as it is (a photo texture, the flat look)
     creases: np.ndarray | None = None   # (C, 6) u, v, angle, depth, width, half length (`mask.choice`)
 
@@ -121,7 +122,7 @@ class Renderer:
         return np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2)
 
     def _draw(self, program: moderngl.Program, triangles: np.ndarray, *attributes: np.ndarray) -> None:
-        names = ["in_position", "in_normal", "in_uv", "in_ao"][:len(attributes)]
+        names = ["in_position", "in_normal", "in_uv", "in_ao", "in_shade"][:len(attributes)]
         interleaved = np.concatenate([a.astype(np.float32) for a in attributes], axis=1)
         vbo = self.ctx.buffer(np.ascontiguousarray(interleaved).tobytes())
         ibo = self.ctx.buffer(np.ascontiguousarray(triangles, dtype=np.int32).tobytes())
@@ -154,7 +155,8 @@ class Renderer:
             program["u_creases"].write(np.ascontiguousarray(padded[:, :4]).tobytes())
             program["u_crease_size"].write(np.ascontiguousarray(padded[:, 4:]).tobytes())
         ao = np.ones(len(part.positions)) if part.ao is None else part.ao
-        self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None])
+        shade = np.ones((len(part.positions), 3)) if part.shade is None else part.shade
+        self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None], shade)
 
     def release(self) -> None:
         self.ctx.release()

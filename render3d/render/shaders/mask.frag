@@ -16,6 +16,7 @@ in vec3 v_normal;
 in vec2 v_uv;
 in vec3 v_position;
 in float v_ao;                  // baked ambient visibility
+in vec3 v_shade;                // the skin's light the SH leaves out, where the mask lies (linear RGB factor)
 out vec4 f_color;
 
 vec3 srgb_to_linear(vec3 c) {
@@ -88,6 +89,6 @@ void main() {
     // Fabric sheen: fibres catch the light toward grazing view angles, in the light's colour.
     float grazing = 1.0 - clamp(n.z, 0.0, 1.0);
     vec3 colour = albedo * light + u_sheen * 0.3 * grazing * grazing * light;
-    colour *= inside ? 0.6 * v_ao : v_ao;
+    colour *= (inside ? 0.6 * v_ao : v_ao) * v_shade;
     f_color = vec4(linear_to_srgb(shoulder(u_colour * colour)), 1.0);
 }
