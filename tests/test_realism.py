@@ -231,8 +231,9 @@ def test_side_turned_from_the_light_is_darker(astronaut, astronaut_landmarks):
     assert m_right / m_left > 1.15
 
 
-def test_side_lit_dev_photo_mask_falls_off_like_the_skin(dev_faces):
-    photo = iio.imread(dev_faces / "unmasked" / "deepface_img59.jpg")
+@pytest.mark.parametrize("name", ["deepface_img59.jpg", "facerec_biden.jpg"])
+def test_side_lit_dev_photo_mask_falls_off_like_the_skin(dev_faces, name):
+    photo = iio.imread(dev_faces / "unmasked" / name)
     result = fit(photo)
     skin = LINEAR_LUT[photo] @ LUMINANCE
     landmarks = result_landmarks(photo)
@@ -240,9 +241,10 @@ def test_side_lit_dev_photo_mask_falls_off_like_the_skin(dev_faces):
     ys, xs = np.nonzero(interior(result))
     middle, width = landmarks[1, 0], abs(landmarks[454, 0] - landmarks[234, 0])
     skin_ratio = skin[ys, xs][xs < middle - 0.1 * width].mean() / skin[ys, xs][xs > middle + 0.1 * width].mean()
-    # Lit from the image's right: the skin under the mask is about 3x darker on the left; so is the mask.
-    assert skin_ratio < 0.5
-    assert 0.5 < np.log(left / right) / np.log(skin_ratio) < 2.0
+    # Lit from the image's right: the skin under the mask is about 2-3x darker on the left; so is the
+    # mask, by about as much in log (a mask shaded by its own normals alone falls off ~0.6 as much).
+    assert skin_ratio < 0.6
+    assert 0.8 < np.log(left / right) / np.log(skin_ratio) < 1.6
 
 
 def result_landmarks(photo: np.ndarray) -> np.ndarray:
