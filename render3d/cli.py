@@ -111,6 +111,9 @@ def fit(
     from render3d.io.outputs import write_outputs
     from render3d.mask.library import available_masks
 
+    if mask == "random":                                    # a draw per input, as a batch makes
+        from render3d.batch.runner import image_seed
+        options = replace(options, seed=image_seed(options.seed, image.name))
     runs = {image.stem: options}
     if mask == "all":
         runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}

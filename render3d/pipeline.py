@@ -38,16 +38,17 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
     """The mask's parts placed on `fitted` in image space, tinted and textured per `choice`, lit per `look`."""
     parts = []
     skin = Skin.of(fitted)
-    for part in mask.parts:
-        normals = flip_yz(part.normals @ fitted.rotation.T)   # image axes -> camera frame
-        key, albedo, tint = part.key, part.albedo, (1.0, 1.0, 1.0)
+    oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in mask.parts]   # camera frame
+    looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
+    for part, look_args in zip(mask.parts, looks):
+        key, albedo, tint, creases = part.key, part.albedo, (1.0, 1.0, 1.0), None
         if choice is not None and part.recolor:
-            tint = choice.tint
+            tint, creases = choice.tint, choice.creases
             if choice.texture is not None:
                 key, albedo = f"{choice.texture}", read_texture(choice.texture)
-        parts.append(DrawPart(place(part.vertices, part.binding, fitted, skin), normals, part.uvs, part.triangles,
-                              key, albedo, part.normal_map, tint=tint, sheen=part.sheen,
-                              **(look.draw_args(part) if look else {})))
+        parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
+                              triangles=part.triangles, texture_key=key, albedo=albedo, normal_map=part.normal_map,
+                              tint=tint, sheen=part.sheen, creases=creases, **look_args))
     return parts
 
 
@@ -118,10 +119,11 @@ class Engine:
         renders = {i: drawn[i].render for i in order if drawn[i].render is not None}
         with timed(timings, "occluders"):
             occlusions = foreground.estimate_faces(rgb, fitted, renders, options.occluders, self.hand_model)
-        region, layer, shade = realism.finish(renders, looks, fitted, options.seed, timings,
+        region, layer, shade = realism.finish(renders, (h, w), looks, fitted, options.seed, timings,
                                               lambda i, render: foreground.cut(render, occlusions[i]))
         with timed(timings, "composite"):
-            composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer, shade)
+            composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer,
+                                                                    foreground.unshadowed(shade, occlusions))
         with timed(timings, "verify"):
             faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index],
                                  occlusions[index])
@@ -151,8 +153,8 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
     x0, y0, x1, y1 = fitted.bbox
     return FaceResult(index=index, bbox=(round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1)),
                       pose=fitted.pose, detection=face.source, mask=choice.name, wear=choice.wear,
-                      tint=tuple(round(c, 4) for c in choice.tint), color=choice.color,
-                      texture=str(choice.texture) if choice.texture else None,
+                      tint=tuple(round(c, 4) for c in choice.tint), color=choice.color, shade=choice.shade,
+                      texture=str(choice.texture) if choice.texture else None, creases=len(choice.creases),
                       iou=round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear,
                                               foreground.visible(occlusion, segmentation.shape)), 4),
                       status=drawn.status, reason=drawn.reason, detail=drawn.detail, realism=look.as_json(),

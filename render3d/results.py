@@ -21,7 +21,9 @@ class FaceResult:
     wear: Wear
     tint: tuple[float, float, float]             # linear-RGB multiplier of the recolourable albedo (4 decimals)
     color: str | None                            # the requested '#RRGGBB'
+    shade: str | None                            # the palette colour a seeded draw recoloured the fabric to
     texture: str | None                          # the replacement texture's path
+    creases: int                                 # how many seeded creases the fabric got
     iou: float                                   # IoU of its mask with its lower-face polygon (4 decimals)
     status: FaceStatus
     reason: FallbackReason | None                # why the 3D render was not kept
@@ -34,8 +36,8 @@ class FaceResult:
         """The face's record in the JSON output."""
         return {"index": self.index, "bbox": list(self.bbox), "pose": self.pose, "detection": self.detection,
                 "mask": self.mask, "wear": self.wear, "tint": list(self.tint), "color": self.color,
-                "texture": self.texture, "iou": self.iou, "status": self.status, "reason": self.reason,
-                "detail": self.detail, "realism": self.realism,
+                "shade": self.shade, "texture": self.texture, "creases": self.creases, "iou": self.iou,
+                "status": self.status, "reason": self.reason, "detail": self.detail, "realism": self.realism,
                 "occluded_fraction": self.occluded_fraction, "occluders": list(self.occluders)}
 
 

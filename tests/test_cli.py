@@ -55,6 +55,20 @@ def test_fit_is_byte_identical_across_runs(photo, tmp_path):
         assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
 
 
+def test_fit_random_draws_per_input(tmp_path):
+    """`fit --mask random` draws from the seed and the input's name, as a batch does."""
+    drawn = set()
+    for name in ("a", "b", "c", "d", "e"):
+        path = tmp_path / f"{name}.png"
+        iio.imwrite(path, skimage.data.astronaut())
+        for out in ("first", "again"):
+            assert run("fit", path, "--mask", "random", "--out", tmp_path / out)[0] == 0
+        meta = json.loads((tmp_path / "first" / f"{name}.json").read_text())
+        assert meta == json.loads((tmp_path / "again" / f"{name}.json").read_text())
+        drawn.add(meta["faces"][0]["mask"])
+    assert len(drawn) >= 2
+
+
 def assert_one_line_error(code, err, expected_code, words):
     assert code == expected_code
     lines = err.strip().splitlines()

@@ -1,6 +1,8 @@
 """Every library mask: placement, clearance, expression, self-occlusion, wearing styles, user masks."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import (
@@ -15,9 +17,11 @@ from conftest import (
 )
 
 import render3d
-from render3d.face.fitting import fit_face, open_jaw, turn_head
+from render3d.colourspace import hex_to_rgb
+from render3d.face.fitting import EAR_ROOT, EAR_SPAN, ears, fit_face, occluder_mesh, open_jaw, turn_head
+from render3d.mask.choice import MAX_CREASES, PALETTE
 from render3d.mask.library import available_masks, load_mask
-from render3d.pipeline import FitOptions, draw_parts
+from render3d.pipeline import FitOptions, draw_parts, window_of
 from render3d.qa.verify import clearance_report
 
 pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
@@ -127,6 +131,26 @@ def test_recolour_renders_the_exact_colour(astronaut, tmp_path):
     assert (result.layer[opaque, :3] == (208, 32, 32)).all()
 
 
+def test_seeds_vary_the_colour_and_the_creases(astronaut):
+    """Seeded draws recolour some masks from the palette and crease each one differently: the
+    mask's fabric changes with the seed, its placement does not."""
+    results = [render3d.fit(astronaut, mask="surgical", seed=s) for s in range(8)]
+    shades = [r.faces[0].shade for r in results]
+    assert 1 <= sum(s is not None for s in shades) <= 7 and set(shades) - {None} <= set(PALETTE)
+    for result, shade in zip(results, shades):
+        assert 2 <= result.faces[0].creases <= MAX_CREASES
+        if shade is not None:                   # recoloured toward the palette colour
+            covered = result.layer[..., 3] == 255
+            assert np.abs(result.layer[covered, :3].mean(0) - hex_to_rgb(shade)).max() < 70
+    assert all(np.array_equal(r.segmentation, results[0].segmentation) for r in results)
+    # Same colour, other creases: the shading differs where the creases lie.
+    plain = render3d.fit(astronaut, mask="surgical", vary=False)
+    creased = [r for r, shade in zip(results, shades) if shade is None][0]
+    covered = (plain.layer[..., 3] == 255) & (creased.layer[..., 3] == 255)
+    difference = np.abs(plain.layer[covered, :3].astype(int) - creased.layer[covered, :3]).max(1)
+    assert (difference > 12).mean() > 0.02
+
+
 HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: jaw-side rim over the mask
               "unmasked/fexp_surprise_Pat_Summitt_0001.jpg"]         # mouth wide open: folded landmark mesh
 
@@ -145,3 +169,28 @@ def test_never_cuts_into_real_faces(dev_faces, photo):
             fitted = fit_face(face.landmarks)
             report = clearance_report(fitted, draw_parts(mask, fitted)[0].positions)
             assert report["min_clearance"] >= 0.0, (name, photo)
+
+
+@pytest.mark.parametrize("yaw", [0, 30, -30])
+@pytest.mark.parametrize("name", ["surgical", "kn95"])
+def test_loops_hook_behind_the_ears(name, yaw, astronaut, astronaut_landmarks):
+    """Where a loop runs down the groove behind an ear, the ear hides it; elsewhere it shows."""
+    fitted = fit_face(turn_head(astronaut_landmarks, yaw))
+    mask = load_mask(available_masks()[name])
+    part, loops = next((p, d) for p, d in zip(mask.parts, draw_parts(mask, fitted)) if not p.recolor)
+    # The stretch behind the ear's root, clear of its narrow top and lobe.
+    behind = (part.vertices[:, 2] < EAR_ROOT[1] - 0.8) & (part.vertices[:, 1] > EAR_SPAN[0] + 1.0) & \
+        (part.vertices[:, 1] < EAR_SPAN[1] - 1.0)
+    hooked = replace(loops, triangles=loops.triangles[behind[loops.triangles].all(1)])
+    vertices, triangles = occluder_mesh(fitted)
+    without_ears = (vertices, triangles[:-len(ears()[1])])
+    window = window_of([loops], astronaut.shape[:2])
+    renderer = render3d.default_engine().renderer
+
+    def coverage(occluder, drawn):
+        return (renderer.render(window, [occluder], [drawn])[..., 3] > 0.5).sum()
+
+    assert coverage(without_ears, hooked) > 15
+    assert coverage((vertices, triangles), hooked) < 0.03 * coverage(without_ears, hooked)
+    # The rest of the loop (from the mask over the ear's root, and under the lobe) stays in view.
+    assert coverage((vertices, triangles), loops) > 0.5 * coverage(without_ears, loops)

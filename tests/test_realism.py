@@ -9,6 +9,7 @@ from PIL import Image
 
 import render3d
 from render3d.colourspace import LINEAR_LUT, LUMINANCE, linear_to_srgb
+from render3d.face.detect import find_faces
 from render3d.realism import STAGES
 from render3d.realism.colour import log_chroma
 from render3d.realism.light import skin_triangles
@@ -208,3 +209,63 @@ def test_each_face_of_a_group_gets_its_own_light(dev_faces):
     assert len(lights) >= 5
     medians = np.array([light["skin_median"] for light in lights])
     assert np.ptp(medians[:, 1]) > 0.02
+
+
+def halves(result, landmarks) -> tuple[float, float]:
+    """Mean linear luminance of the mask layer's interior in the image's left and right parts,
+    split at the nose tip, a tenth of the face width either side left out."""
+    ys, xs = np.nonzero(interior(result))
+    middle, width = landmarks[1, 0], abs(landmarks[454, 0] - landmarks[234, 0])
+    luminance = LINEAR_LUT[result.layer[ys, xs, :3]] @ LUMINANCE
+    return (float(luminance[xs < middle - 0.1 * width].mean()), float(luminance[xs > middle + 0.1 * width].mean()))
+
+
+def test_side_turned_from_the_light_is_darker(astronaut, astronaut_landmarks):
+    # The astronaut is lit from the image's left: the mask's right side, turned away, falls off, about as
+    # much as the skin's does; the unlit albedo is even, and the mirrored photo mirrors the fall-off.
+    left, right = halves(fit(astronaut), astronaut_landmarks)
+    flat_left, flat_right = halves(fit(astronaut, realism="flat"), astronaut_landmarks)
+    assert left / right > 1.15
+    assert abs(flat_left / flat_right - 1) < 0.05
+    mirrored_landmarks = astronaut_landmarks * [-1, 1, 1] + [astronaut.shape[1] - 1, 0, 0]
+    mirrored_landmarks[[234, 454]] = mirrored_landmarks[[454, 234]]
+    m_left, m_right = halves(fit(np.ascontiguousarray(astronaut[:, ::-1])), mirrored_landmarks)
+    assert m_right / m_left > 1.15
+
+
+@pytest.mark.parametrize("name", ["deepface_img59.jpg", "facerec_biden.jpg"])
+def test_side_lit_dev_photo_mask_falls_off_like_the_skin(dev_faces, name):
+    photo = iio.imread(dev_faces / "unmasked" / name)
+    result = fit(photo)
+    skin = LINEAR_LUT[photo] @ LUMINANCE
+    landmarks = result_landmarks(photo)
+    left, right = halves(result, landmarks)
+    ys, xs = np.nonzero(interior(result))
+    middle, width = landmarks[1, 0], abs(landmarks[454, 0] - landmarks[234, 0])
+    skin_ratio = skin[ys, xs][xs < middle - 0.1 * width].mean() / skin[ys, xs][xs > middle + 0.1 * width].mean()
+    # Lit from the image's right: the skin under the mask is about 2-3x darker on the left; so is the
+    # mask, by about as much in log (a mask shaded by its own normals alone falls off ~0.6 as much).
+    assert skin_ratio < 0.6
+    assert 0.8 < np.log(left / right) / np.log(skin_ratio) < 1.6
+
+
+def result_landmarks(photo: np.ndarray) -> np.ndarray:
+    return find_faces(photo, render3d.default_engine().landmark_model(10), 10)[0].landmarks
+
+
+def test_cast_shadow_darkens_the_skin_below_the_lower_edge(astronaut):
+    result, unshadowed = fit(astronaut), fit(astronaut, realism_off=("shadow",))
+    covered = result.layer[..., 3] > 0
+    below = np.zeros_like(covered)
+    for rows in range(2, 8):
+        below |= np.roll(covered, rows, axis=0)
+    below &= ~covered
+    darker = gray(astronaut) - gray(result.composite)
+    assert darker[below].mean() > 5
+    assert np.abs(gray(astronaut) - gray(unshadowed.composite))[below].max() < 0.5
+    # Lit from the upper left, the shadow falls to the lower right: it reaches further on the right.
+    columns = np.nonzero(covered.any(0))[0]
+    middle = (columns[0] + columns[-1]) // 2
+    left, right = below.copy(), below.copy()
+    left[:, middle:], right[:, :middle] = False, False
+    assert darker[right].mean() > darker[left].mean()

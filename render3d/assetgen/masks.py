@@ -24,6 +24,7 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
 from render3d.assetgen import textures
+from render3d.face.fitting import EAR_HOOK
 from render3d.face.landmark_sets import CLEAR_OF_MASK, COVERED_BY_MASK, JAW, LOWER_FACE_POLYGON, NOSE_BRIDGE
 from render3d.face.topology import boundary_loops, read_obj_vertices_faces
 from render3d.geometry import vertex_normals
@@ -39,6 +40,7 @@ CLEAR_MARGIN_CM = 1.2
 EYE_RELIEF_CM = 0.8
 COVER_MARGIN_CM = 0.3
 
+GAITER_DROP_CM = 6.0           # how far below the chin a gaiter runs down the neck
 
 
 # --------------------------------------------------------------------------------------------
@@ -525,19 +527,18 @@ def standoff(radius: float | tuple[float, float]) -> float:
     return thickness + 0.5 * (width - thickness) + BUILD_CLEARANCE_CM + 0.03
 
 
-def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.14) -> tuple[np.ndarray, ...]:
-    """Elastic loops from the sheet's side corners around each ear; a (width, thickness) pair
+def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.09) -> tuple[np.ndarray, ...]:
+    """Elastic loops from the sheet's side corners hooked behind each ear (over the root's top,
+    down the groove between ear and head, under the lobe: `EAR_HOOK`); a (width, thickness) pair
     of half sizes makes flat bands."""
     rows, cols = sheet.shape
     normals = sheet.normals()
     lift = standoff(radius) - BUILD_CLEARANCE_CM
     pieces = []
-    for col, ear in ((1, 234), (cols - 2, 454)):
-        out = np.sign(face.landmarks[ear, 0])
+    for col, out in ((1, -1.0), (cols - 2, 1.0)):
         upper = sheet.points[1, col] + lift * normals[1, col]
         lower = sheet.points[rows - 2, col] + lift * normals[rows - 2, col]
-        anchor = face.landmarks[ear] + [out * 1.0, 0.0, -1.0]
-        ring = [anchor + [0, 0.9, 0.3], anchor + [out * 0.2, 0, -0.6], anchor + [0, -1.1, 0.3]]
+        ring = EAR_HOOK * [out, 1.0, 1.0]
         path = spline(np.vstack([upper, (upper + ring[0]) / 2, *ring, (lower + ring[2]) / 2, lower]), 0.2)
         pieces.append(tube(hold_off(face, path, standoff(radius)), radius, head_axis_z(face.landmarks)))
     return merge(pieces)
@@ -574,7 +575,7 @@ def sample(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
 def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
                    others: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Worst margins (cm) of the cover points inside the body and of the eyes and brows outside
-    every part, and the body's IoU with the lower-face outline."""
+    every part, and the body's IoU with the lower-face outline (above the chin)."""
     body_image = raster([body])
     every_image = body_image | raster(others) if others else body_image
     cover = np.vstack([landmarks[COVERED_BY_MASK, :2], (landmarks[14, :2] + landmarks[152, :2]) / 2])
@@ -583,7 +584,9 @@ def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
     outline = np.zeros_like(body_image)
     cv2.fillPoly(outline, [np.round(to_pixels(landmarks[LOWER_FACE_POLYGON, :2]) * 16).astype(np.int32)], 1,
                  cv2.LINE_8, 4)
-    iou = (outline & body_image).sum() / (outline | body_image).sum()
+    face_part = body_image.copy()                   # the neck below the chin is not the face's
+    face_part[int(np.ceil(to_pixels(landmarks[[152], :2])[0, 1])) + 1:] = 0
+    iou = (outline & face_part).sum() / (outline | face_part).sum()
     return {"cover_margin": float(sample(inside, cover).min()),
             "clear_margin": float(sample(outside, landmarks[CLEAR_OF_MASK, :2]).min()),
             "iou": float(iou)}
@@ -838,13 +841,16 @@ def cloth(face: Face) -> list[Part]:
 
 
 def gaiter(face: Face) -> list[Part]:
-    """A stretch-knit tube pulled up over the nose: wraps past the ears, hangs below the chin."""
+    """A stretch-knit tube pulled up over the nose: wraps past the ears and runs down the neck to the
+    collar, its lower hem uneven where it bunches."""
     lm = face.landmarks
     frame = Cylinder((0.0, head_axis_z(lm)))
-    cols, rows = 91, 55
+    cols, rows = 91, 70
     control, _ = standard_top(face)
     top = upper_edge(face, frame, control, lm[454] + [0.3, -0.9, -1.8], cols)
-    bottom = (top[0] * 0.9, np.full(cols, lm[152, 1] - 2.5))
+    u = np.linspace(0, 1, cols)
+    hem = 0.5 * np.sin(2 * np.pi * 1.5 * u) + 0.3 * np.sin(2 * np.pi * 3.5 * u + 1.0)
+    bottom = (top[0] * 0.95, lm[152, 1] - GAITER_DROP_CM + hem)
 
     def folds(sheet: Sheet) -> np.ndarray:           # soft bunching under the chin
         u, v = sheet.u, sheet.v

@@ -18,6 +18,14 @@ CANONICAL_TO_IMAGE_AXES = FLIP_YZ
 # Head shell behind the face oval: (push back along -z in cm, scale of the oval about the head axis).
 HEAD_SHELL_RINGS = ((3.0, 1.08), (9.0, 1.0), (15.0, 0.7))
 HEAD_AXIS = np.array([0.0, -2.5, -9.0])
+# Ears (subject's left; the right one mirrored in x), canonical cm: a flap attached to the head along
+# its front root, standing out backwards at EAR_FLARE from the head's side, EAR_WIDTH at its widest.
+EAR_ROOT = np.array([7.1, -8.4])            # x, z of the root line
+EAR_SPAN = (-4.6, 0.6)                      # y of the lobe and of the top
+EAR_WIDTH = 2.8
+EAR_FLARE = np.radians(30.0)
+# Where an ear loop hooks: over the root's top, down the groove behind the ear, under the lobe.
+EAR_HOOK = np.array([[7.3, 0.9, -8.9], [7.35, -2.0, -10.0], [7.3, -4.9, -9.0]])
 
 
 @dataclass(frozen=True)
@@ -99,10 +107,23 @@ def head_shell(face: CanonicalFace) -> tuple[np.ndarray, np.ndarray]:
     return vertices, np.concatenate(triangles).astype(np.int32)
 
 
-def occluder_mesh(fitted: FittedFace) -> tuple[np.ndarray, np.ndarray]:
-    """Image-space depth occluder: the fitted face with mouth and eyes closed, plus a head shell.
+def ears(rows: int = 9, columns: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical vertices and triangles of both ears' flaps (left ear first)."""
+    b, a = np.meshgrid(np.linspace(0, 1, rows), np.linspace(0, 1, columns), indexing="ij")
+    width = a * EAR_WIDTH * np.sqrt(np.sin(np.pi * b))
+    left = np.stack([EAR_ROOT[0] + width * np.sin(EAR_FLARE), EAR_SPAN[0] + (EAR_SPAN[1] - EAR_SPAN[0]) * b,
+                     EAR_ROOT[1] - width * np.cos(EAR_FLARE)], axis=-1).reshape(-1, 3)
+    index = np.arange(rows * columns).reshape(rows, columns)
+    quads = np.stack([index[:-1, :-1], index[1:, :-1], index[:-1, 1:], index[1:, 1:]], -1).reshape(-1, 4)
+    flap = np.concatenate([quads[:, [0, 1, 2]], quads[:, [2, 1, 3]]])
+    return (np.concatenate([left, left * [-1.0, 1.0, 1.0]]),
+            np.concatenate([flap, flap[:, ::-1] + len(left)]).astype(np.int32))
 
-    The shell follows the head rigidly; the face follows every landmark.
+
+def occluder_mesh(fitted: FittedFace) -> tuple[np.ndarray, np.ndarray]:
+    """Image-space depth occluder: the fitted face with mouth and eyes closed, a head shell and ears.
+
+    The shell and the ears follow the head rigidly; the face follows every landmark.
     """
     face = canonical_face()
     closed, hole_loops = closed_triangles()
@@ -112,8 +133,10 @@ def occluder_mesh(fitted: FittedFace) -> tuple[np.ndarray, np.ndarray]:
     # Shell triangles index the 478 landmarks then the shell vertices; remap them past the centroids.
     offset = 468 + len(centroids) - len(face.vertices)
     shell_triangles = np.where(shell_triangles >= len(face.vertices), shell_triangles + offset, shell_triangles)
+    ear_vertices, ear_triangles = ears()
     vertices = np.concatenate([landmarks, np.array(centroids), fitted.to_image(shell_vertices)])
-    return vertices, np.concatenate([closed, shell_triangles])
+    return (np.concatenate([vertices, fitted.to_image(ear_vertices)]),
+            np.concatenate([closed, shell_triangles, ear_triangles + len(vertices)]))
 
 
 def _rotate_about(landmarks: np.ndarray, rotation: np.ndarray, pivot: np.ndarray, which: np.ndarray) -> np.ndarray:

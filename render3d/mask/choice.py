@@ -1,16 +1,16 @@
-"""Which mask each face wears: the mask, its wearing style, colour, texture and seeded tone variation.
+"""Which mask each face wears: the mask, its wearing style, colour, texture, seeded tone and creases.
 
 Every random draw comes from one generator seeded with the image's seed, so a draw is repeatable,
 and each face's draw is recorded in the JSON.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from render3d.colourspace import hex_to_rgb, srgb_to_linear
+from render3d.colourspace import LUMINANCE, hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError, OptionError
 from render3d.kinds import WEAR_STYLES, Wear
 from render3d.mask.library import available_masks, load_mask_spec, resolve_mask
@@ -19,6 +19,21 @@ from render3d.mask.wear import WEAR_ALIASES, resolve_wear
 WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
+# Colours real masks come in (sRGB): surgical blues and greens, white, greys, black, navy, denim, pink,
+# beige, olive, burgundy. Without --color, this share of the seeded draws recolours the fabric with one.
+PALETTE = ("#8fb8de", "#a9cbe8", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3a3b3f", "#1e1e20",
+           "#25304a", "#4a6a8f", "#e8b4c0", "#d8c4a8", "#5d6448", "#6b2a36")
+PALETTE_SHARE = 0.4
+MAX_BRIGHTEN = 4.0          # a fabric is recoloured at most this much lighter (linear luminance): dark prints stay dark
+# Seeded creases of the fabric (texture space, the mask's u, v in [0, 1]): a few pulled from the loop
+# corners toward the middle, a few loose ones anywhere. Depth is the crease's peak slope.
+CORNERS = np.array([[0.04, 0.85], [0.96, 0.85], [0.04, 0.15], [0.96, 0.15]])
+CORNER_CREASES = (1, 3)     # how many per mask, at least and at most
+LOOSE_CREASES = (1, 4)
+CREASE_DEPTH = (0.35, 0.9)
+CREASE_WIDTH = (0.015, 0.035)
+CREASE_LENGTH = (0.08, 0.22)
+MAX_CREASES = CORNER_CREASES[1] + LOOSE_CREASES[1]
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,23 @@ class MaskChoice:
     tint: tuple[float, float, float]      # linear-RGB multiplier of the recolourable parts' albedo
     color: str | None                     # the requested #RRGGBB, if any
     texture: Path | None                  # replacement albedo of the recolourable parts
+    shade: str | None = None              # the PALETTE colour a seeded draw recoloured the fabric to, if any
+    creases: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), np.float32))
+    # (C, 6) per crease: u, v of its centre, angle (radians, in texture space), depth, width, half length
 
+
+def draw_creases(rng: np.random.Generator) -> np.ndarray:
+    """(C, 6) seeded creases: stretch lines from the loop corners toward the middle, and loose ones."""
+    corners = CORNERS[rng.choice(len(CORNERS), rng.integers(CORNER_CREASES[0], CORNER_CREASES[1] + 1))]
+    inward = np.arctan2(0.5 - corners[:, 1], 0.5 - corners[:, 0]) + rng.normal(0, 0.25, len(corners))
+    length = rng.uniform(*CREASE_LENGTH, len(corners))
+    centres = corners + length[:, None] * np.c_[np.cos(inward), np.sin(inward)]
+    loose = rng.integers(LOOSE_CREASES[0], LOOSE_CREASES[1] + 1)
+    centres = np.concatenate([centres, rng.uniform(0.15, 0.85, (loose, 2))])
+    angles = np.concatenate([inward, rng.uniform(0, np.pi, loose)])
+    count = len(centres)
+    return np.column_stack([centres, angles, rng.uniform(*CREASE_DEPTH, count), rng.uniform(*CREASE_WIDTH, count),
+                            np.concatenate([length, rng.uniform(*CREASE_LENGTH, loose)])]).astype(np.float32)
 
 def parse_weights(text: str, what: str = "mask") -> dict[str, float]:
     """'surgical=3,n95=1' -> {'surgical': 3.0, 'n95': 1.0}."""
@@ -72,6 +103,13 @@ def base_tint(base_color: tuple[int, int, int], color: str | None) -> np.ndarray
     return target / base
 
 
+def palette_for(base_color: tuple[int, int, int]) -> list[str]:
+    """The PALETTE colours a fabric of `base_color` (sRGB) can be recoloured to (never empty)."""
+    base = srgb_to_linear(np.maximum(np.array(base_color), 1) / 255) @ LUMINANCE
+    shades = [c for c in PALETTE if srgb_to_linear(np.array(hex_to_rgb(c)) / 255) @ LUMINANCE <= MAX_BRIGHTEN * base]
+    return shades or [min(PALETTE, key=lambda c: sum(hex_to_rgb(c)))]
+
+
 def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: str = "correct",
                  wear_weights: str = "", color: str | None = None, texture: Path | None = None,
                  vary: bool = True, mask_dirs: tuple[Path, ...] = ()) -> list[MaskChoice]:
@@ -106,8 +144,15 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
     for name, worn in zip(picks, wears):
         path = resolve_mask(name, mask_dirs)
         tint = base_tint(load_mask_spec(path).color, color)
+        creases, shade = np.zeros((0, 6), np.float32), None
         if vary:
+            recolour = rng.random() < PALETTE_SHARE and color is None and texture is None
+            shades = palette_for(load_mask_spec(path).color)
+            drawn = shades[rng.integers(len(shades))]
+            if recolour:
+                shade, tint = drawn, base_tint(load_mask_spec(path).color, drawn)
             tint = tint * np.exp(rng.normal(0, TONE_SPREAD) + rng.normal(0, CHANNEL_SPREAD, 3))
+            creases = draw_creases(rng)
         choices.append(MaskChoice(load_mask_spec(path).name, path, worn, tuple(float(t) for t in tint),
-                                  color, Path(texture) if texture else None))
+                                  color, Path(texture) if texture else None, shade, creases))
     return choices

@@ -5,7 +5,7 @@ Stages (each can be turned off; `flat` turns them all off and draws the unlit al
   ao      baked ambient occlusion of the mask (`render3d.realism.occlusion`)
   colour  exposure, white balance and saturation from the skin and the photo (`render3d.realism.colour`)
   camera  the photo's blur, noise and JPEG compression (`render3d.realism.camera`)
-  shadow  a contact shadow on the skin above the mask (`render3d.realism.shadow`)
+  shadow  contact and cast shadows of the mask on the skin (`render3d.realism.shadow`)
 """
 from __future__ import annotations
 
@@ -46,20 +46,30 @@ class Look:
     lighting: Lighting | None = None
     colour: ColourMatch = NEUTRAL
     camera: CameraModel | None = None
-    shadow_reach: int = 0
 
-    def draw_args(self, part: MaskPart) -> dict:
-        """DrawPart fields for one mask part."""
-        use_light = "light" in self.stages and self.lighting is not None
-        return {"sh": self.lighting.sh if use_light else DEFAULT_SH,
-                "colour": self.colour.matrix,
-                "ao": part.occlusion if "ao" in self.stages else None}
+    def draw_args(self, fitted: FittedFace, parts: list[tuple[MaskPart, np.ndarray]]) -> list[dict]:
+        """DrawPart fields for each of one face's mask parts, given with their camera-frame normals.
+
+        The light's directional bands are raised until the recolourable fabric's shading spans the
+        range of the skin it covers (`light.form_gain`); the mask's shading normals lean toward the
+        skin's beneath (`light.resting_normals`), and the skin's shading that the SH leaves
+        unexplained carries over to the mask lying on it (`Lighting.shading`, per vertex)."""
+        sh, lit = DEFAULT_SH, "light" in self.stages and self.lighting is not None
+        if lit:
+            face_normals = light.face_normals(fitted)
+            parts = [(part, light.resting_normals(normals, face_normals, part.binding)) for part, normals in parts]
+            fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
+            gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))
+            sh = light.with_gain(self.lighting.sh, gain)
+        return [{"normals": normals, "sh": sh, "colour": self.colour.matrix,
+                 "ao": part.occlusion if "ao" in self.stages else None,
+                 "shade": self.lighting.shading(part.vertices) if lit else None} for part, normals in parts]
 
     @property
     def margin(self) -> int:
-        """Extra window pixels the finishing blur and the shadow reach beyond the mask (the shadow's
-        counted even when it is off, so that switching it leaves the layer, noise included, as it is)."""
-        return max(self.camera.margin if self.camera is not None else 0, self.shadow_reach)
+        """Extra window pixels the finishing blur reaches beyond the mask (the shadows get their own
+        window, so that switching them leaves the layer, noise included, as it is)."""
+        return self.camera.margin if self.camera is not None else 0
 
     def as_json(self) -> dict:
         """The look as recorded in the JSON output (rounded)."""
@@ -81,17 +91,16 @@ def estimate(image: LoadedImage, fitted: list[FittedFace], mode: RealismMode = "
         colours = colour_matches(rgb, skins, stages)
     with timed(timings, "camera"):
         cameras = camera_models(rgb, fitted, jpeg_of(image, stages), stages)
-    return [Look(stages, mode == "full", skin, match, model, shadow_reach(face))
-            for skin, match, model, face in zip(skins, colours, cameras, fitted)]
+    return [Look(stages, mode == "full", skin, match, model) for skin, match, model in zip(skins, colours, cameras)]
 
 
-def finish(renders: dict[int, Render], looks: list[Look], fitted: list[FittedFace], seed: int,
-           timings: dict[str, float] | None = None,
+def finish(renders: dict[int, Render], shape: tuple[int, int], looks: list[Look], fitted: list[FittedFace],
+           seed: int, timings: dict[str, float] | None = None,
            in_front: Callable[[int, Render], Render] | None = None
-           ) -> tuple[Window | None, np.ndarray | None, np.ndarray | None]:
-    """Face renders (by face index, in drawing order) finished as the photo was taken and stacked:
-    (the region they cover, its (h, w, 4) float straight-alpha layer, the (h, w) contact shadow in
-    [0, 1] or None); all None without renders. `in_front(index, render)`, when given, takes what lies in
+           ) -> tuple[Window | None, np.ndarray | None, tuple[Window, np.ndarray] | None]:
+    """Face renders (by face index, in drawing order) in an (H, W) image finished as the photo was
+    taken and stacked: (the region they cover, its (h, w, 4) float straight-alpha layer, the shadows'
+    window and its darkening in [0, 1] or None); all None without renders. `in_front(index, render)`, when given, takes what lies in
     front of a face out of its finished render. Stage seconds are added to `timings`."""
     timings = {} if timings is None else timings
     with timed(timings, "camera"):
@@ -101,7 +110,7 @@ def finish(renders: dict[int, Render], looks: list[Look], fitted: list[FittedFac
         region, layer = composite.stack(finished) if finished else (None, None)
         layer = compress(region, layer, looks)
     with timed(timings, "shadow"):
-        shade = (shadows(region, finished, [fitted[i] for i in renders])
+        shade = (shadows(shape, finished, [fitted[i] for i in renders], [looks[i] for i in renders])
                  if finished and "shadow" in looks[0].stages else None)
     return region, layer, shade
 
@@ -134,11 +143,6 @@ def jpeg_of(image: LoadedImage, stages: frozenset[str]) -> Jpeg | None:
     return camera.jpeg_settings(image) if "camera" in stages else None
 
 
-def shadow_reach(face: FittedFace) -> int:
-    """Pixels the contact shadow reaches beyond one face's mask."""
-    return shadow.reach(face)
-
-
 def finish_render(render: Render, look: Look, rng: np.random.Generator) -> Render:
     """The photo's blur and noise on one face's render."""
     if look.camera is None:
@@ -162,10 +166,22 @@ def noise_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed % 2 ** 64, index])
 
 
-def shadows(region: Window, renders: list[Render], faces: list[FittedFace]) -> np.ndarray:
-    """Contact shadows of the faces' renders, combined over the region."""
-    x0, y0, w, h = region
-    lit = np.ones((h, w), np.float32)
-    for ((x, y, rw, rh), rgba), face in zip(renders, faces):
-        lit[y - y0:y - y0 + rh, x - x0:x - x0 + rw] *= 1 - shadow.contact_shadow(rgba[..., 3], face)
-    return 1 - lit
+def shadows(shape: tuple[int, int], renders: list[Render], faces: list[FittedFace],
+            looks: list[Look]) -> tuple[Window, np.ndarray]:
+    """Contact and cast shadows of the faces' renders in an image of `shape` (h, w): the window
+    they reach (each render's, widened by `shadow.reach`) and its darkening (h, w) in [0, 1]."""
+    height, width = shape
+    darkened = []
+    for ((x, y, w, h), rgba), face, look in zip(renders, faces, looks):
+        reach = shadow.reach(face)
+        x0, y0 = max(0, x - reach), max(0, y - reach)
+        x1, y1 = min(width, x + w + reach), min(height, y + h + reach)
+        coverage = np.zeros((y1 - y0, x1 - x0), np.float32)
+        coverage[y - y0:y - y0 + h, x - x0:x - x0 + w] = rgba[..., 3]
+        sh = look.lighting.sh if look.lighting is not None else DEFAULT_SH
+        darkened.append(((x0, y0, x1 - x0, y1 - y0), shadow.mask_shadow(coverage, face, sh)))
+    window = Window.union([Window(*w) for w, _ in darkened])
+    lit = np.ones((window[3], window[2]), np.float32)
+    for (x, y, w, h), darkening in darkened:
+        lit[y - window[1]:y - window[1] + h, x - window[0]:x - window[0] + w] *= 1 - darkening
+    return window, 1 - lit

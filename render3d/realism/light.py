@@ -14,7 +14,7 @@ relative irradiance (about 1 at the skin's typical normal); exposure and colour 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
@@ -25,6 +25,7 @@ from render3d.face.fitting import FittedFace
 from render3d.face.landmark_sets import BROWS, EYES, NOSTRILS
 from render3d.face.topology import canonical_face
 from render3d.geometry import flip_yz, unit, vertex_normals
+from render3d.mask.placement import Binding
 from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR, RADIANCE_FLOOR, SOLVE_JITTER
 
 # Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them
@@ -43,6 +44,20 @@ HUBER_K, TUKEY_C = 1.345, 4.685
 # The mask's normals face forward or sideways: over those, no light falls below this share of the mean
 # (skin in deep shadow or under a beard makes a fit extrapolate to black or below).
 MIN_RELATIVE_IRRADIANCE = 0.3
+# The skin the mask covers: canonical landmarks below this height (cm), inside the jaw.
+COVERED_SKIN_CM = -1.5
+# A mask is smoother than the face beneath it; its shading is raised toward the range of that skin's.
+FORM_GAIN_RANGE = (1.0, 3.0)
+RESTING_WEIGHT = 0.6           # weight of the skin's normal beneath, against the mask's own (1)
+
+
+# What the SH leaves unexplained (a nose's cast shadow on one cheek, a sharper fall-off, a second
+# light of another colour) is fitted per channel as a smooth field over the canonical face, log
+# radiance = c . (1, x, y, x y) in cm, and carried to the mask at the same canonical place, clamped to
+# the sampled extent; its luminance to RESIDUAL_RANGE, each channel's share of it to RESIDUAL_TINT.
+RESIDUAL_RANGE = (0.6, 1.5)
+RESIDUAL_TINT = (0.92, 1.08)
+RESIDUAL_RIDGE = 0.05
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ class SkinSamples:
     """Skin samples of one face: camera-frame unit normals and linear radiance."""
     normals: np.ndarray         # (N, 3) camera frame
     radiance: np.ndarray        # (N, 3) linear RGB
+    points: np.ndarray          # (N, 3) canonical positions (cm)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,16 @@ class Lighting:
     sh: np.ndarray              # (9, 3) relative irradiance, shader basis
     skin_median: np.ndarray     # (3,) linear RGB radiance of the skin (median of the inliers)
     samples: int                # skin samples used
+    residual: np.ndarray = field(default_factory=lambda: np.zeros((4, 3)))   # (4, 3) log-radiance field over 1, x, y, x y
+    extent: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))  # canonical (min, max) of x, y sampled
+
+    def shading(self, points: np.ndarray) -> np.ndarray:
+        """(P, 3) linear RGB factor of the residual field at canonical points (P, 3)."""
+        xy = np.clip(points[:, :2], self.extent[0], self.extent[1])
+        factor = np.exp(residual_terms(xy) @ self.residual)
+        luminance = factor @ LUMINANCE
+        tint = np.clip(factor / luminance[:, None], *RESIDUAL_TINT)
+        return (tint * np.clip(luminance, *RESIDUAL_RANGE)[:, None]).astype(np.float32)
 
     @property
     def direction(self) -> np.ndarray:
@@ -68,6 +94,7 @@ class Lighting:
     def as_json(self) -> dict:
         """The lighting, rounded, for the JSON output."""
         return {"sh": np.round(self.sh.astype(float), 4).tolist(),
+                "residual": np.round(self.residual.astype(float), 4).tolist(),
                 "direction": np.round(self.direction.astype(float), 3).tolist(),
                 "skin_median": np.round(self.skin_median.astype(float), 4).tolist(), "samples": self.samples}
 
@@ -117,21 +144,27 @@ def skin_triangles() -> np.ndarray:
     return face.triangles[is_skin(face.vertices[face.triangles].mean(1))]
 
 
+def face_normals(fitted: FittedFace) -> np.ndarray:
+    """(468, 3) unit vertex normals of the fitted face mesh, camera frame (y up, z toward the camera)."""
+    return flip_yz(vertex_normals(fitted.landmarks[:468], canonical_face().triangles))
+
+
 def skin_samples(rgb: np.ndarray, fitted: FittedFace) -> SkinSamples:
     """Front-facing skin samples of one face: camera-frame normals and linear radiance."""
     landmarks = fitted.landmarks[:468]
     triangles = canonical_face().triangles
-    normals = flip_yz(vertex_normals(landmarks, triangles))
+    normals = face_normals(fitted)
     triangle, bary = skin_pattern()
     points = np.einsum("sk,skd->sd", bary, landmarks[triangles[triangle]])
+    canonical = np.einsum("sk,skd->sd", bary, canonical_face().vertices[triangles[triangle]])
     sample_normals = np.einsum("sk,skd->sd", bary, normals[triangles[triangle]])
     sample_normals = unit(sample_normals)
     h, w = rgb.shape[:2]
     inside = ((points[:, 0] >= 0) & (points[:, 0] <= w - 1) & (points[:, 1] >= 0) & (points[:, 1] <= h - 1)
               & (sample_normals[:, 2] > MIN_FACING))
-    points, sample_normals = points[inside], sample_normals[inside]
+    points, sample_normals, canonical = points[inside], sample_normals[inside], canonical[inside]
     if len(points) == 0:
-        return SkinSamples(np.zeros((0, 3)), np.zeros((0, 3)))
+        return SkinSamples(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3)))
     # Resample the face's box to about SAMPLE_PX_PER_CM, so each sample averages a patch of skin.
     x0, y0 = np.floor(points[:, :2].min(0)).astype(int)
     x1, y1 = np.ceil(points[:, :2].max(0)).astype(int) + 1
@@ -143,7 +176,7 @@ def skin_samples(rgb: np.ndarray, fitted: FittedFace) -> SkinSamples:
     scale = np.array([crop.shape[1] / (x1 - x0), crop.shape[0] / (y1 - y0)])
     xy = ((points[:, :2] - [x0, y0] + 0.5) * scale - 0.5).astype(np.float32)
     radiance = cv2.remap(crop, xy[:, 0:1], xy[:, 1:2], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return SkinSamples(sample_normals, radiance.reshape(-1, 3).astype(np.float64))
+    return SkinSamples(sample_normals, radiance.reshape(-1, 3).astype(np.float64), canonical)
 
 
 def robust_weights(basis: np.ndarray, values: np.ndarray, iterations: int = 6) -> np.ndarray:
@@ -208,6 +241,53 @@ def limit_contrast(sh: np.ndarray) -> np.ndarray:
     return keep * sh + (1 - keep) * constant
 
 
+@lru_cache(maxsize=1)
+def covered_landmarks() -> np.ndarray:
+    """Indices of the canonical landmarks on the skin a worn mask covers (below the nose bridge)."""
+    face = canonical_face()
+    vertices = face.vertices[:468]
+    oval = vertices[face.outer_loop]
+    segments = np.stack([oval, np.roll(oval, -1, axis=0)], axis=1)[:, :, :2]
+    inside = segment_distance(vertices[:, :2], segments) > BORDER_CM
+    return np.flatnonzero((vertices[:, 1] < COVERED_SKIN_CM) & inside)
+
+
+def resting_normals(normals: np.ndarray, face_normals: np.ndarray, binding: Binding) -> np.ndarray:
+    """(V, 3) mask shading normals leaning toward the skin the mask lies on.
+
+    normals (V, 3) mask, camera frame; face_normals (468, 3) of the fitted face, camera frame. Each
+    vertex over the face blends its own normal with its binding's blend of the face's normals, by
+    RESTING_WEIGHT: a mask's side panels turn away from the light with the cheeks and nose sides
+    beneath them. Vertices beside the face (loops, straps) keep theirs."""
+    under = np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
+    blend = normals + RESTING_WEIGHT * binding.over_face[:, None] * under
+    return blend / np.maximum(np.linalg.norm(blend, axis=1, keepdims=True), 1e-9)
+
+
+def form_gain(sh: np.ndarray, skin_normals: np.ndarray, mask_normals: np.ndarray) -> float:
+    """How much more the mask's shading must vary to span the covered skin's shading range.
+
+    sh (9, 3) relative irradiance; skin_normals (N, 3) and mask_normals (M, 3) camera frame. The
+    ratio of the standard deviations of log luminance irradiance, skin over mask, clipped to
+    FORM_GAIN_RANGE; mask normals facing away from the camera are left out.
+    """
+    def spread(normals: np.ndarray) -> float:
+        facing = normals[normals[:, 2] > MIN_FACING]
+        if len(facing) < 2:
+            return 0.0
+        irradiance = np.maximum(sh_basis(facing) @ sh @ LUMINANCE, 1e-3)
+        return float(np.log(irradiance).std())
+    skin, mask = spread(skin_normals), spread(mask_normals)
+    return float(np.clip(skin / max(mask, 1e-6), *FORM_GAIN_RANGE)) if skin > 0 else FORM_GAIN_RANGE[0]
+
+
+def with_gain(sh: np.ndarray, gain: float) -> np.ndarray:
+    """The SH with its directional bands scaled by `gain`, kept above MIN_RELATIVE_IRRADIANCE."""
+    scaled = sh.copy()
+    scaled[1:] *= gain
+    return limit_contrast(scaled).astype(np.float32)
+
+
 def fit_lighting(samples: SkinSamples) -> Lighting | None:
     """Relative SH irradiance of one face's skin; None when too little skin is visible."""
     if len(samples.radiance) < MIN_SAMPLES:
@@ -219,4 +299,28 @@ def fit_lighting(samples: SkinSamples) -> Lighting | None:
     weights = robust_weights(basis, luminance)
     median = np.maximum(weighted_median(samples.radiance, weights), RADIANCE_FLOOR)
     coefficients = limit_contrast(ridge_fit(basis, samples.radiance, weights))
-    return Lighting((coefficients / median).astype(np.float32), median, int((weights > 0).sum()))
+    residual = residual_field(samples, basis @ coefficients, weights)
+    kept = samples.points[weights > 0, :2]
+    return Lighting((coefficients / median).astype(np.float32), median, int((weights > 0).sum()),
+                    residual, np.stack([kept.min(0), kept.max(0)]))
+
+
+def residual_field(samples: SkinSamples, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(4, 3) coefficients over canonical 1, x, y, x y (cm) of the log radiance (N, 3) the SH fit's
+    prediction `predicted` (N, 3) leaves unexplained, per channel, weighted by the fit's robust
+    weights; each channel's field averages 0 over the samples."""
+    log_ratio = np.log(np.maximum(samples.radiance, 1e-5)) - np.log(np.maximum(predicted, 1e-5))
+    terms = residual_terms(samples.points[:, :2])[:, 1:]
+    total = max(float(weights.sum()), 1e-12)
+    centre = weights @ terms / total
+    centred, target = terms - centre, log_ratio - weights @ log_ratio / total
+    normal = (centred * weights[:, None]).T @ centred / total
+    ridge = RESIDUAL_RIDGE * np.diag(normal).mean() * np.eye(3)
+    _, slope = cv2.solve(normal + ridge + 1e-9 * np.eye(3), (centred * weights[:, None]).T @ target / total,
+                         flags=cv2.DECOMP_CHOLESKY)
+    return np.vstack([-centre @ slope, slope])
+
+
+def residual_terms(xy: np.ndarray) -> np.ndarray:
+    """(P, 4) terms 1, x, y, x y of canonical points (P, 2)."""
+    return np.c_[np.ones(len(xy)), xy, xy[:, 0] * xy[:, 1]]

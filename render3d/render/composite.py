@@ -1,6 +1,6 @@
 """Composite: stack per-face RGBA renders into one layer, and lay it over the photo.
 
-Work is confined to the union of the rendered windows; the rest of the frame is untouched.
+Work is confined to the union of the rendered windows and the shadows' window; the rest of the frame is untouched.
 """
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ def stack(renders: list[tuple[Window, np.ndarray]]) -> tuple[Window, np.ndarray]
 
 
 def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray | None,
-                       shadow: np.ndarray | None = None):
+                       shadow: tuple[Window, np.ndarray] | None = None):
     """Composite (H, W, 3), RGBA layer (H, W, 4) and segmentation (H, W), all uint8.
 
-    `shadow` (region-sized, 0..1) darkens the photo under the layer: in the composite only.
+    `shadow` (its window, and that window's darkening in 0..1) darkens the photo under the layer:
+    in the composite only.
     """
     h, w = rgb.shape[:2]
     composite, rgba, segmentation = rgb.copy(), np.zeros((h, w, 4), np.uint8), np.zeros((h, w), np.uint8)
@@ -37,8 +38,14 @@ def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray
     alpha = layer[..., 3:]
     colour = np.round(np.clip(layer[..., :3], 0, 1) * 255) * (alpha > 0)
     rgba[box] = np.concatenate([colour, np.round(alpha * 255)], axis=2).astype(np.uint8)
-    photo = rgb[box].astype(np.float32) * (1 if shadow is None else 1 - shadow[..., None])
-    mixed = photo * (1 - alpha) + layer[..., :3] * 255 * alpha
-    composite[box] = np.round(mixed).astype(np.uint8)
+    ox, oy, ow, oh = region if shadow is None else Window.union([region, shadow[0]])
+    photo = rgb[oy:oy + oh, ox:ox + ow].astype(np.float32)
+    if shadow is not None:
+        (sx, sy, sw, sh), darkening = shadow
+        photo[sy - oy:sy - oy + sh, sx - ox:sx - ox + sw] *= 1 - darkening[..., None]
+    x, y, rw, rh = region
+    under = photo[y - oy:y - oy + rh, x - ox:x - ox + rw]
+    under[:] = under * (1 - alpha) + layer[..., :3] * 255 * alpha
+    composite[oy:oy + oh, ox:ox + ow] = np.round(photo).astype(np.uint8)
     segmentation[box] = np.where(alpha[..., 0] >= SEGMENTATION_THRESHOLD, 255, 0)
     return composite, rgba, segmentation

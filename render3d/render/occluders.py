@@ -333,6 +333,23 @@ def cut(render, occlusion: Occlusion):
     return window, rgba
 
 
+def unshadowed(shade, occlusions: list[Occlusion]):
+    """The mask's shadows (their window, and its (h, w) darkening in [0, 1]) kept off what lies in front
+    of the mask: an occluder is nearer the camera than the mask, so the mask shades none of it."""
+    if shade is None:
+        return None
+    (sx, sy, sw, sh), darkening = shade
+    darkening = darkening.copy()
+    for occlusion in occlusions:
+        if occlusion.alpha is None:
+            continue
+        x, y, w, h = occlusion.window
+        x0, y0, x1, y1 = max(x, sx), max(y, sy), min(x + w, sx + sw), min(y + h, sy + sh)
+        if x1 > x0 and y1 > y0:
+            darkening[y0 - sy:y1 - sy, x0 - sx:x1 - sx] *= 1 - occlusion.alpha[y0 - y:y1 - y, x0 - x:x1 - x]
+    return shade[0], darkening
+
+
 def estimate_faces(rgb: np.ndarray, faces: list[FittedFace], renders: dict, mode: str,
                    hand_model) -> list[Occlusion]:
     """One Occlusion per face (NONE where `renders`, by face index, has none or `mode` is 'off');

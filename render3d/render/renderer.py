@@ -38,7 +38,9 @@ class DrawPart:
     sh: np.ndarray = field(default_factory=lambda: DEFAULT_SH)
     colour: np.ndarray = field(default_factory=lambda: np.eye(3, dtype=np.float32))   # linear RGB 3x3 on the lit colour
     ao: np.ndarray | None = None    # (V,) ambient visibility per vertex (None: fully visible)
+    shade: np.ndarray | None = None     # (V, 3) linear RGB factor of the light per vertex (None: 1)
     shaded: bool = True             # False: the albedo as it is (a photo texture, the flat look)
+    creases: np.ndarray | None = None   # (C, 6) u, v, angle, depth, width, half length (`mask.choice`)
 
 
 def _default_sh() -> np.ndarray:
@@ -162,7 +164,7 @@ class Renderer:
         return unpremultiply(premultiplied)
 
     def _draw(self, program: moderngl.Program, triangles: np.ndarray, *attributes: np.ndarray) -> None:
-        names = ["in_position", "in_normal", "in_uv", "in_ao"][:len(attributes)]
+        names = ["in_position", "in_normal", "in_uv", "in_ao", "in_shade"][:len(attributes)]
         interleaved = np.concatenate([a.astype(np.float32) for a in attributes], axis=1)
         vbo = self.ctx.buffer(np.ascontiguousarray(interleaved).tobytes())
         ibo = self.ctx.buffer(np.ascontiguousarray(triangles, dtype=np.int32).tobytes())
@@ -187,8 +189,16 @@ class Renderer:
         program["u_colour"].write(np.ascontiguousarray(part.colour.T, dtype=np.float32).tobytes())
         program["u_sheen"] = float(part.sheen)
         program["u_shaded"] = shaded
+        creases = np.zeros((0, 6), np.float32) if part.creases is None or not shaded else part.creases
+        program["u_crease_count"] = len(creases)
+        if len(creases):
+            padded = np.zeros((program["u_creases"].array_length, 6), np.float32)
+            padded[:len(creases)] = creases
+            program["u_creases"].write(np.ascontiguousarray(padded[:, :4]).tobytes())
+            program["u_crease_size"].write(np.ascontiguousarray(padded[:, 4:]).tobytes())
         ao = np.ones(len(part.positions)) if part.ao is None else part.ao
-        self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None])
+        shade = np.ones((len(part.positions), 3)) if part.shade is None else part.shade
+        self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None], shade)
 
 
 def texture_bytes(texture: moderngl.Texture) -> int:

@@ -30,7 +30,7 @@ def samples(sh: np.ndarray, count: int = 600, outliers: float = 0.0, seed: int =
     rng = np.random.default_rng(seed)
     bad = rng.random(count) < outliers
     radiance[bad] *= rng.uniform(2.0, 4.0, (bad.sum(), 1))          # highlights, glasses, hair
-    return SkinSamples(normals, radiance)
+    return SkinSamples(normals, radiance, normals * 8.0)      # on a sphere of 8 cm
 
 
 def across(direction: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ def test_full_frame_outputs_agree_and_leave_the_rest_of_the_photo():
 def test_a_shadow_darkens_the_composite_only():
     photo = np.full((8, 8, 3), 200, np.uint8)
     region, layer = stack([square(Window(0, 0, 8, 8), (0.0, 0.0, 0.0), 0.0)])
-    shadow = np.full((8, 8), 0.5, np.float32)
+    shadow = (Window(0, 0, 8, 8), np.full((8, 8), 0.5, np.float32))
     composite, rgba, segmentation = full_frame_outputs(photo, region, layer, shadow)
     assert (composite == 100).all() and not rgba.any() and not segmentation.any()
 

@@ -8,10 +8,15 @@ uniform vec3 u_sh[9];           // irradiance SH coefficients, linear RGB (basis
 uniform mat3 u_colour;          // colour match of the lit result (exposure, white balance, saturation)
 uniform float u_sheen;
 uniform bool u_shaded;          // false: flat, unlit albedo
+const int MAX_CREASES = 7;
+uniform int u_crease_count;
+uniform vec4 u_creases[MAX_CREASES];      // u, v of the centre, angle in texture space, peak slope
+uniform vec2 u_crease_size[MAX_CREASES];  // width and half length, texture units
 in vec3 v_normal;
 in vec2 v_uv;
 in vec3 v_position;
 in float v_ao;                  // baked ambient visibility
+in vec3 v_shade;                // the skin's light the SH leaves out, where the mask lies (linear RGB factor)
 out vec4 f_color;
 
 vec3 srgb_to_linear(vec3 c) {
@@ -39,7 +44,24 @@ vec3 sh_irradiance(vec3 n) {
          + u_sh[7] * n.x * n.z + u_sh[8] * (n.x * n.x - n.y * n.y);
 }
 
-vec3 perturbed_normal(vec3 n) {
+vec2 crease_slope(vec2 uv, out float fold) {
+    // Each crease is a ridge of Gaussian profile across it, fading along it: the slope of the sum,
+    // in texture space, and how deep in a fold the point lies (0..1).
+    vec2 slope = vec2(0.0);
+    fold = 0.0;
+    for (int i = 0; i < u_crease_count; ++i) {
+        vec2 along = vec2(cos(u_creases[i].z), sin(u_creases[i].z));
+        vec2 offset = uv - u_creases[i].xy;
+        float across = dot(offset, vec2(-along.y, along.x)) / u_crease_size[i].x;
+        float length = dot(offset, along) / u_crease_size[i].y;
+        float height = exp(-across * across - length * length);
+        slope += u_creases[i].w * height * (-2.0 * across) * vec2(-along.y, along.x);
+        fold = max(fold, height * u_creases[i].w);
+    }
+    return slope;
+}
+
+vec3 perturbed_normal(vec3 n, out float fold) {
     // Cotangent frame from screen-space derivatives: no per-vertex tangents needed.
     vec3 dp1 = dFdx(v_position), dp2 = dFdy(v_position);
     vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
@@ -47,7 +69,8 @@ vec3 perturbed_normal(vec3 n) {
     vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
     vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
     float inv_max = inversesqrt(max(dot(t, t), dot(b, b)) + 1e-20);
-    vec3 m = texture(u_normal_map, v_uv).xyz * 2.0 - 1.0;
+    vec3 m = u_has_normal_map ? texture(u_normal_map, v_uv).xyz * 2.0 - 1.0 : vec3(0.0, 0.0, 1.0);
+    m.xy -= crease_slope(v_uv, fold);
     return normalize(mat3(t * inv_max, b * inv_max, n) * m);
 }
 
@@ -60,11 +83,12 @@ void main() {
     vec3 n = normalize(v_normal);
     bool inside = n.z < 0.0;            // the mask's inner side, seen past its edge
     if (inside) n = -n;
-    if (u_has_normal_map) n = perturbed_normal(n);
-    vec3 light = max(sh_irradiance(n), vec3(0.0));
+    float fold = 0.0;
+    if (u_has_normal_map || u_crease_count > 0) n = perturbed_normal(n, fold);
+    vec3 light = max(sh_irradiance(n), vec3(0.0)) * (1.0 - 0.25 * fold);   // a crease's valley sees less sky
     // Fabric sheen: fibres catch the light toward grazing view angles, in the light's colour.
     float grazing = 1.0 - clamp(n.z, 0.0, 1.0);
     vec3 colour = albedo * light + u_sheen * 0.3 * grazing * grazing * light;
-    colour *= inside ? 0.6 * v_ao : v_ao;
+    colour *= (inside ? 0.6 * v_ao : v_ao) * v_shade;
     f_color = vec4(linear_to_srgb(shoulder(u_colour * colour)), 1.0);
 }

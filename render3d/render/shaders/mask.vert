@@ -5,15 +5,18 @@ in vec3 in_position;
 in vec3 in_normal;
 in vec2 in_uv;
 in float in_ao;
+in vec3 in_shade;
 out vec3 v_normal;
 out vec2 v_uv;
 out vec3 v_position;
 out float v_ao;
+out vec3 v_shade;
 
 void main() {
     gl_Position = project(in_position);
     v_normal = in_normal;
     v_uv = in_uv;
     v_ao = in_ao;
+    v_shade = in_shade;
     v_position = vec3(in_position.x, -in_position.y, -in_position.z);   // image axes -> camera frame
 }
