@@ -18,7 +18,7 @@ import typer
 
 from render3d.errors import InputError, NoFaceError, Render3DError
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
-from render3d.io.outputs import ALL_OUTPUTS
+from render3d.io.outputs import ALL_OUTPUTS, DEFAULT_OUTPUTS
 from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
 
@@ -137,8 +137,9 @@ def batch(
     list_file: Optional[Path] = typer.Option(None, "--list", help="Mask only the files listed in this file, "
                                              "one a line, relative to INPUT_DIR or absolute under it."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Worker processes (default: one per core)."),
-    outputs: str = typer.Option(",".join(ALL_OUTPUTS), "--outputs", help="Outputs to write: any of "
-                                f"{','.join(ALL_OUTPUTS)} (layer alone shares masks without the photos)."),
+    outputs: str = typer.Option(",".join(DEFAULT_OUTPUTS), "--outputs", help="Outputs to write: any of "
+                                f"{','.join(ALL_OUTPUTS)} (layer alone shares masks without the photos; "
+                                "instances: a 16-bit PNG of face ids)."),
     min_iou: float = typer.Option(0.5, "--min-iou", min=0.0, max=1.0,
                                   help="Faces whose 3D placement has a lower IoU are redrawn by the 2D fallback."),
     force: bool = typer.Option(False, "--force", help="Start over when OUTPUT_DIR holds a run with other options."),
@@ -192,15 +193,34 @@ def masks(
     for name, path in library.items():
         typer.echo(f"{name:18s} {load_mask_spec(path).description}")
     if sheet is not None:
-        import skimage.data
-
         from render3d import default_engine
         from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir
         from render3d.qa.sheet import contact_sheet
+        from render3d.samples import astronaut
 
         ensure_output_dir(sheet.parent)
-        atomic_write(sheet, encode_image(contact_sheet(default_engine(), skimage.data.astronaut(), library), "png"))
+        atomic_write(sheet, encode_image(contact_sheet(default_engine(), astronaut(), library), "png"))
         typer.echo(str(sheet))
+
+
+@app.command()
+@one_line_errors
+def export(
+    kind: str = typer.Argument(..., metavar="coco|yolo",
+                               help="coco: one coco.json; yolo: images/, labels/, data.yaml."),
+    batch_dir: Path = typer.Argument(..., metavar="OUT", help="A batch's OUTPUT_DIR, run with "
+                                     "--outputs composite,instances,json (the default outputs plus instances)."),
+    dest: Optional[Path] = typer.Option(None, "--to", metavar="DIR",
+                                        help="Where to write (default: OUT/coco or OUT/yolo)."),
+):
+    """Turn a batch into a detector training set: per masked face its polygon and class (mask/wear), and face boxes."""
+    from render3d.batch.export import write_coco, write_yolo
+
+    writers = {"coco": write_coco, "yolo": write_yolo}
+    if kind not in writers:
+        raise typer.BadParameter("choose from coco, yolo", param_hint="KIND")
+    batch_dir = batch_dir.resolve()
+    typer.echo(str(writers[kind](batch_dir, dest or batch_dir / kind)))
 
 
 def main() -> None:

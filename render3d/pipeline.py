@@ -28,6 +28,9 @@ from render3d.render.fallback import FACE_STATUSES, FaceRender, neutral_face, ve
 from render3d.render.renderer import DrawPart, Renderer
 
 WINDOW_MARGIN = 2
+# ArcFace's 5 alignment points as MediaPipe landmarks, in image order: the eye on the image's left
+# (the subject's right iris centre), the other eye, the nose tip, the mouth's left and right corners.
+FIVE_POINTS = [468, 473, 1, 61, 291]
 
 
 @dataclass
@@ -36,6 +39,7 @@ class FitResult:
     composite: np.ndarray        # (H, W, 3) uint8
     layer: np.ndarray            # (H, W, 4) uint8 RGBA, straight alpha
     segmentation: np.ndarray     # (H, W) uint8, 255 where a mask is
+    instances: np.ndarray        # (H, W) uint16, face index + 1 where that face's mask is on top, 0 elsewhere
     metadata: dict               # input, options, seed and per-face records (the JSON output)
     image: LoadedImage = field(repr=False)
     timings: dict = field(default_factory=dict, repr=False)   # seconds per stage (not in the JSON)
@@ -172,7 +176,8 @@ class Engine:
                      if renders and "shadow" in stages else None)
         with timed(timings, "composite"):
             composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer, shade)
-            result = FitResult(composite, rgba, segmentation, {}, loaded, timings)
+            instances = comp.instance_ids(renders, [i + 1 for i in kept], (h, w))
+            result = FitResult(composite, rgba, segmentation, instances, {}, loaded, timings)
         with timed(timings, "verify"):
             faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index])
                      for index, (face, fit, choice) in enumerate(zip(detected, fitted, choices))]
@@ -209,6 +214,8 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
         "bbox": [round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1)],
         "pose": fitted.pose,
         "detection": face.source,
+        "landmarks_5": np.round(face.landmarks[FIVE_POINTS, :2], 1).tolist(),
+        "landmarks": np.round(face.landmarks, 1).tolist(),
         **choice.as_json(),
         "iou": round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear), 4),
         "status": drawn.status,

@@ -27,7 +27,7 @@ from render3d.batch.pool import Crashed, Pool
 from render3d.batch.progress import progress_bar
 from render3d.errors import InputError, MaskError, OutputError, Render3DError
 from render3d.io.image_out import atomic_write, ensure_output_dir, remove_stale_temps
-from render3d.io.outputs import ALL_OUTPUTS, write_outputs
+from render3d.io.outputs import DEFAULT_OUTPUTS, write_outputs
 from render3d.pipeline import Engine, FitOptions, FitResult
 from render3d.render.fallback import describe
 
@@ -45,7 +45,7 @@ class BatchConfig:
     input_dir: Path
     output_dir: Path
     options: FitOptions                         # shared by every image, except for the seed
-    outputs: tuple[str, ...] = ALL_OUTPUTS
+    outputs: tuple[str, ...] = DEFAULT_OUTPUTS
 
     def record(self) -> dict:
         """What the outputs depend on, as JSON (the worker count and image list are not part of it)."""

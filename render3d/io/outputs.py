@@ -1,4 +1,5 @@
-"""Files out: the composite, the RGBA mask layer, the segmentation and the JSON, written atomically."""
+"""Files out: the composite, the RGBA mask layer, the segmentation, the instance ids and the JSON, written
+atomically."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ from render3d.errors import OutputError
 from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
 from render3d.pipeline import FitResult
 
-ALL_OUTPUTS = ("composite", "layer", "seg", "json")
+ALL_OUTPUTS = ("composite", "layer", "seg", "instances", "json")
+DEFAULT_OUTPUTS = ("composite", "layer", "seg", "json")
 
 
 def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]:
@@ -16,6 +18,7 @@ def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]
         "composite": out_dir / f"{stem}_masked.{output_extension(input_format)}",
         "layer": out_dir / f"{stem}_mask.png",
         "seg": out_dir / f"{stem}_seg.png",
+        "instances": out_dir / f"{stem}_instances.png",
         "json": out_dir / f"{stem}.json",
     }
 
@@ -24,7 +27,7 @@ def metadata_json(metadata: dict) -> bytes:
     return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
 
 
-def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=ALL_OUTPUTS) -> dict[str, Path]:
+def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=DEFAULT_OUTPUTS) -> dict[str, Path]:
     """Write the chosen outputs (images first, the JSON last) and return their paths.
 
     With no face found only the JSON is written. The input file is never overwritten.
@@ -40,6 +43,7 @@ def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=ALL_OUTPU
         "composite": lambda: encode_image(result.composite, output_format(result.image.format)),
         "layer": lambda: encode_image(result.layer, "png"),
         "seg": lambda: encode_image(result.segmentation, "png"),
+        "instances": lambda: encode_image(result.instances, "png"),
         "json": lambda: metadata_json(result.metadata),
     }
     for name in wanted:
