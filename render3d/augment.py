@@ -60,11 +60,11 @@ def to_rgb(image) -> np.ndarray:
     raise TypeError(f"expected a numpy array, a PIL image or a torch tensor, got {type(image).__name__}")
 
 
-def _worker_id() -> int:
-    """The torch DataLoader worker's id, -1 outside one (torch is never imported here)."""
+def _worker_number() -> int:
+    """1 + the torch DataLoader worker's id, 0 outside a worker (torch is never imported here)."""
     torch_data = sys.modules.get("torch.utils.data")
     info = torch_data.get_worker_info() if torch_data is not None else None
-    return -1 if info is None else info.id
+    return 0 if info is None else info.id + 1
 
 
 class MaskAugment:
@@ -95,7 +95,7 @@ class MaskAugment:
 
         rgb = to_rgb(image)
         if index is None:
-            key, index, self.calls = [self.seed, self.epoch, _worker_id(), self.calls], self.calls, self.calls + 1
+            key, index, self.calls = [self.seed, self.epoch, _worker_number(), self.calls], self.calls, self.calls + 1
         else:
             key = [self.seed, self.epoch, int(index)]
         rng = np.random.default_rng(key)
