@@ -139,7 +139,9 @@ def batch(
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Worker processes (default: one per core)."),
     outputs: str = typer.Option(",".join(DEFAULT_OUTPUTS), "--outputs", help="Outputs to write: any of "
                                 f"{','.join(ALL_OUTPUTS)} (layer alone shares masks without the photos; "
-                                "instances: a 16-bit PNG of face ids)."),
+                                "instances: a 16-bit PNG of face ids; original: the photo unmasked)."),
+    write_original: bool = typer.Option(False, "--write-original", help="Also write {stem}_original, the photo "
+                                        "unmasked and upright (MaskTheFace's --write_original_image)."),
     min_iou: float = typer.Option(0.5, "--min-iou", min=0.0, max=1.0,
                                   help="Faces whose 3D placement has a lower IoU are redrawn by the 2D fallback."),
     force: bool = typer.Option(False, "--force", help="Start over when OUTPUT_DIR holds a run with other options."),
@@ -153,7 +155,7 @@ def batch(
     from render3d.batch.dataset import Item, is_inside, read_list, walk
     from render3d.batch.runner import BatchConfig, format_summary, run_batch
 
-    chosen = {name.strip() for name in outputs.split(",") if name.strip()}
+    chosen = {name.strip() for name in outputs.split(",") if name.strip()} | ({"original"} if write_original else set())
     if not chosen or chosen - set(ALL_OUTPUTS):
         raise typer.BadParameter(f"choose from {','.join(ALL_OUTPUTS)}", param_hint="--outputs")
     if options.mask == "all":

@@ -1,5 +1,5 @@
-"""Files out: the composite, the RGBA mask layer, the segmentation, the instance ids and the JSON, written
-atomically."""
+"""Files out: the composite, the RGBA mask layer, the segmentation, the instance ids, the unmasked photo
+(decoded and upright, aligned with the composite) and the JSON, written atomically."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from render3d.errors import OutputError
 from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
 from render3d.pipeline import FitResult
 
-ALL_OUTPUTS = ("composite", "layer", "seg", "instances", "json")
+ALL_OUTPUTS = ("composite", "layer", "seg", "instances", "original", "json")
 DEFAULT_OUTPUTS = ("composite", "layer", "seg", "json")
 
 
@@ -19,6 +19,7 @@ def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]
         "layer": out_dir / f"{stem}_mask.png",
         "seg": out_dir / f"{stem}_seg.png",
         "instances": out_dir / f"{stem}_instances.png",
+        "original": out_dir / f"{stem}_original.{output_extension(input_format)}",
         "json": out_dir / f"{stem}.json",
     }
 
@@ -44,6 +45,7 @@ def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=DEFAULT_O
         "layer": lambda: encode_image(result.layer, "png"),
         "seg": lambda: encode_image(result.segmentation, "png"),
         "instances": lambda: encode_image(result.instances, "png"),
+        "original": lambda: encode_image(result.image.rgb, output_format(result.image.format)),
         "json": lambda: metadata_json(result.metadata),
     }
     for name in wanted:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from render3d.errors import MaskError
-from render3d.mask.library import available_masks, hex_to_rgb, load_mask_spec, resolve_mask
+from render3d.mask.library import available_masks, canonical_mask_name, hex_to_rgb, load_mask_spec, resolve_mask
 
 WEAR_STYLES = ("correct", "nose-out", "chin")
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
@@ -72,7 +72,8 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
         resolve_mask(mask, mask_dirs)
     if mask == "random":
         library = available_masks(mask_dirs)
-        table = parse_weights(weights) if weights else {name: 1.0 for name in library}
+        table = {canonical_mask_name(name, library): weight for name, weight in parse_weights(weights).items()} \
+            if weights else {name: 1.0 for name in library}
         unknown = sorted(set(table) - set(library))
         if unknown:
             raise MaskError(f"unknown mask {unknown[0]!r} in weights; choose from: {', '.join(sorted(library))}")
