@@ -14,7 +14,9 @@ from functools import wraps
 from pathlib import Path
 from typing import List, Optional
 
+import click
 import typer
+from typer.core import TyperArgument, TyperGroup
 
 from render3d.errors import InputError, NoFaceError, Render3DError
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
@@ -22,8 +24,82 @@ from render3d.io.outputs import ALL_OUTPUTS, DEFAULT_OUTPUTS
 from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+
+class ReadableArgument(TyperArgument):
+    """An argument shown as its metavar alone: `IMAGE`, not `{image}` and `<path>`."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def display_type_rich(self, ctx: click.Context) -> None:
+        return None                                         # the name says it: no `<path>` beside it
+
+
+READABLE_TYPES = {"Path": "PATH", "int": "N", "float": "X", "str": "TEXT"}
+
+
+def readable_metavar(param) -> None:
+    """Plain metavars in --help: IMAGE, PATH, DIR, N, X, TEXT, and none after a flag."""
+    if isinstance(param, TyperArgument):
+        param.__class__, param.metavar = ReadableArgument, param.metavar or param.name.upper()
+    elif param.metavar is not None:
+        return
+    elif getattr(param, "is_flag", False):
+        param.metavar = ""
+    else:
+        bare = param.bare_type().removeprefix("list[").removesuffix("]")
+        param.metavar = "DIR" if bare == "Path" and "dir" in param.name else READABLE_TYPES.get(bare, "TEXT")
+
+
+class ReadableGroup(TyperGroup):
+    """Typer's group with readable metavars on itself and on every command."""
+
+    def get_params(self, ctx: click.Context) -> list:
+        params = super().get_params(ctx)
+        for param in params:
+            readable_metavar(param)
+        return params
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        command = super().get_command(ctx, cmd_name)
+        for param in command.get_params(ctx) if command is not None else ():
+            readable_metavar(param)
+        return command
+
+
+app = typer.Typer(cls=ReadableGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Fit textured 3D face masks onto photos.")
+VERBOSITY = {"quiet": False, "verbose": False}
+
+
+def say(text: str) -> None:
+    """A result line on stdout, unless --quiet."""
+    if not VERBOSITY["quiet"]:
+        typer.echo(text)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from render3d import __version__
+
+        typer.echo(f"render3d {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=show_version,
+                                 help="Print the version and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (no paths, summary or progress)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log each image's stage timings to stderr."),
+):
+    """Fit textured 3D face masks onto photos. Options before the command: `render3d -q batch ...`."""
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose exclude each other", param_hint="--quiet")
+    VERBOSITY.update(quiet=quiet, verbose=verbose)
 
 
 def one_line_errors(command):
@@ -92,7 +168,9 @@ def fit(
     for stem, run_options in runs.items():
         result = default_engine().fit(image, run_options)
         for path in write_outputs(result, out, stem).values():
-            typer.echo(str(path))
+            say(str(path))
+        if VERBOSITY["verbose"]:
+            typer.echo(f"render3d: {stem}: " + " ".join(f"{k}={v:.3f}s" for k, v in result.timings.items()), err=True)
         if result.status == "no_face":
             raise NoFaceError(f"no face found in {image}")
 
@@ -171,12 +249,12 @@ def batch(
                          tuple(name for name in ALL_OUTPUTS if name in chosen))
     resume = f"to resume, run the same command again: render3d {shlex.join(sys.argv[1:])}"
     try:
-        summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty())
+        summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty() and not VERBOSITY["quiet"])
     except KeyboardInterrupt:                               # a second Ctrl-C: work under way is dropped
         typer.echo(f"render3d: interrupted; {resume}", err=True)
         raise typer.Exit(130) from None
     for line in format_summary(summary):
-        typer.echo(line)
+        say(line)
     if not summary["complete"]:
         typer.echo(f"render3d: stopped before the end; {resume}", err=True)
         raise typer.Exit(130)
@@ -193,7 +271,7 @@ def masks(
 
     library = available_masks(tuple(mask_dir or ()))
     for name, path in library.items():
-        typer.echo(f"{name:18s} {load_mask_spec(path).description}")
+        say(f"{name:18s} {load_mask_spec(path).description}")
     if sheet is not None:
         from render3d import default_engine
         from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir
@@ -202,7 +280,7 @@ def masks(
 
         ensure_output_dir(sheet.parent)
         atomic_write(sheet, encode_image(contact_sheet(default_engine(), astronaut(), library), "png"))
-        typer.echo(str(sheet))
+        say(str(sheet))
 
 
 @app.command()
@@ -222,7 +300,7 @@ def export(
     if kind not in writers:
         raise typer.BadParameter("choose from coco, yolo", param_hint="KIND")
     batch_dir = batch_dir.resolve()
-    typer.echo(str(writers[kind](batch_dir, dest or batch_dir / kind)))
+    say(str(writers[kind](batch_dir, dest or batch_dir / kind)))
 
 
 def main() -> None:
