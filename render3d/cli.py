@@ -303,6 +303,20 @@ def export(
     say(str(writers[kind](batch_dir, dest or batch_dir / kind)))
 
 
+@app.command()
+@one_line_errors
+def report(
+    batch_dir: Path = typer.Argument(..., metavar="OUT", help="A batch's OUTPUT_DIR."),
+    dest: Optional[Path] = typer.Option(None, "--to", metavar="DIR", help="Where to write (default: OUT/report)."),
+):
+    """Write an HTML report of a batch: counts by status, mask, wear and reason, the IoU histogram, and
+    contact sheets of samples per mask, of fallbacks and of failures."""
+    from render3d.qa.report import write_report
+
+    batch_dir = batch_dir.resolve()
+    say(str(write_report(batch_dir, dest or batch_dir / "report")))
+
+
 def main() -> None:
     app(prog_name="render3d")
 
