@@ -14,7 +14,6 @@ from functools import wraps
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 from typer.core import TyperArgument, TyperGroup
 
@@ -33,7 +32,7 @@ class ReadableArgument(TyperArgument):
         name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
         return name + ("..." if self.nargs != 1 else "")
 
-    def display_type_rich(self, ctx: click.Context) -> None:
+    def display_type_rich(self, ctx: typer.Context) -> None:
         return None                                         # the name says it: no `<path>` beside it
 
 
@@ -56,13 +55,13 @@ def readable_metavar(param) -> None:
 class ReadableGroup(TyperGroup):
     """Typer's group with readable metavars on itself and on every command."""
 
-    def get_params(self, ctx: click.Context) -> list:
+    def get_params(self, ctx: typer.Context) -> list:
         params = super().get_params(ctx)
         for param in params:
             readable_metavar(param)
         return params
 
-    def get_command(self, ctx: click.Context, cmd_name: str):
+    def get_command(self, ctx: typer.Context, cmd_name: str):
         command = super().get_command(ctx, cmd_name)
         for param in command.get_params(ctx) if command is not None else ():
             readable_metavar(param)
