@@ -47,7 +47,7 @@ def main() -> None:
     report = {}
     for name, path in distinct_geometries().items():
         mask = load_mask(path)
-        rows = [clearance_report(f, draw_parts(mask, f)[0].positions, mask.parts[0].triangles) for f in faces]
+        rows = [clearance_report(f, draw_parts(mask, f)[0].positions) for f in faces]
         clear = np.array([r["min_clearance"] for r in rows])
         gap = np.array([r["nose_bridge_gap"] for r in rows])
         report[name] = {"faces": len(rows), "min_clearance_cm": round(float(clear.min()), 3),

@@ -22,11 +22,12 @@ from PIL import Image
 from scipy.spatial import cKDTree
 
 from render3d import Render3DError, default_engine
+from render3d.colourspace import LINEAR_LUT, LUMINANCE
 from render3d.face.detect import find_faces
 from render3d.face.fitting import fit_face
 from render3d.face.topology import canonical_face
 from render3d.pipeline import FitOptions
-from render3d.realism.light import LINEAR_LUT, LUMINANCE, skin_triangles
+from render3d.realism.light import skin_triangles
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 TILE = 256
@@ -67,7 +68,7 @@ def face_figures(full, flat, detected: list) -> list[dict]:
     photo, composite, unlit = LINEAR_LUT[full.image.rgb], LINEAR_LUT[full.composite], LINEAR_LUT[flat.composite]
     figures = []
     for face, found in zip(full.faces, detected):
-        if face["status"] != "ok":
+        if face.status != "ok":
             continue
         fitted = fit_face(found.landmarks)
         x0, y0, x1, y1 = (int(v) for v in fitted.bbox)
@@ -77,7 +78,7 @@ def face_figures(full, flat, detected: list) -> list[dict]:
         mask = half_ratio(composite, own, fitted.landmarks)
         baseline = half_ratio(unlit, own, fitted.landmarks)
         if skin is not None and mask is not None and baseline is not None:
-            figures.append({"face": face["index"], "skin_lr": round(skin, 4), "mask_lr": round(mask, 4),
+            figures.append({"face": face.index, "skin_lr": round(skin, 4), "mask_lr": round(mask, 4),
                             "flat_lr": round(baseline, 4)})
     return figures
 
@@ -130,8 +131,8 @@ def main() -> None:
         detected = find_faces(full.image.rgb, engine.landmark_model(options.max_faces), options.max_faces)
         figures += [{"image": path.name, **f} for f in face_figures(full, flat, detected)]
         if len(pairs) < args.sheet:
-            largest = max(full.faces, key=lambda f: (f["bbox"][2] - f["bbox"][0]))
-            pairs.append((path.name, tile(flat.composite, largest["bbox"]), tile(full.composite, largest["bbox"])))
+            largest = max(full.faces, key=lambda f: (f.bbox[2] - f.bbox[0]))
+            pairs.append((path.name, tile(flat.composite, largest.bbox), tile(full.composite, largest.bbox)))
     skin, mask, baseline = (np.log([f[key] for f in figures]) for key in ("skin_lr", "mask_lr", "flat_lr"))
     enough = len(figures) > 2
     summary = {"faces": len(figures),

@@ -78,7 +78,7 @@ class MaskAugment:
         self.p, self.masks, self.seed = p, tuple(masks), seed
         self.options = FitOptions(**fit_options)
         for mask in self.masks:
-            replace(self.options, mask=mask).choose(0)          # fail fast, in the main process
+            replace(self.options, mask=mask)                    # checks the mask: fail fast, in the main process
         self.calls, self.epoch = 0, 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -106,12 +106,12 @@ class MaskAugment:
         if not apply:
             return rgb, empty, nothing
         result = default_engine().fit(rgb, replace(self.options, mask=mask, seed=fit_seed))
-        masked = [face for face in result.faces if face["status"] != "failed"]
+        masked = [face for face in result.faces if face.status != "failed"]
         if not result.segmentation.any() or not masked:
             return rgb, empty, nothing
         first = masked[0]
-        drawn = MaskDraw(True, first["mask"], first["wear"], first["color"], tuple(first["tint"]), len(masked),
-                         fit_seed, self.epoch, index)
+        drawn = MaskDraw(True, first.mask, first.wear, first.color, first.tint, len(masked), fit_seed, self.epoch,
+                         index)
         return result.composite, result.segmentation, drawn
 
     def __call__(self, image, index: int | None = None) -> tuple[np.ndarray, bool, np.ndarray]:

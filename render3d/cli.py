@@ -24,7 +24,6 @@ from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
 
 
-
 class ReadableArgument(TyperArgument):
     """An argument shown as its metavar alone: `IMAGE`, not `{image}` and `<path>`."""
 
@@ -114,6 +113,7 @@ def one_line_errors(command):
 
 
 def realism_mode(value: str) -> str:
+    """The --realism value, refused unless it is a realism mode."""
     if value not in MODES:
         raise typer.BadParameter(f"choose from {', '.join(MODES)}")
     return value
@@ -162,8 +162,6 @@ def fit(
     runs = {image.stem: options}
     if mask == "all":
         runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}
-    for run_options in runs.values():
-        run_options.choose(0)                               # fail fast on bad mask options
     for stem, run_options in runs.items():
         result = default_engine().fit(image, run_options)
         for path in write_outputs(result, out, stem).values():
@@ -237,7 +235,6 @@ def batch(
         raise typer.BadParameter(f"choose from {','.join(ALL_OUTPUTS)}", param_hint="--outputs")
     if options.mask == "all":
         raise typer.BadParameter("'all' is for `fit`; batches take a name or 'random'", param_hint="--mask")
-    options.choose(0)                                       # fail fast on bad mask options
     input_dir, output_dir = input_dir.resolve(), output_dir.resolve()
     if not input_dir.is_dir():
         raise InputError(f"input folder not found: {input_dir}")
@@ -317,6 +314,7 @@ def report(
 
 
 def main() -> None:
+    """The `render3d` entry point."""
     app(prog_name="render3d")
 
 

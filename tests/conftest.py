@@ -1,12 +1,15 @@
-"""Shared fixtures: the public-domain astronaut photo, one engine per test session, the dev set."""
+"""Shared fixtures and helpers: the public-domain astronaut photo, one engine per test session, the dev set,
+landmark sets a worn mask must cover or leave clear, and checks of what the head hides."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from render3d import default_engine
+from render3d.face.fitting import occluder_mesh
 from render3d.face.landmarks import LandmarkModel
 from render3d.samples import astronaut as sample_astronaut
 
@@ -33,6 +36,32 @@ def under(segmentation: np.ndarray, points: np.ndarray) -> np.ndarray:
 def chin_point(landmarks: np.ndarray) -> np.ndarray:
     """Halfway between the lower lip and the bottom of the chin."""
     return (landmarks[14] + landmarks[152]) / 2
+
+
+def far_cheek(part, fitted, yaw):
+    """The part's triangles on the cheek that turns away from the camera, toward the far ear."""
+    canonical_x = fitted.to_canonical(part.positions)[:, 0][part.triangles].mean(1)
+    keep = canonical_x * np.sign(yaw) > 3.5
+    return replace(part, triangles=part.triangles[keep])
+
+
+def assert_far_side_hidden(landmarks, fitted, parts, yaw):
+    renderer = default_engine().renderer
+    window = (0, 0, 512, 512)
+    occluders = [occluder_mesh(fitted)]
+    hidden = renderer.render(window, occluders, parts)[..., 3] >= 0.5
+    shown = renderer.render(window, [], parts)[..., 3] >= 0.5
+    assert (shown & ~hidden).sum() > 20                      # the head hides part of the mask
+    # The far cheek's fabric wraps around, out of sight behind the face.
+    far = [far_cheek(parts[0], fitted, yaw)]
+    far_shown = renderer.render(window, [], far)[..., 3] >= 0.5
+    far_hidden = renderer.render(window, occluders, far)[..., 3] >= 0.5
+    assert far_shown.sum() > 50 and far_hidden.sum() < 0.5 * far_shown.sum()
+    # The near side stays in view.
+    near = [far_cheek(parts[0], fitted, -yaw)]
+    near_shown = renderer.render(window, [], near)[..., 3] >= 0.5
+    near_hidden = renderer.render(window, occluders, near)[..., 3] >= 0.5
+    assert near_hidden.sum() > 0.9 * near_shown.sum()
 
 
 @pytest.fixture(scope="session")

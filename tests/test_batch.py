@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from render3d.augment import MaskAugment
 from render3d.batch.dataset import Item, checked, read_list
 from render3d.batch.runner import BatchConfig, ImageWorker, run_batch
 from render3d.pipeline import FitOptions
@@ -100,6 +98,8 @@ def reference(tree, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_statuses_manifest_summary_and_layout(tree, reference):
     manifest = {row["path"]: row for row in rows(reference)}
     assert sorted(manifest) == sorted(FACES + BAD + NO_FACE)
@@ -131,6 +131,8 @@ def test_statuses_manifest_summary_and_layout(tree, reference):
     assert summary["this_run"]["images"] == 15 and summary["this_run"]["images_per_s"] > 0
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_rerun_skips_finished_images_and_refuses_other_options(tree, reference):
     before = (reference / "manifest.jsonl").read_bytes()
     result = batch(tree, reference, "--workers", 2)
@@ -144,6 +146,8 @@ def test_rerun_skips_finished_images_and_refuses_other_options(tree, reference):
     assert (reference / "manifest.jsonl").read_bytes() == before
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_one_worker_gives_the_same_bytes_as_two(tree, reference, tmp_path):
     result = batch(tree, tmp_path, "--workers", 1)
     assert result.returncode == 0, result.stderr
@@ -166,6 +170,8 @@ def start_and_signal(tree: Path, output_dir: Path, signum: int) -> subprocess.Co
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tree, tmp_path):
     process = start_and_signal(tree, tmp_path, signal.SIGINT)
     assert process.returncode == 130
@@ -176,6 +182,8 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tree, tmp_path):
     assert all((tmp_path / path).exists() for row in manifest for path in row["outputs"])
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tree, reference, tmp_path):
     start_and_signal(tree, tmp_path, signal.SIGKILL)
     assert not (tmp_path / "summary.json").exists()
@@ -199,6 +207,8 @@ class CrashingWorker(ImageWorker):
         return super().__call__(path)
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_a_crashed_worker_fails_its_image_and_is_replaced(tmp_path):
     photos = tmp_path / "in"
     for name in ("a.jpg", "crash.jpg", "b.jpg"):
@@ -214,6 +224,8 @@ def test_a_crashed_worker_fails_its_image_and_is_replaced(tmp_path):
     assert "Segmentation fault" in (tmp_path / "out/.render3d/workers.log").read_text()
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_list_entries_and_output_folders_stay_confined(tmp_path):
     photos, out, outside = tmp_path / "in", tmp_path / "out", tmp_path / "outside"
     for name in ("a/1.jpg", "b/1.jpg"):
@@ -257,30 +269,3 @@ def test_torn_and_repeated_manifest_lines_are_dropped_on_resume(tmp_path):
     assert rows_by_path == {"a.jpg": manifest.encode(second)}
     manifest.compact(path, rows_by_path)
     assert path.read_bytes() == manifest.encode(second)
-
-
-def test_mask_augment(astronaut):
-    augment = pickle.loads(pickle.dumps(MaskAugment(p=1.0, masks=("surgical",), seed=5, min_iou=0.5)))
-    image, applied, segmentation = augment(astronaut)
-    assert applied and image.shape == astronaut.shape and image.dtype == np.uint8
-    assert segmentation.shape == astronaut.shape[:2] and set(np.unique(segmentation)) == {0, 255}
-    assert not np.array_equal(image, astronaut)
-    again, _, _ = MaskAugment(p=1.0, masks=("surgical",), seed=5, min_iou=0.5)(astronaut)
-    assert np.array_equal(again, image)                      # same seed and call index, same result
-
-    unchanged, applied, segmentation = MaskAugment(p=0.0)(astronaut)
-    assert unchanged is astronaut and not applied and not segmentation.any()
-    nothing, applied, _ = augment(skimage.data.coffee())
-    assert not applied
-
-
-def test_mask_augment_record_epochs_and_pil_input(astronaut):
-    augment = MaskAugment(p=1.0, masks=("surgical", "n95"), seed=5)
-    composite, segmentation, drawn = augment.draw(Image.fromarray(astronaut), index=3)
-    again, _, same = MaskAugment(p=1.0, masks=("surgical", "n95"), seed=5).draw(astronaut, index=3)
-    assert np.array_equal(composite, again) and drawn == same         # a PIL image draws as its array
-    assert drawn.applied and drawn.mask in ("surgical", "n95") and drawn.wear == "correct" and drawn.faces == 1
-    assert drawn.index == 3 and drawn.epoch == 0 and (segmentation == 255).any()
-    augment.set_epoch(1)
-    _, _, next_epoch = augment.draw(astronaut, index=3)
-    assert next_epoch.epoch == 1 and next_epoch.seed != drawn.seed

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from render3d.cli import app
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 runner = CliRunner()
 
 

@@ -10,6 +10,8 @@ from PIL import Image, ImageOps
 from render3d.face.detect import find_faces
 from render3d.face.landmarks import LandmarkModel
 
+pytestmark = [pytest.mark.mediapipe]
+
 NOSE = 1
 
 
@@ -105,6 +107,7 @@ def load_rgb(path: Path) -> np.ndarray:
     return np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
 
 
+@pytest.mark.devset
 def test_every_annotated_dev_face_is_found(model, dev_faces):
     """Each hand-annotated iBUG face (68 lines of x y) in the group photos has its nose tip
     inside a found face's landmark box."""

@@ -13,6 +13,8 @@ from render3d.pipeline import FitOptions, draw_parts
 from render3d.render import composite as comp
 from render3d.render.fallback import neutral_face, render_iou, warp_mask
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 
 def test_warped_mask_covers_the_lower_face(astronaut, astronaut_landmarks):
     choice = choose_masks("surgical", 1, seed=0)[0]
@@ -32,22 +34,22 @@ def test_a_face_whose_3d_render_fails_falls_back(engine, astronaut, monkeypatch)
     monkeypatch.setattr(engine.renderer, "render", broken)
     result = engine.fit(astronaut, FitOptions(min_iou=0.5))
     face = result.faces[0]
-    assert result.status == face["status"] == "fallback" and face["reason"] == "3d_error"
-    assert "no GL today" in face["detail"] and face["iou"] >= 0.5
+    assert result.status == face.status == "fallback" and face.reason == "3d_error"
+    assert "no GL today" in face.detail and face.iou >= 0.5
     assert result.segmentation.any()
 
 
 def test_verification_keeps_good_3d_renders_and_flags_bad_ones(engine, astronaut):
     plain = engine.fit(astronaut, FitOptions())
     checked = engine.fit(astronaut, FitOptions(min_iou=0.5))
-    assert checked.status == "ok" and checked.faces[0]["reason"] is None
+    assert checked.status == "ok" and checked.faces[0].reason is None
     assert np.array_equal(checked.composite, plain.composite)
 
     refused = engine.fit(astronaut, FitOptions(min_iou=0.99))
-    assert refused.status == refused.faces[0]["status"] == "failed"
-    assert refused.faces[0]["reason"] == "low_iou" and "2D IoU" in refused.faces[0]["detail"]
+    assert refused.status == refused.faces[0].status == "failed"
+    assert refused.faces[0].reason == "low_iou" and "2D IoU" in refused.faces[0].detail
     # Nothing is lost: the better of the two renders stays, flagged by the status.
-    assert refused.segmentation.any() and refused.faces[0]["iou"] >= 0.5
+    assert refused.segmentation.any() and refused.faces[0].iou >= 0.5
 
 
 @pytest.mark.parametrize("min_iou", [None, 0.5])

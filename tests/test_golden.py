@@ -17,6 +17,8 @@ from render3d.mask.library import available_masks
 from render3d.pipeline import FitOptions
 from render3d.qa.sheet import posed_cell, square_window
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 GOLDEN = Path(__file__).parent / "golden"
 MIN_SSIM = 0.97
 

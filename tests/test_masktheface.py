@@ -27,7 +27,7 @@ def test_aliases_choose_the_library_mask(alias):
 def test_alias_renders_as_its_mask(engine, astronaut):
     by_alias = engine.fit(astronaut, FitOptions(mask="N95", seed=2))
     by_name = engine.fit(astronaut, FitOptions(mask="n95", seed=2))
-    assert by_alias.faces[0]["mask"] == "n95"
+    assert by_alias.faces[0].mask == "n95"
     assert np.array_equal(by_alias.composite, by_name.composite)
 
 

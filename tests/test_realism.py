@@ -1,8 +1,6 @@
 """Photometric realism on real photos: the mask follows the photo's light, exposure, colour and camera."""
 from __future__ import annotations
 
-import io
-
 import cv2
 import imageio.v3 as iio
 import numpy as np
@@ -10,9 +8,12 @@ import pytest
 from PIL import Image
 
 import render3d
+from render3d.colourspace import LINEAR_LUT, LUMINANCE, linear_to_srgb
 from render3d.realism import STAGES
 from render3d.realism.colour import log_chroma
-from render3d.realism.light import LINEAR_LUT, LUMINANCE, skin_triangles
+from render3d.realism.light import skin_triangles
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 
 def fit(image, **options):
@@ -26,9 +27,7 @@ def interior(result, pixels: int = 3) -> np.ndarray:
 
 
 def to_srgb(linear: np.ndarray) -> np.ndarray:
-    linear = np.clip(linear, 0, 1)
-    encoded = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
-    return np.round(encoded * 255).astype(np.uint8)
+    return np.round(linear_to_srgb(linear) * 255).astype(np.uint8)
 
 
 def gray(rgb: np.ndarray) -> np.ndarray:
@@ -56,7 +55,7 @@ def noise_level(rgb: np.ndarray, region: np.ndarray) -> float:
 
 
 def light_x(result) -> float:
-    return result.faces[0]["realism"]["light"]["direction"][0]
+    return result.faces[0].realism["light"]["direction"][0]
 
 
 def test_mirrored_photo_mirrors_the_light(astronaut):
@@ -66,6 +65,7 @@ def test_mirrored_photo_mirrors_the_light(astronaut):
     assert abs(x + mirrored) < 0.15
 
 
+@pytest.mark.devset
 def test_side_lit_dev_photo_mirrors_the_light(dev_faces):
     photo = iio.imread(dev_faces / "unmasked" / "deepface_img59.jpg")
     x, mirrored = light_x(fit(photo)), light_x(fit(np.ascontiguousarray(photo[:, ::-1])))
@@ -83,7 +83,7 @@ def test_darker_photo_gives_a_proportionally_darker_mask(astronaut, astronaut_la
     # Exposure itself is exactly proportional to the skin's linear radiance (highlights then roll off).
     skin = flat_skin(astronaut, astronaut_landmarks)
     linear_ratio = LINEAR_LUT[darker][skin].mean() / LINEAR_LUT[astronaut][skin].mean()
-    exposures = [result.faces[0]["realism"]["colour"]["exposure"] for result in (dark, base)]
+    exposures = [result.faces[0].realism["colour"]["exposure"] for result in (dark, base)]
     assert abs(exposures[0] / exposures[1] / linear_ratio - 1) < 0.05
 
 
@@ -126,9 +126,10 @@ def test_grayscale_photo_gives_a_grayscale_mask(astronaut):
     assert (layer.max(1) - layer.min(1)).max() <= 2
     composite = result.composite.astype(int)
     assert (composite.max(2) - composite.min(2)).max() <= 2
-    assert result.faces[0]["realism"]["colour"]["grayscale"]
+    assert result.faces[0].realism["colour"]["grayscale"]
 
 
+@pytest.mark.devset
 def test_grayscale_jpeg_dev_photo_gives_a_grayscale_mask(dev_faces):
     result = fit(dev_faces / "unmasked" / "fexp_anger_Doc_Rivers_0001.jpg")
     layer = result.layer[result.layer[..., 3] > 0][:, :3].astype(int)
@@ -139,7 +140,7 @@ def test_sepia_photo_gives_a_sepia_mask(astronaut):
     tint = np.array([1.0, 0.8, 0.55])
     sepia = to_srgb(LINEAR_LUT[grayscale_of(astronaut)] * tint)
     result = fit(sepia)
-    assert result.faces[0]["realism"]["colour"]["saturation"] < 0.1
+    assert result.faces[0].realism["colour"]["saturation"] < 0.1
     mask_chroma = log_chroma(LINEAR_LUT[result.composite][interior(result)].mean(0))
     assert np.abs(mask_chroma - log_chroma(tint)).max() < 0.1
 
@@ -147,9 +148,9 @@ def test_sepia_photo_gives_a_sepia_mask(astronaut):
 def test_jpeg_input_sets_the_compression(astronaut, tmp_path):
     path = tmp_path / "astronaut.jpg"
     Image.fromarray(astronaut).save(path, quality=70)
-    camera = fit(path).faces[0]["realism"]["camera"]
+    camera = fit(path).faces[0].realism["camera"]
     assert camera["jpeg"] == {"quality": 70, "subsampling": "4:2:0"}
-    assert fit(astronaut).faces[0]["realism"]["camera"]["jpeg"] is None
+    assert fit(astronaut).faces[0].realism["camera"]["jpeg"] is None
 
 
 def test_edges_have_no_halo_and_the_shadow_stays_off_the_layer(astronaut):
@@ -177,10 +178,10 @@ def test_edges_have_no_halo_and_the_shadow_stays_off_the_layer(astronaut):
 
 def test_switches_and_records(astronaut):
     full, flat = fit(astronaut, seed=5), fit(astronaut, seed=5, realism="flat")
-    record = full.faces[0]["realism"]
+    record = full.faces[0].realism
     assert set(record) == {"light", "colour", "camera", "shadow"}
     assert len(record["light"]["sh"]) == 9 and record["shadow"] is True
-    assert flat.faces[0]["realism"] == {"light": None, "colour": None, "camera": None, "shadow": False}
+    assert flat.faces[0].realism == {"light": None, "colour": None, "camera": None, "shadow": False}
     assert full.metadata["options"]["realism"] == "full" and flat.metadata["options"]["realism"] == "flat"
     # Flat is the unlit albedo: uniform where the full look is shaded.
     inside = interior(full)
@@ -200,9 +201,10 @@ def test_noise_is_seeded(astronaut):
     assert np.array_equal(first.segmentation, other.segmentation)
 
 
+@pytest.mark.devset
 def test_each_face_of_a_group_gets_its_own_light(dev_faces):
     result = fit(dev_faces / "unmasked" / "human_group-1.jpg")
-    lights = [face["realism"]["light"] for face in result.faces if face["realism"]["light"]]
+    lights = [face.realism["light"] for face in result.faces if face.realism["light"]]
     assert len(lights) >= 5
     medians = np.array([light["skin_median"] for light in lights])
     assert np.ptp(medians[:, 1]) > 0.02

@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from conftest import EYE_POINTS, MOUTH_POINTS, NOSE_POINTS, under
 
 import render3d
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -26,7 +29,7 @@ def test_readme_user_mask_renders(tmp_path, astronaut, astronaut_landmarks):
         os.chdir(cwd)
     for mask in ("patch", str(tmp_path / "my_masks" / "patch.glb")):
         result = render3d.fit(astronaut, mask=mask, mask_dirs=(tmp_path / "my_masks",))
-        assert result.faces[0]["mask"] == "patch"
+        assert result.faces[0].mask == "patch"
         assert under(result.segmentation, astronaut_landmarks[NOSE_POINTS + MOUTH_POINTS]).all()
         assert not under(result.segmentation, astronaut_landmarks[EYE_POINTS]).any()
         red, green, blue = result.layer[result.layer[..., 3] == 255, :3].mean(0)

@@ -14,6 +14,7 @@ from render3d.assetgen import canonical, masks, photos
 
 
 def main() -> None:
+    """Rebuild the assets under --out (default: the shipped assets/) and print the masks' report."""
     parser = argparse.ArgumentParser(prog="python -m render3d.assetgen", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="asset root to write instead of the shipped assets/")
     args = parser.parse_args()

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from render3d.face.landmarks import LandmarkModel
+from render3d.geometry import flip_yz
 from render3d.samples import astronaut
 
 MIDLINE = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 0,
@@ -87,7 +88,7 @@ def mirror_pairs(points: np.ndarray, midline: list[int]) -> tuple[np.ndarray, np
 
 def canonical_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
     """Symmetric, frontal, centimetre-scaled face from one face's image-space landmarks."""
-    points = landmarks * np.array([1.0, -1.0, -1.0])          # image axes -> y up, z toward camera
+    points = flip_yz(landmarks)          # image axes -> y up, z toward camera
     mirror, centre, normal = mirror_pairs(points, MIDLINE)
     reflected = points - 2 * ((points - centre) @ normal)[:, None] * normal
     symmetric = (points + reflected[mirror]) / 2
@@ -100,6 +101,7 @@ def canonical_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
 
 
 def write_obj(path: Path, vertices: np.ndarray, triangles: np.ndarray, header: str) -> None:
+    """Write (478, 3) cm vertices and (T, 3) triangles as an OBJ file with a header comment."""
     lines = [f"# {line}" for line in header.strip().splitlines()]
     lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in vertices]
     lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in triangles]
@@ -107,6 +109,8 @@ def write_obj(path: Path, vertices: np.ndarray, triangles: np.ndarray, header: s
 
 
 def build(meshes_dir: Path) -> Path:
+    """Fit MediaPipe to the reference photo (the bundled astronaut) and write `meshes_dir/canonical_face.obj`;
+    returns its path."""
     model = LandmarkModel(max_faces=1)
     landmarks = model(astronaut())[0]
     model.close()

@@ -1,40 +1,10 @@
 """Build the mask library: `assets/meshes/NAME.json`, its part meshes and their textures.
 
-Asset format
-------------
-Each mask NAME is described by `assets/meshes/NAME.json`:
-
-    {"name": "surgical",
-     "description": "One sentence.",
-     "color": "#RRGGBB",            # base colour of the recolourable albedo (sRGB)
-     "parts": [
-        {"mesh": "surgical_body.obj",                     # paths relative to the JSON file
-         "albedo": "../textures/surgical_blue_albedo.png",
-         "normal": "../textures/surgical_normal.png",     # or null
-         "sheen": 0.3,                                    # 0..1 grazing-angle fabric sheen
-         "recolor": true},                                # whether `color` recolouring applies
-        {"mesh": "surgical_loops.obj", "albedo": "../textures/loop_white_albedo.png",
-         "normal": null, "sheen": 0.2, "recolor": false}]}
-
-Meshes are Wavefront OBJ files holding `v`, `vt`, `vn` and triangular `f v/vt/vn` lines, one
-shared index per vertex, numbers written with four decimals. Positions are in the canonical
-face frame (`canonical_face.obj`): centimetres, x toward the subject's left, y up, z toward
-the camera, origin at landmark 168. Normals are smooth, unit length and point away from the
-face; triangles wind counter-clockwise seen from that side. Each part is a single open
-surface meant to be drawn from both sides (the inside is the back face).
-
-Texture coordinates follow the OBJ convention (v = 0 is the bottom row of the PNG) and every
-texture is drawn as the part is seen from the front: on a mask body u runs across the mask
-from the subject's right (image left) to the subject's left, and the top edge of the mask is
-the top of the image. Other parts map their own textures: loops and straps run u along their
-length and v around them, a valve u around its axis and v up its profile to the centre of its
-cap, a vent plate is mapped face-on. All texture coordinates lie in [0, 1].
-Albedos are 8-bit sRGB RGB PNGs. Normal maps are tangent-space RGB PNGs, n = 2 * rgb / 255 - 1,
-with x along +u, y along +v (up in the image, the OpenGL convention) and z out of the surface.
+The asset format is documented, and enforced, by the loader, `render3d/mask/library.py`.
 
 Every mask is shaped around the canonical face: a taut sheet resting on the nose bridge and
 cheekbones and stretched over the hollows, its lower edge tucked under the chin, never
-closer than `MIN_CLEARANCE_CM` to the skin. The build validates each mask (clearance,
+closer than `BUILD_CLEARANCE_CM` to the skin. The build validates each mask (clearance,
 nose-bridge contact, frontal coverage of nose, mouth and chin, clear eyes and brows, overlap
 with the lower-face outline) and fails if any check does not hold.
 """
@@ -54,10 +24,14 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
 from render3d.assetgen import textures
+from render3d.face.landmark_sets import CLEAR_OF_MASK, COVERED_BY_MASK, JAW, LOWER_FACE_POLYGON, NOSE_BRIDGE
 from render3d.face.topology import boundary_loops, read_obj_vertices_faces
-from render3d.mask.placement import vertex_normals
+from render3d.geometry import vertex_normals
+from render3d.tolerances import DIRECTION_FLOOR, ON_EDGE, RATIO_FLOOR
 
-MIN_CLEARANCE_CM = 0.1
+# The assets keep this clear of the canonical skin: more than the floor that placement holds on every
+# fitted face (`render3d.mask.placement.MIN_CLEARANCE_CM`), so a deformed face has room to take.
+BUILD_CLEARANCE_CM = 0.1
 CONTACT_GAP_CM = (0.1, 0.3)
 MIN_IOU = 0.55
 CLEAR_MARGIN_CM = 1.2
@@ -65,15 +39,6 @@ CLEAR_MARGIN_CM = 1.2
 EYE_RELIEF_CM = 0.8
 COVER_MARGIN_CM = 0.3
 
-COVER_LANDMARKS = [1, 98, 327, 2, 0, 13, 14, 17, 61, 291, 175]
-CLEAR_LANDMARKS = [33, 133, 159, 145, 362, 263, 386, 374, 105, 334]
-BRIDGE_LANDMARKS = [6, 168, 197]
-# The lower-face outline a worn mask should fill in a frontal view: jaw from ear to ear, then
-# across the cheeks to the nose bridge.
-LOWER_FACE = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
-              288, 361, 323, 352, 280, 195, 50, 123]
-# The jaw half of the face oval, subject's right ear to subject's left ear.
-JAW = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323]
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,6 +47,7 @@ JAW = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 
 
 @dataclass(frozen=True)
 class Face:
+    """The canonical face for shaping and checking masks (canonical cm, y up, z toward the camera)."""
     landmarks: np.ndarray            # (478, 3) cm
     surface: trimesh.Trimesh         # the face with its mouth and eye holes closed
     outer_edges: frozenset           # sorted vertex pairs on the face oval
@@ -102,8 +68,8 @@ class Face:
         for k in range(3):
             a, b = corners[:, (k + 1) % 3], corners[:, (k + 2) % 3]
             edge = np.array([(min(i, j), max(i, j)) in self.outer_edges for i, j in zip(a, b)])
-            on_rim |= (bary[:, k] < 1e-6) & edge
-            on_rim |= (bary[:, k] > 1 - 1e-6) & self.outer_vertices[corners[:, k]]
+            on_rim |= (bary[:, k] < ON_EDGE) & edge
+            on_rim |= (bary[:, k] > 1 - ON_EDGE) & self.outer_vertices[corners[:, k]]
         return np.where(on_rim, distance, sign * distance)
 
     def cast(self, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +128,7 @@ def ray_hits(mesh: trimesh.Trimesh, origins: np.ndarray, directions: np.ndarray,
 
 
 def load_face(path: Path) -> Face:
+    """The shaping face built from a canonical-face OBJ file."""
     landmarks, triangles = read_obj_vertices_faces(path.read_text())
     loops = boundary_loops(triangles)
     outer, holes = loops[0], loops[1:]
@@ -217,10 +184,12 @@ class Sphere:
     centre: np.ndarray
 
     def rays(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 3) origins and unit directions (canonical cm) of the rays at frame coordinates (a, b)."""
         d = np.stack([np.sin(a) * np.cos(b), np.sin(b), np.cos(a) * np.cos(b)], -1)
         return np.broadcast_to(self.centre, d.shape).copy(), d
 
     def coords(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame coordinates (a, b) of (..., 3) canonical points."""
         d = points - self.centre
         return np.arctan2(d[..., 0], d[..., 2]), np.arctan2(d[..., 1], np.hypot(d[..., 0], d[..., 2]))
 
@@ -231,11 +200,13 @@ class Cylinder:
     axis: tuple[float, float]
 
     def rays(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 3) origins and unit directions (canonical cm) of the rays at frame coordinates (a, b)."""
         d = np.stack([np.sin(a), np.zeros_like(a), np.cos(a)], -1)
         o = np.stack([np.full_like(a, self.axis[0]), b, np.full_like(a, self.axis[1])], -1)
         return o, d
 
     def coords(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame coordinates (a, b) of (..., 3) canonical points."""
         return np.arctan2(points[..., 0] - self.axis[0], points[..., 2] - self.axis[1]), points[..., 1]
 
 
@@ -253,8 +224,8 @@ def grid_laplacian(points: np.ndarray, tension: tuple[float, float]) -> tuple[sp
     hu = (hu[:, :-1] + hu[:, 1:]) / 2                               # node widths
     hv = np.pad(dv, ((1, 1), (0, 0)), mode="edge")
     hv = (hv[:-1] + hv[1:]) / 2                                     # node heights
-    w_u = tension[0] * (hv[:, :-1] + hv[:, 1:]) / 2 / np.maximum(du, 1e-6)
-    w_v = tension[1] * (hu[:-1] + hu[1:]) / 2 / np.maximum(dv, 1e-6)
+    w_u = tension[0] * (hv[:, :-1] + hv[:, 1:]) / 2 / np.maximum(du, RATIO_FLOOR)
+    w_v = tension[1] * (hu[:-1] + hu[1:]) / 2 / np.maximum(dv, RATIO_FLOOR)
     i = np.concatenate([index[:, :-1].ravel(), index[:-1].ravel()])
     j = np.concatenate([index[:, 1:].ravel(), index[1:].ravel()])
     w = np.concatenate([w_u.ravel(), w_v.ravel()])
@@ -262,6 +233,7 @@ def grid_laplacian(points: np.ndarray, tension: tuple[float, float]) -> tuple[sp
 
 
 def laplacian(i: np.ndarray, j: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """(n, n) sparse graph Laplacian of the undirected edges (i, j) with weights w."""
     off = sp.coo_matrix((np.concatenate([w, w]), (np.concatenate([i, j]), np.concatenate([j, i]))),
                         shape=(n, n)).tocsr()
     return (off - sp.diags(np.asarray(off.sum(1)).ravel())).tocsr()
@@ -297,7 +269,7 @@ def taut_loop(points: np.ndarray, obstacle: np.ndarray, pull: np.ndarray) -> np.
     n = len(points)
     length = np.linalg.norm(np.roll(points, -1, axis=0) - points, axis=1)
     i = np.arange(n)
-    lap = laplacian(i, (i + 1) % n, 1 / np.maximum(length, 1e-6), n)
+    lap = laplacian(i, (i + 1) % n, 1 / np.maximum(length, RATIO_FLOOR), n)
     span = (length + np.roll(length, 1)) / 2
     return obstacle_solve(lap, -pull * span, obstacle, np.zeros(n, bool), np.zeros(n))
 
@@ -328,6 +300,15 @@ def lower_edge(face: Face, frame: Sphere, corner: float, tuck: tuple[float, floa
     a = np.linspace(-corner, corner, cols)
     weight = np.cos(np.pi / 2 * a / corner) ** fullness
     return a, np.interp(a, jaw_a, jaw_b) - (tuck[1] + (tuck[0] - tuck[1]) * weight)
+
+
+def jaw_lower_edge(face: Face, frame: Sphere, cols: int, corner_landmark: int, tuck_degrees: tuple[float, float],
+                   inset: float = 0.0, fullness: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """`lower_edge` with its corners at `corner_landmark`'s angle less `inset` radians, tucked
+    `tuck_degrees` (under the chin, at the corners) past the jaw line."""
+    corner_a, _ = frame.coords(face.landmarks[corner_landmark])
+    tuck = (np.radians(tuck_degrees[0]), np.radians(tuck_degrees[1]))
+    return lower_edge(face, frame, abs(corner_a) - inset, tuck, cols, fullness=fullness)
 
 
 def grid_triangles(rows: int, cols: int) -> np.ndarray:
@@ -361,9 +342,11 @@ class Sheet:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid."""
         return self.u.shape
 
     def normals(self) -> np.ndarray:
+        """(rows, cols, 3) unit vertex normals of the grid mesh."""
         rows, cols = self.shape
         return vertex_normals(self.points.reshape(-1, 3), grid_triangles(rows, cols)).reshape(rows, cols, 3)
 
@@ -437,6 +420,7 @@ def stretch(face: Face, frame: Frame, top: tuple[np.ndarray, np.ndarray],
 
 @dataclass(frozen=True)
 class Part:
+    """One generated mask part: canonical-cm mesh, texture names and material settings."""
     suffix: str                # the mesh file is NAME_SUFFIX.obj
     vertices: np.ndarray
     uvs: np.ndarray            # (V, 2), v = 0 at the top of the texture image
@@ -449,6 +433,7 @@ class Part:
 
 
 def sheet_part(sheet: Sheet, suffix: str, albedo: str, normal_map: str | None, sheen: float) -> Part:
+    """A mask part of a shaped sheet's grid mesh, its texture names and sheen."""
     rows, cols = sheet.shape
     triangles = grid_triangles(rows, cols)
     vertices = sheet.points.reshape(-1, 3)
@@ -489,7 +474,7 @@ def hold_off(face: Face, path: np.ndarray, distance: float) -> np.ndarray:
         if not short.any():
             return path
         closest, length, triangle = trimesh.proximity.closest_point(face.surface, inner[short])
-        away = (inner[short] - closest) / np.maximum(length, 1e-9)[:, None]
+        away = (inner[short] - closest) / np.maximum(length, DIRECTION_FLOOR)[:, None]
         push = np.where((gap[short] > 1e-3)[:, None], away, face.surface.face_normals[triangle])
         inner[short] += (distance - gap[short] + 0.03)[:, None] * push
         path[1:-1] = 0.75 * inner + 0.125 * (path[:-2] + path[2:])
@@ -526,6 +511,7 @@ def tube(path: np.ndarray, radius: float | tuple[float, float], axis_z: float,
 
 
 def merge(pieces: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """One mesh of several (vertices, normals, uvs, triangles) pieces, indices offset."""
     vertices, uvs, normals, triangles, offset = [], [], [], [], 0
     for v, t, n, f in pieces:
         vertices.append(v), uvs.append(t), normals.append(n), triangles.append(f + offset)
@@ -536,7 +522,7 @@ def merge(pieces: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
 def standoff(radius: float | tuple[float, float]) -> float:
     """How far a tube's (or flat band's) centre line must stay from the skin."""
     width, thickness = (radius, radius) if np.isscalar(radius) else radius
-    return thickness + 0.5 * (width - thickness) + MIN_CLEARANCE_CM + 0.03
+    return thickness + 0.5 * (width - thickness) + BUILD_CLEARANCE_CM + 0.03
 
 
 def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.14) -> tuple[np.ndarray, ...]:
@@ -544,7 +530,7 @@ def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.
     of half sizes makes flat bands."""
     rows, cols = sheet.shape
     normals = sheet.normals()
-    lift = standoff(radius) - MIN_CLEARANCE_CM
+    lift = standoff(radius) - BUILD_CLEARANCE_CM
     pieces = []
     for col, ear in ((1, 234), (cols - 2, 454)):
         out = np.sign(face.landmarks[ear, 0])
@@ -565,6 +551,7 @@ VIEW = (-16.0, 10.0, 32.0, 40.0)        # left, top, width, height in cm
 
 
 def to_pixels(xy: np.ndarray) -> np.ndarray:
+    """Canonical (N, 2) cm x, y -> pixel coordinates of the frontal check raster."""
     return np.column_stack([xy[:, 0] - VIEW[0], VIEW[1] - xy[:, 1]]) * PX_PER_CM
 
 
@@ -579,6 +566,7 @@ def raster(meshes: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 
 
 def sample(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Values of a (H, W) raster at (N, 2) canonical cm points (nearest pixel)."""
     col, row = np.round(to_pixels(xy)).astype(int).T
     return image[row, col]
 
@@ -589,15 +577,15 @@ def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
     every part, and the body's IoU with the lower-face outline."""
     body_image = raster([body])
     every_image = body_image | raster(others) if others else body_image
-    cover = np.vstack([landmarks[COVER_LANDMARKS, :2], (landmarks[14, :2] + landmarks[152, :2]) / 2])
+    cover = np.vstack([landmarks[COVERED_BY_MASK, :2], (landmarks[14, :2] + landmarks[152, :2]) / 2])
     inside = cv2.distanceTransform(body_image, cv2.DIST_L2, 5) / PX_PER_CM
     outside = cv2.distanceTransform(1 - every_image, cv2.DIST_L2, 5) / PX_PER_CM
     outline = np.zeros_like(body_image)
-    cv2.fillPoly(outline, [np.round(to_pixels(landmarks[LOWER_FACE, :2]) * 16).astype(np.int32)], 1,
+    cv2.fillPoly(outline, [np.round(to_pixels(landmarks[LOWER_FACE_POLYGON, :2]) * 16).astype(np.int32)], 1,
                  cv2.LINE_8, 4)
     iou = (outline & body_image).sum() / (outline | body_image).sum()
     return {"cover_margin": float(sample(inside, cover).min()),
-            "clear_margin": float(sample(outside, landmarks[CLEAR_LANDMARKS, :2]).min()),
+            "clear_margin": float(sample(outside, landmarks[CLEAR_OF_MASK, :2]).min()),
             "iou": float(iou)}
 
 
@@ -606,6 +594,7 @@ def frontal_checks(landmarks: np.ndarray, body: tuple[np.ndarray, np.ndarray],
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    """Hermite step from 0 at edge0 to 1 at edge1, elementwise over x."""
     t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
@@ -619,8 +608,25 @@ def rows_with_folds(count: int, folds: tuple[float, ...], width: float) -> np.nd
 
 
 def sphere_frame(face: Face) -> Sphere:
+    """The sphere frame most masks are shaped in, centred behind the face."""
     lm = face.landmarks
     return Sphere(np.array([0.0, lm[1, 1] - 0.6, lm[234, 2] - 1.3]))
+
+
+def sphere_sheet(face: Face, cols: int, v: np.ndarray, control: list[tuple[float, float]], corner: np.ndarray,
+                 bottom: dict, **shaping) -> Sheet:
+    """A sheet on the sphere frame: its upper edge through `control` to `corner` (see `upper_edge`), its
+    lower edge under the jaw (`jaw_lower_edge` with the `bottom` settings), shaped by `stretch(**shaping)`."""
+    frame = sphere_frame(face)
+    top = upper_edge(face, frame, control, corner, cols)
+    return stretch(face, frame, top, jaw_lower_edge(face, frame, cols, **bottom), v, **shaping)
+
+
+def under_the_eyes(lm: np.ndarray, bridge: float,
+                   drops: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """Frontal control points of an upper edge: `bridge` cm below landmark 6 on the midline, then `drops`
+    cm below the left eye's inner corner, lower lid, outer corner, and the cheekbone (362, 374, 263, 346)."""
+    return [(0.0, lm[6, 1] - bridge)] + [(lm[i, 0], lm[i, 1] - drop) for i, drop in zip((362, 374, 263, 346), drops)]
 
 
 def standard_top(face: Face, drop: float = 0.0) -> tuple[list[tuple[float, float]], np.ndarray]:
@@ -639,8 +645,7 @@ def surgical(face: Face) -> list[Part]:
     cols = 81
     control, corner = standard_top(face)
     top = upper_edge(face, frame, control, corner, cols)
-    corner_a, _ = frame.coords(face.landmarks[58])
-    bottom = lower_edge(face, frame, abs(corner_a) - 0.05, (np.radians(14), np.radians(3)), cols)
+    bottom = jaw_lower_edge(face, frame, cols, 58, (14, 3), inset=0.05)
     folds = textures.SURGICAL_PLEATS
 
     def pleats(sheet: Sheet) -> np.ndarray:
@@ -671,7 +676,7 @@ def seam(sheet: Sheet, col: int, push: float) -> tuple[np.ndarray, np.ndarray]:
     points = sheet.origins[:, col] + radius[:, None] * sheet.directions[:, col]
     length = np.linalg.norm(np.diff(points, axis=0), axis=1)
     i = np.arange(rows - 1)
-    lap = laplacian(i, i + 1, 1 / np.maximum(length, 1e-6), rows)
+    lap = laplacian(i, i + 1, 1 / np.maximum(length, RATIO_FLOOR), rows)
     span = np.r_[length[0], length[:-1] + length[1:], length[-1]] / 2
     ends = np.zeros(rows, bool)
     ends[[0, -1]] = True
@@ -759,8 +764,7 @@ def n95(face: Face) -> list[Part]:
     control = [(0.0, lm[6, 1] - 0.15), (lm[362, 0], lm[362, 1] - 1.1), (lm[374, 0], lm[374, 1] - 1.0),
                (0.95 * lm[263, 0], lm[263, 1] - 1.9)]
     top = upper_edge(face, frame, control, lm[411] + [0.2, 0.5, 0.0], cols)
-    corner_a, _ = frame.coords(lm[136])
-    bottom = lower_edge(face, frame, abs(corner_a), (np.radians(13), np.radians(3)), cols, fullness=0.7)
+    bottom = jaw_lower_edge(face, frame, cols, 136, (13, 3), fullness=0.7)
 
     def clip(sheet: Sheet) -> np.ndarray:          # the metal nose clip stands out on the shell
         u, v = sheet.u, sheet.v
@@ -775,7 +779,7 @@ def n95(face: Face) -> list[Part]:
     for col, temple, jaw, sign in ((0, 127, 58, -1), (cols - 1, 356, 288, 1)):
         for row, end, bow in ((int(rows * 0.22), lm[temple] + [sign * 0.4, -0.5, -1.2], [sign * 0.4, 0.2, 0.0]),
                               (int(rows * 0.72), lm[jaw] + [sign * 0.3, -1.0, -1.3], [sign * 0.4, -0.2, 0.0])):
-            start = sheet.points[row, col] + (standoff(radius) - MIN_CLEARANCE_CM) * normals[row, col]
+            start = sheet.points[row, col] + (standoff(radius) - BUILD_CLEARANCE_CM) * normals[row, col]
             straps.append(head_strap(face, start, end, np.asarray(bow), radius))
     return [sheet_part(sheet, "body", "n95_albedo", "n95_normal", 0.15),
             Part("straps", *merge(straps), "n95_strap_albedo", None, 0.2, False)]
@@ -783,16 +787,11 @@ def n95(face: Face) -> list[Part]:
 
 def kn95(face: Face) -> list[Part]:
     """Two flat welded panels folded along a vertical centre seam that stands off the mouth."""
-    lm = face.landmarks
-    frame = sphere_frame(face)
-    cols, rows = 81, 55
-    control = [(0.0, lm[6, 1] - 0.15), (lm[362, 0], lm[362, 1] - 1.05), (lm[374, 0], lm[374, 1] - 0.9),
-               (lm[263, 0], lm[263, 1] - 1.5), (lm[346, 0], lm[346, 1] - 0.7)]
-    top = upper_edge(face, frame, control, lm[454] + [-0.5, -1.2, 2.4], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a), (np.radians(13), np.radians(3)), cols, fullness=1.5)
-    sheet = stretch(face, frame, top, bottom, np.linspace(0, 1, rows), clearance=0.15,
-                    tension=(1.0, 0.2), pull=(0.3, 1.0, 1.0), pins=lambda s: seam(s, cols // 2, 0.1))
+    lm, cols = face.landmarks, 81
+    sheet = sphere_sheet(face, cols, np.linspace(0, 1, 55), under_the_eyes(lm, 0.15, (1.05, 0.9, 1.5, 0.7)),
+                         lm[454] + [-0.5, -1.2, 2.4], dict(corner_landmark=172, tuck_degrees=(13, 3), fullness=1.5),
+                         clearance=0.15, tension=(1.0, 0.2), pull=(0.3, 1.0, 1.0),
+                         pins=lambda s: seam(s, cols // 2, 0.1))
     return [sheet_part(sheet, "body", "kn95_albedo", "kn95_normal", 0.15),
             Part("loops", *ear_loops(face, sheet), "loop_white_albedo", None, 0.2, False)]
 
@@ -801,11 +800,10 @@ def ffp2_valve(face: Face) -> list[Part]:
     """A three-panel fold-flat respirator with an exhalation valve on the left cheek."""
     lm = face.landmarks
     frame = sphere_frame(face)
-    cols, rows = 71, 57
+    cols = 71
     control, corner = standard_top(face, drop=0.3)
     top = upper_edge(face, frame, control, corner + [-0.2, -0.3, 0.3], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a), (np.radians(13), np.radians(3)), cols, fullness=1.3)
+    bottom = jaw_lower_edge(face, frame, cols, 172, (13, 3), fullness=1.3)
     panels = textures.FFP2_PANELS
 
     def welds(sheet: Sheet) -> np.ndarray:           # the panels meet in raised welded seams
@@ -832,9 +830,7 @@ def cloth(face: Face) -> list[Part]:
     control = [(0.0, lm[6, 1] - 0.1), (0.8, lm[6, 1] - 0.45), (lm[362, 0], lm[362, 1] - 1.05),
                (lm[374, 0], lm[374, 1] - 1.2), (lm[263, 0], lm[263, 1] - 1.9), (lm[346, 0], lm[346, 1] - 1.1)]
     top = upper_edge(face, frame, control, lm[454] + [-0.6, -2.0, 2.2], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a) - np.radians(4), (np.radians(15), np.radians(2)), cols,
-                        fullness=2.5)
+    bottom = jaw_lower_edge(face, frame, cols, 172, (15, 2), inset=np.radians(4), fullness=2.5)
     sheet = stretch(face, frame, top, bottom, np.linspace(0, 1, rows), clearance=0.15,
                     pressure=0.08, pull=(0.35, 1.0, 1.0), pins=lambda s: seam(s, cols // 2, 0.1))
     return [sheet_part(sheet, "body", "cloth_albedo", "cloth_normal", 0.45),
@@ -868,16 +864,10 @@ def gaiter(face: Face) -> list[Part]:
 def sport(face: Face) -> list[Part]:
     """A snug knit sports mask with a moulded vent plate over the mouth and flat ear straps."""
     lm = face.landmarks
-    frame = sphere_frame(face)
-    cols, rows = 75, 57
-    control = [(0.0, lm[6, 1] - 0.2), (lm[362, 0], lm[362, 1] - 1.1), (lm[374, 0], lm[374, 1] - 1.1),
-               (lm[263, 0], lm[263, 1] - 1.8), (lm[346, 0], lm[346, 1] - 0.9)]
-    top = upper_edge(face, frame, control, lm[454] + [-0.5, -1.6, 2.3], cols)
-    corner_a, _ = frame.coords(lm[172])
-    bottom = lower_edge(face, frame, abs(corner_a) - np.radians(2), (np.radians(12), np.radians(2)), cols,
-                        fullness=1.6)
-    sheet = stretch(face, frame, top, bottom, np.linspace(0, 1, rows), clearance=0.15,
-                    pressure=0.03, pull=(0.35, 1.0, 1.0))
+    sheet = sphere_sheet(face, 75, np.linspace(0, 1, 57), under_the_eyes(lm, 0.2, (1.1, 1.1, 1.8, 0.9)),
+                         lm[454] + [-0.5, -1.6, 2.3],
+                         dict(corner_landmark=172, tuck_degrees=(12, 2), inset=np.radians(2), fullness=1.6),
+                         clearance=0.15, pressure=0.03, pull=(0.35, 1.0, 1.0))
     return [sheet_part(sheet, "body", "sport_albedo", "sport_normal", 0.3),
             Part("vent", *vent_plate(sheet, textures.SPORT_GRILLE), "vent_albedo", "vent_normal", 0.1, False),
             Part("straps", *ear_loops(face, sheet, (0.3, 0.07)), "sport_strap_albedo", None, 0.3, False)]
@@ -889,6 +879,7 @@ def sport(face: Face) -> list[Part]:
 
 @dataclass(frozen=True)
 class Entry:
+    """A library mask: the shape it is built on, its albedos, base colour and description."""
     shape: Callable[[Face], list[Part]]     # builds the parts; its name prefixes the mesh files
     description: str
     color: str                              # base colour of the recolourable albedo
@@ -918,6 +909,7 @@ LIBRARY: dict[str, Entry] = {
 
 
 def write_obj(path: Path, part: Part, header: str) -> None:
+    """Write a part as an OBJ file (v, vt, vn, f lines, four decimals) with a header comment."""
     def rows(values: np.ndarray) -> list[str]:
         return [" ".join(f"{x:.4f}" for x in row) for row in np.round(values, 4) + 0.0]
 
@@ -936,13 +928,13 @@ def check(face: Face, name: str, parts: list[Part]) -> dict[str, float]:
     report = {"vertices": len(body.vertices), "triangles": len(body.triangles), "parts": len(parts),
               "clearance": min(float(face.clearance(p.vertices).min()) for p in parts)}
     lm = face.landmarks
-    seen_from_bridge = np.linalg.norm(body.vertices[:, None, :2] - lm[BRIDGE_LANDMARKS, :2][None], axis=2)
+    seen_from_bridge = np.linalg.norm(body.vertices[:, None, :2] - lm[NOSE_BRIDGE, :2][None], axis=2)
     near_bridge = seen_from_bridge.min(1) < 1.2
     report["bridge_gap"] = float(face.clearance(body.vertices[near_bridge]).min())
     report.update(frontal_checks(lm, (body.vertices, body.triangles),
                                  [(p.vertices, p.triangles) for p in parts[1:]]))
     problems = []
-    if report["clearance"] < MIN_CLEARANCE_CM:
+    if report["clearance"] < BUILD_CLEARANCE_CM:
         problems.append(f"touches the skin (clearance {report['clearance']:.3f} cm)")
     if not CONTACT_GAP_CM[0] <= report["bridge_gap"] <= CONTACT_GAP_CM[1]:
         problems.append(f"nose-bridge gap {report['bridge_gap']:.3f} cm outside {CONTACT_GAP_CM}")

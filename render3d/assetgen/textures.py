@@ -93,6 +93,7 @@ def dots(size: tuple[int, int], pitch: tuple[float, float], radius: float, stagg
 
 
 def hex_rgb(colour: str) -> np.ndarray:
+    """'#RRGGBB' -> (3,) floats in 0..1."""
     return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
 
 
@@ -103,6 +104,7 @@ def albedo(colour: str, shade: np.ndarray) -> np.ndarray:
 
 
 def to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """A linear image in 0..1 -> uint8 through the gamma-2.2 curve the texture shading was designed in."""
     return np.round(np.clip(linear, 0, 1) ** (1 / 2.2) * 255).astype(np.uint8)
 
 
@@ -139,6 +141,7 @@ def surgical_layout() -> dict[str, np.ndarray]:
 
 
 def surgical_albedo(colour: str) -> np.ndarray:
+    """The pleated surgical body's (BODY_SIZE) uint8 sRGB albedo in base colour `colour`."""
     layout = surgical_layout()
     web = fibres(BODY_SIZE, 40000, (6, 18), seed=11)
     mottle = noise(BODY_SIZE, 6, seed=12)
@@ -153,6 +156,7 @@ def surgical_albedo(colour: str) -> np.ndarray:
 
 
 def surgical_normal() -> np.ndarray:
+    """The pleated surgical body's (BODY_SIZE) uint8 tangent-space normal map."""
     layout = surgical_layout()
     web = fibres(BODY_SIZE, 40000, (6, 18), seed=11)
     welds = dots(BODY_SIZE, (9, 9), 2.4, stagger=True)
@@ -201,11 +205,13 @@ def weld_pattern(size: tuple[int, int]) -> np.ndarray:
 
 
 def n95_layout() -> dict[str, np.ndarray]:
+    """Masks of the N95 body's features over its (BODY_SIZE) texture: name -> float image in 0..1."""
     u, v = grid(BODY_SIZE)
     return {"u": u, "v": v, "rim": border(u, v, 0.018, 0.025), "clip": box(u, v, N95_CLIP, 0.004)}
 
 
 def n95_albedo() -> np.ndarray:
+    """The N95 body's (BODY_SIZE) uint8 sRGB albedo."""
     layout = n95_layout()
     web = fibres(BODY_SIZE, 30000, (6, 16), seed=31)
     shade = 1 + 0.03 * web + 0.015 * noise(BODY_SIZE, 10, seed=32)
@@ -218,6 +224,7 @@ def n95_albedo() -> np.ndarray:
 
 
 def n95_normal() -> np.ndarray:
+    """The N95 body's (BODY_SIZE) uint8 tangent-space normal map."""
     layout = n95_layout()
     web = fibres(BODY_SIZE, 30000, (6, 16), seed=31)
     height = (0.002 * gaussian_filter(web, 2) + 0.03 * gaussian_filter(layout["rim"], 3)
@@ -238,6 +245,8 @@ def welded_layout(seams_u: tuple[float, ...], seams_v: tuple[float, ...]) -> dic
 
 def respirator_albedo(colour: str, layout: dict[str, np.ndarray],
                       labels: list[tuple[str, float, float]]) -> np.ndarray:
+    """A fold-flat respirator body's uint8 sRGB albedo: base `colour`, the `layout`'s features and
+    printed `labels` (text, u, v)."""
     web = fibres(BODY_SIZE, 30000, (6, 16), seed=41)
     shade = 1 + 0.03 * web + 0.012 * noise(BODY_SIZE, 8, seed=42)
     shade *= 1 - 0.04 * layout["weld"] - 0.1 * layout["dots"]
@@ -248,6 +257,7 @@ def respirator_albedo(colour: str, layout: dict[str, np.ndarray],
 
 
 def respirator_normal(layout: dict[str, np.ndarray]) -> np.ndarray:
+    """A fold-flat respirator body's uint8 tangent-space normal map from its `layout`."""
     web = fibres(BODY_SIZE, 30000, (6, 16), seed=41)
     height = (0.002 * gaussian_filter(web, 2) - 0.012 * gaussian_filter(layout["weld"], 1.5)
               - 0.015 * layout["dots"])
@@ -265,6 +275,7 @@ def valve_albedo() -> np.ndarray:
 
 
 def valve_normal() -> np.ndarray:
+    """The exhalation valve's (VALVE_SIZE) uint8 tangent-space normal map."""
     u, v = grid(VALVE_SIZE)
     slots = gaussian_filter((np.cos(u * 2 * np.pi * 12) > 0.55) * band(v, 0.5, 0.78, 0.02), 1.0)
     ribs = 0.5 + 0.5 * np.cos(u * 2 * np.pi * 48)
@@ -338,6 +349,7 @@ def floral_print(size: tuple[int, int], seed: int) -> np.ndarray:
 
 
 def cloth_albedo() -> np.ndarray:
+    """The cloth mask body's (BODY_SIZE) uint8 sRGB albedo."""
     u, v = grid(BODY_SIZE)
     image = floral_print(BODY_SIZE, seed=61).astype(float) / 255
     thread = stitches(u, v, (0.49, 0.51), (), (0.015, 0.03))
@@ -348,6 +360,7 @@ def cloth_albedo() -> np.ndarray:
 
 
 def cloth_normal() -> np.ndarray:
+    """The cloth mask body's (BODY_SIZE) uint8 tangent-space normal map."""
     u, v = grid(BODY_SIZE)
     thread = stitches(u, v, (0.49, 0.51), (), (0.015, 0.03))
     seam = np.exp(-((u - 0.5) * BODY_SIZE[0] / 3.0) ** 2)
@@ -372,6 +385,7 @@ def gaiter_albedo() -> np.ndarray:
 
 
 def gaiter_normal() -> np.ndarray:
+    """The knit gaiter's (BODY_SIZE) uint8 tangent-space normal map."""
     u, v = grid(BODY_SIZE)
     x, y = u * BODY_SIZE[0] / 3.0, v * BODY_SIZE[1] / 4.0
     loops = np.abs(np.sin(np.pi * (x + 0.5 * np.abs(((y % 2) - 1)))))   # knit wales of v-shaped loops
@@ -380,6 +394,7 @@ def gaiter_normal() -> np.ndarray:
 
 
 def sport_layout() -> dict[str, np.ndarray]:
+    """Masks of the sports mask's features over its (BODY_SIZE) texture: name -> float image in 0..1."""
     u, v = grid(BODY_SIZE)
     return {"u": u, "v": v, "binding": border(u, v, 0.02, 0.035, 0.003)}
 
@@ -402,6 +417,7 @@ def hexagons(size: tuple[int, int], pitch: float) -> np.ndarray:
 
 
 def sport_albedo() -> np.ndarray:
+    """The sports mask body's (BODY_SIZE) uint8 sRGB albedo."""
     layout = sport_layout()
     cells = hexagons(BODY_SIZE, 18.0)
     base = hex_rgb("#30343A") ** 2.2 * (1 + 0.12 * cells)[..., None]
@@ -412,6 +428,7 @@ def sport_albedo() -> np.ndarray:
 
 
 def sport_normal() -> np.ndarray:
+    """The sports mask body's (BODY_SIZE) uint8 tangent-space normal map."""
     layout = sport_layout()
     cells = gaussian_filter(hexagons(BODY_SIZE, 18.0), 0.8)
     height = -0.01 * cells + 0.03 * gaussian_filter(layout["binding"], 2.5)
@@ -428,6 +445,7 @@ def vent_albedo() -> np.ndarray:
 
 
 def vent_normal() -> np.ndarray:
+    """The sports mask's vent plate (VALVE_SIZE) uint8 tangent-space normal map."""
     u, v = grid(VALVE_SIZE)
     r = np.hypot(2 * u - 1, 2 * v - 1)
     slots = (np.cos((v - 0.5) * 2 * np.pi * 7) > 0.3) * (r < 0.72) * (np.abs(2 * u - 1) < 0.8)

@@ -21,12 +21,14 @@ STATE_DIR = ".render3d"                 # run options, lock and worker log
 
 @dataclass(frozen=True)
 class Item:
+    """One image of a batch, by its path relative to the input folder, or refused with a reason."""
     path: str                   # relative POSIX path under the input folder, or the list entry as given
     reason: str | None = None   # why it is refused before processing ('unsafe_path', 'name_clash')
     error: str | None = None
 
 
 def is_inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies below it (both resolved)."""
     return path == folder or folder in path.parents
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Iterable
 
 from render3d.io.image_out import atomic_write
+from render3d.kinds import IMAGE_STATUSES
 
-STATUSES = ("ok", "fallback", "failed", "no_face")
+STATUSES = IMAGE_STATUSES
 
 
 def encode(row: dict) -> bytes:
+    """A manifest row as one sorted-key JSON line, UTF-8, newline included."""
     return (json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -38,6 +40,7 @@ def load(path: Path) -> dict[str, bytes]:
 
 
 def compact(path: Path, rows: dict[str, bytes]) -> None:
+    """Rewrite the manifest as `rows` (one line per image, sorted by path), atomically."""
     atomic_write(path, b"".join(rows[key] for key in sorted(rows)))
 
 
@@ -51,6 +54,7 @@ class Manifest:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
     def get(self, key: str) -> bytes | None:
+        """The encoded row of an image path, or None."""
         return self.rows.get(key)
 
     def append(self, row: dict) -> None:
@@ -62,10 +66,12 @@ class Manifest:
         os.fsync(self._fd)
 
     def close(self) -> None:
+        """Compact the file and close it."""
         os.close(self._fd)
         compact(self.path, self.rows)
 
     def summary(self) -> dict:
+        """Counts and percentages over the rows (see `summary`)."""
         return summarize(self.rows.values())
 
     def __enter__(self) -> "Manifest":
@@ -76,10 +82,12 @@ class Manifest:
 
 
 def shares(counter: Counter, total: int) -> dict[str, dict]:
+    """Counts with their percentages of `total`, by key."""
     return {key: {"count": n, "percent": percent(n, total)} for key, n in sorted(counter.items())}
 
 
 def percent(part: int, total: int) -> float:
+    """`part` as a percentage of `total` (0 when empty), 0.1 %."""
     return round(100.0 * part / total, 2) if total else 0.0
 
 

@@ -29,6 +29,7 @@ class Crashed:
     exitcode: int | None
 
     def describe(self) -> str:
+        """The crash in words: the signal that killed the worker, or its exit code."""
         if self.exitcode is not None and self.exitcode < 0:
             return f"worker crashed ({signal.Signals(-self.exitcode).name})"
         return f"worker crashed (exit code {self.exitcode})"
@@ -62,6 +63,7 @@ def worker_main(conn: Connection, setup: Setup, log: Path | None) -> None:
 
 
 class Worker:
+    """A worker process and the pipe to it; `job` is the work it holds."""
     def __init__(self, context, setup: Setup, log: Path | None):
         self.conn, child = context.Pipe()
         self.process = context.Process(target=worker_main, args=(child, setup, log), daemon=True)
@@ -72,6 +74,7 @@ class Worker:
         self.busy = False
 
     def send(self, job: Any) -> None:
+        """Hand the worker a job and mark it busy."""
         self.job, self.busy = job, True
         self.conn.send(job)
 

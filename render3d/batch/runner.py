@@ -42,6 +42,7 @@ class RunMismatch(Render3DError):
 
 @dataclass(frozen=True)
 class BatchConfig:
+    """What a batch writes: its folders, the shared options and which outputs."""
     input_dir: Path
     output_dir: Path
     options: FitOptions                         # shared by every image, except for the seed
@@ -89,16 +90,16 @@ class ImageWorker:
 def result_fields(result: FitResult) -> dict:
     """Manifest fields of a fitted image: status, the worst face's reason, and per-face lists."""
     faces = result.faces
-    worst = next((f for f in faces if f["status"] == result.status), {})
+    worst = next((f for f in faces if f.status == result.status), None)
     return {
         "status": result.status,
-        "reason": worst.get("reason"),
-        "error": worst.get("detail") if result.status == "failed" else None,
+        "reason": worst.reason if worst else None,
+        "error": worst.detail if worst and result.status == "failed" else None,
         "faces": len(faces),
-        "masks": [f.get("mask") for f in faces],
-        "wear": [f.get("wear") for f in faces],
-        "iou": [f.get("iou") for f in faces],
-        "face_status": [f["status"] for f in faces],
+        "masks": [f.mask for f in faces],
+        "wear": [f.wear for f in faces],
+        "iou": [f.iou for f in faces],
+        "face_status": [f.status for f in faces],
     }
 
 

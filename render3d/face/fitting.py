@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render3d.face.topology import RIGID_LANDMARKS, CanonicalFace, canonical_face, closed_triangles
+from render3d.face.landmark_sets import RIGID_LANDMARKS
+from render3d.face.topology import CanonicalFace, canonical_face, closed_triangles
+from render3d.geometry import FLIP_YZ
 
 # Canonical (y up, z toward camera) to image axes (y down, z away): a half turn about x.
-CANONICAL_TO_IMAGE_AXES = np.diag([1.0, -1.0, -1.0])
+CANONICAL_TO_IMAGE_AXES = FLIP_YZ
 # Head shell behind the face oval: (push back along -z in cm, scale of the oval about the head axis).
 HEAD_SHELL_RINGS = ((3.0, 1.08), (9.0, 1.0), (15.0, 0.7))
 HEAD_AXIS = np.array([0.0, -2.5, -9.0])
@@ -20,6 +22,8 @@ HEAD_AXIS = np.array([0.0, -2.5, -9.0])
 
 @dataclass(frozen=True)
 class FittedFace:
+    """One face fitted to the canonical face, `image = scale * rotation @ canonical + translation`, and the
+    landmarks' expression residual."""
     landmarks: np.ndarray       # (478, 3) image space
     scale: float                # pixels per canonical centimetre
     rotation: np.ndarray        # (3, 3) canonical -> image
@@ -27,9 +31,11 @@ class FittedFace:
     residual: np.ndarray        # (478, 3) landmark offsets from the canonical face, in canonical cm
 
     def to_image(self, canonical_points: np.ndarray) -> np.ndarray:
+        """(N, 3) canonical cm -> image space (pixels, y down, z away)."""
         return self.scale * canonical_points @ self.rotation.T + self.translation
 
     def to_canonical(self, image_points: np.ndarray) -> np.ndarray:
+        """(N, 3) image space -> canonical cm (the inverse of `to_image`)."""
         return (image_points - self.translation) @ self.rotation / self.scale
 
     @property
@@ -61,6 +67,8 @@ def similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarra
 
 
 def fit_face(landmarks: np.ndarray) -> FittedFace:
+    """Fit the canonical face to (478, 3) image-space landmarks: scale, rotation and translation from the
+    rigid landmarks, the rest as a (478, 3) residual in canonical cm."""
     face = canonical_face()
     canonical_in_image_axes = face.vertices @ CANONICAL_TO_IMAGE_AXES
     scale, rotation, translation = similarity(canonical_in_image_axes[RIGID_LANDMARKS],

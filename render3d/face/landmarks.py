@@ -97,6 +97,7 @@ class LandmarkModel:
         return np.array(rows, dtype=np.float64).reshape(-1, 5)
 
     def close(self) -> None:
+        """Release the MediaPipe graphs."""
         self._mesh.close()
         for detector in self._detectors.values():
             detector.close()

@@ -11,13 +11,10 @@ import numpy as np
 
 from render3d._paths import MESHES_DIR
 
-# Landmarks that barely move with expression: forehead, nose bridge, eye corners, temples, cheekbones.
-RIGID_LANDMARKS = np.array([10, 151, 9, 8, 168, 6, 197, 195, 5, 33, 133, 362, 263, 127, 356,
-                            234, 454, 116, 345, 123, 352, 109, 338, 67, 297, 103, 332, 21, 251])
-
 
 @dataclass(frozen=True)
 class CanonicalFace:
+    """The canonical face mesh (centimetres; x subject's left, y up, z toward the camera; origin landmark 168)."""
     vertices: np.ndarray        # (478, 3) cm: x subject's left, y up, z toward camera
     triangles: np.ndarray       # (854, 3) over the first 468 vertices, normals facing out
     outer_loop: np.ndarray      # face oval, ordered
@@ -57,6 +54,7 @@ def boundary_loops(triangles: np.ndarray) -> list[np.ndarray]:
 
 @lru_cache(maxsize=1)
 def canonical_face() -> CanonicalFace:
+    """The canonical face, loaded once from `assets/meshes/canonical_face.obj`."""
     vertices, triangles = read_obj_vertices_faces((MESHES_DIR / "canonical_face.obj").read_text())
     loops = boundary_loops(triangles)
     return CanonicalFace(vertices, triangles, loops[0], tuple(loops[1:]))

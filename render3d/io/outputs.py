@@ -14,6 +14,7 @@ DEFAULT_OUTPUTS = ("composite", "layer", "seg", "json")
 
 
 def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]:
+    """The four output paths of image `stem` in `out_dir` (the composite in the input's format)."""
     return {
         "composite": out_dir / f"{stem}_masked.{output_extension(input_format)}",
         "layer": out_dir / f"{stem}_mask.png",
@@ -25,6 +26,7 @@ def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]
 
 
 def metadata_json(metadata: dict) -> bytes:
+    """The metadata as indented, sorted-key JSON bytes with a final newline."""
     return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
 
 

@@ -10,26 +10,24 @@ from pathlib import Path
 
 import numpy as np
 
+from render3d.colourspace import hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError
-from render3d.mask.library import available_masks, canonical_mask_name, hex_to_rgb, load_mask_spec, resolve_mask
+from render3d.kinds import WEAR_STYLES, Wear
+from render3d.mask.library import available_masks, canonical_mask_name, load_mask_spec, resolve_mask
 
-WEAR_STYLES = ("correct", "nose-out", "chin")
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 
 
 @dataclass(frozen=True)
 class MaskChoice:
+    """One face's draw: the mask, how it is worn, its tint, colour and texture."""
     name: str
     path: Path
-    wear: str
+    wear: Wear
     tint: tuple[float, float, float]      # linear-RGB multiplier of the recolourable parts' albedo
     color: str | None                     # the requested #RRGGBB, if any
     texture: Path | None                  # replacement albedo of the recolourable parts
-
-    def as_json(self) -> dict:
-        return {"mask": self.name, "wear": self.wear, "tint": [round(c, 4) for c in self.tint],
-                "color": self.color, "texture": str(self.texture) if self.texture else None}
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -44,10 +42,6 @@ def parse_weights(text: str) -> dict[str, float]:
         if weights[name.strip()] < 0:
             raise MaskError(f"mask weight {item!r} is negative")
     return weights
-
-
-def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb, float) ** 2.2
 
 
 def base_tint(base_color: tuple[int, int, int], color: str | None) -> np.ndarray:

@@ -1,9 +1,43 @@
 """Mask library: discover, load and bind mask assets.
 
-A mask is a JSON file (see `render3d/assetgen/masks.py` for the format) naming one or more
-parts, each an OBJ/GLB mesh modelled on the canonical face with an albedo texture and an
-optional tangent-space normal map. A bare mesh file (.glb, .gltf, .obj, .ply) with its own
-texture is also accepted. The binding to the face is computed here, so a mask needs no anchors.
+A mask is a JSON file (the format below) naming one or more parts, each an OBJ/GLB mesh modelled
+on the canonical face with an albedo texture and an optional tangent-space normal map. A bare mesh
+file (.glb, .gltf, .obj, .ply) with its own texture is also accepted. The binding to the face is
+computed here, so a mask needs no anchors. User masks are checked when loaded: the JSON's fields
+and types, meshes with triangles and finite positions, in centimetres (`MESH_EXTENT_CM`), readable
+textures; anything else is a one-line `MaskError`.
+
+Asset format
+------------
+Each mask NAME is described by `assets/meshes/NAME.json`:
+
+    {"name": "surgical",
+     "description": "One sentence.",
+     "color": "#RRGGBB",            # base colour of the recolourable albedo (sRGB)
+     "parts": [
+        {"mesh": "surgical_body.obj",                     # paths relative to the JSON file
+         "albedo": "../textures/surgical_blue_albedo.png",
+         "normal": "../textures/surgical_normal.png",     # or null
+         "sheen": 0.3,                                    # 0..1 grazing-angle fabric sheen
+         "recolor": true},                                # whether `color` recolouring applies
+        {"mesh": "surgical_loops.obj", "albedo": "../textures/loop_white_albedo.png",
+         "normal": null, "sheen": 0.2, "recolor": false}]}
+
+Meshes are Wavefront OBJ files holding `v`, `vt`, `vn` and triangular `f v/vt/vn` lines, one
+shared index per vertex, numbers written with four decimals. Positions are in the canonical
+face frame (`canonical_face.obj`): centimetres, x toward the subject's left, y up, z toward
+the camera, origin at landmark 168. Normals are smooth, unit length and point away from the
+face; triangles wind counter-clockwise seen from that side. Each part is a single open
+surface meant to be drawn from both sides (the inside is the back face).
+
+Texture coordinates follow the OBJ convention (v = 0 is the bottom row of the PNG) and every
+texture is drawn as the part is seen from the front: on a mask body u runs across the mask
+from the subject's right (image left) to the subject's left, and the top edge of the mask is
+the top of the image. Other parts map their own textures: loops and straps run u along their
+length and v around them, a valve u around its axis and v up its profile to the centre of its
+cap, a vent plate is mapped face-on. All texture coordinates lie in [0, 1].
+Albedos are 8-bit sRGB RGB PNGs. Normal maps are tangent-space RGB PNGs, n = 2 * rgb / 255 - 1,
+with x along +u, y along +v (up in the image, the OpenGL convention) and z out of the surface.
 """
 from __future__ import annotations
 
@@ -17,16 +51,21 @@ import numpy as np
 import trimesh
 
 from render3d._paths import MESHES_DIR
+from render3d.colourspace import hex_to_rgb
 from render3d.errors import MaskError
+from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face
 from render3d.mask.placement import Binding, bind
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)
+# The largest side of a mask part's box: a face is about 15 cm across, a strap around the head 40.
+MESH_EXTENT_CM = (0.5, 60.0)
 
 
 @dataclass(frozen=True)
 class MaskPart:
+    """One part of a loaded mask, in canonical cm, with its textures and its binding to the face."""
     vertices: np.ndarray         # (V, 3) canonical cm
     normals: np.ndarray          # (V, 3)
     uvs: np.ndarray              # (V, 2)
@@ -41,21 +80,10 @@ class MaskPart:
 
 @dataclass(frozen=True)
 class Mask:
+    """A loaded mask: its name, its albedo's base colour and its parts."""
     name: str
-    description: str
     color: tuple[int, int, int]  # the albedo's base colour, sRGB 0-255
     parts: tuple[MaskPart, ...]
-    source: Path
-
-
-def hex_to_rgb(text: str) -> tuple[int, int, int]:
-    text = text.strip().lstrip("#")
-    if len(text) != 6:
-        raise MaskError(f"colour {text!r} is not #RRGGBB")
-    try:
-        return tuple(int(text[i:i + 2], 16) for i in (0, 2, 4))
-    except ValueError:
-        raise MaskError(f"colour {text!r} is not #RRGGBB") from None
 
 
 # MaskTheFace's mask names -> the library's nearest mask. render3d has no full gas mask: `gas` is the
@@ -97,6 +125,7 @@ def resolve_mask(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
 
 @lru_cache(maxsize=32)
 def read_texture(path: Path | None) -> np.ndarray | None:
+    """An (H, W, 3) uint8 texture from a file (gray is spread to RGB, alpha dropped); MaskError if unreadable."""
     if path is None:
         return None
     try:
@@ -114,8 +143,15 @@ def _geometries(path: Path) -> list[trimesh.Trimesh]:
     except Exception as exc:
         raise MaskError(f"cannot read mask mesh {path}: {exc}") from None
     meshes = list(loaded.dump()) if isinstance(loaded, trimesh.Scene) else [loaded]
-    if not meshes or any(len(m.faces) == 0 for m in meshes):
+    if not meshes or any(not isinstance(m, trimesh.Trimesh) or len(m.faces) == 0 for m in meshes):
         raise MaskError(f"mask mesh {path} holds no triangles")
+    for mesh in meshes:
+        if not np.isfinite(mesh.vertices).all():
+            raise MaskError(f"mask mesh {path} has non-finite vertex positions")
+        extent = float(np.ptp(mesh.vertices, axis=0).max())
+        if not MESH_EXTENT_CM[0] <= extent <= MESH_EXTENT_CM[1]:
+            raise MaskError(f"mask mesh {path} spans {extent:.3g} units; masks are modelled in centimetres around "
+                            f"canonical_face.obj ({MESH_EXTENT_CM[0]:g} to {MESH_EXTENT_CM[1]:g} cm across)")
     return meshes
 
 
@@ -137,6 +173,7 @@ def _part(mesh: trimesh.Trimesh, albedo, normal_map, sheen: float, recolor: bool
 
 @dataclass(frozen=True)
 class MaskSpec:
+    """A mask file's header: name, description, base colour and part entries."""
     name: str
     description: str
     color: tuple[int, int, int]
@@ -151,10 +188,27 @@ def load_mask_spec(path: Path) -> MaskSpec:
         return MaskSpec(path.stem, f"user mesh {path.name}", (255, 255, 255), ())
     try:
         spec = json.loads(path.read_text())
+        parts = tuple(spec["parts"])
+        for index, part in enumerate(parts):
+            check_part_entry(part, index)
         return MaskSpec(spec.get("name", path.stem), spec.get("description", ""),
-                        hex_to_rgb(spec.get("color", "#ffffff")), tuple(spec["parts"]))
+                        hex_to_rgb(spec.get("color", "#ffffff")), parts)
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
+
+
+def check_part_entry(part: dict, index: int) -> None:
+    """ValueError unless a JSON part entry follows the asset format."""
+    if not isinstance(part, dict) or not isinstance(part.get("mesh"), str):
+        raise ValueError(f"part {index} needs a 'mesh' file name")
+    for key in ("albedo", "normal"):
+        if part.get(key) is not None and not isinstance(part[key], str):
+            raise ValueError(f"part {index}: '{key}' must be a file name or null")
+    sheen = part.get("sheen", 0.3)
+    if isinstance(sheen, bool) or not isinstance(sheen, (int, float)) or not 0.0 <= sheen <= 1.0:
+        raise ValueError(f"part {index}: 'sheen' must be a number in [0, 1]")
+    if not isinstance(part.get("recolor", True), bool):
+        raise ValueError(f"part {index}: 'recolor' must be true or false")
 
 
 # Wearing styles pull the mask down the face: its top edge lands between these landmarks' heights
@@ -162,11 +216,11 @@ def load_mask_spec(path: Path) -> MaskSpec:
 # bends under the nose rather than sliding down whole.
 WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 175)}
 CORNER_COVER_CM = {"nose-out": 0.5}
-MOUTH_CORNER = 61
 EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
 
 
 def top_edge_height(body: np.ndarray, x: float) -> float:
+    """Canonical y (cm) of a body's top edge at |x| = `x`, on its front."""
     front = body[(np.abs(np.abs(body[:, 0]) - x) < 0.5) & (body[:, 2] > EAR_FADE_Z[1])]
     return float(front[:, 1].max())
 
@@ -204,7 +258,7 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
         drop = wear_drop(np.asarray(meshes[0].vertices, float), wear)
         parts = tuple(_part(m, _embedded_texture(m), None, 0.3, True, f"{path}:{i}", drop)
                       for i, m in enumerate(meshes))
-        return Mask(spec.name, spec.description, spec.color, parts, path)
+        return Mask(spec.name, spec.color, parts)
     try:
         meshes = [_geometries(path.parent / entry["mesh"]) for entry in spec.parts]
         drop = wear_drop(np.asarray(meshes[0][0].vertices, float), wear)
@@ -216,4 +270,4 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
                             f"{path}:{i}:{j}", drop) for j, mesh in enumerate(geometries)]
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
-    return Mask(spec.name, spec.description, spec.color, tuple(parts), path)
+    return Mask(spec.name, spec.color, tuple(parts))

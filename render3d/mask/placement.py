@@ -16,6 +16,8 @@ from scipy.spatial import cKDTree
 
 from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face, closed_triangles
+from render3d.geometry import triangle_normals, unit, vertex_normals
+from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR
 
 NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5
@@ -28,6 +30,7 @@ RIM_FANS = 3                 # oval vertices whose triangles are searched for a 
 
 @dataclass(frozen=True)
 class Binding:
+    """How each mask vertex follows the face: its blended landmarks and whether it sits above the skin."""
     neighbours: np.ndarray       # (V, K) landmark indices
     weights: np.ndarray          # (V, K) blend weights, rows sum to 1
     over_face: np.ndarray        # (V,) bool: the vertex sits above the face surface
@@ -39,6 +42,7 @@ def closed_face_vertices(vertices: np.ndarray, hole_loops: list[np.ndarray]) -> 
 
 
 def bind(points: np.ndarray) -> Binding:
+    """The binding of (V, 3) canonical-cm mask points to the canonical face (computed once per mask part)."""
     face = canonical_face()
     triangles, loops = closed_triangles()
     surface = trimesh.Trimesh(closed_face_vertices(face.vertices, loops), triangles, process=False)
@@ -48,28 +52,13 @@ def bind(points: np.ndarray) -> Binding:
     closest, _, triangle = trimesh.proximity.closest_point(surface, points)
     offset = points - closest
     length = np.linalg.norm(offset, axis=1)
-    cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, 1e-9)
+    cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, DIRECTION_FLOOR)
     return Binding(neighbours, weights, cosine > OVER_FACE_COSINE)
-
-
-def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted (unnormalised) triangle normals."""
-    v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))
-    return np.cross(v1 - v0, v2 - v0)
-
-
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray,
-                   face_normals: np.ndarray | None = None) -> np.ndarray:
-    """Area-weighted unit vertex normals (from `face_normals` when given)."""
-    face_normals = triangle_normals(vertices, triangles) if face_normals is None else face_normals
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face_normals)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
 @lru_cache(maxsize=1)
 def rest_triangle_normals() -> np.ndarray:
+    """Area-weighted normals of the closed canonical face, at rest."""
     triangles, loops = closed_triangles()
     return triangle_normals(closed_face_vertices(canonical_face().vertices, loops), triangles)
 
@@ -84,13 +73,14 @@ class Skin:
 
     @classmethod
     def of(cls, fitted: FittedFace) -> "Skin":
+        """The skin of a fitted face, prepared once for all its mask parts."""
         triangles, loops = closed_triangles()
         surface = closed_face_vertices(canonical_face().vertices + fitted.residual, loops)
         # Skin that a landmark fit folds over keeps its rest orientation, so its outside stays outside.
         deformed, rest = triangle_normals(surface, triangles), rest_triangle_normals()
         folded = np.einsum("ij,ij->i", deformed, rest) < 0
         deformed[folded] = rest[folded] * (np.linalg.norm(deformed[folded], axis=1) /
-                                           np.maximum(np.linalg.norm(rest[folded], axis=1), 1e-12))[:, None]
+                                           np.maximum(np.linalg.norm(rest[folded], axis=1), LENGTH_FLOOR))[:, None]
         normals = vertex_normals(surface, triangles, deformed)
         return cls(surface, normals, cKDTree(surface), cKDTree(surface[canonical_face().outer_loop]))
 
@@ -133,8 +123,7 @@ def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.nda
     length = np.linalg.norm(offset, axis=2)
     best = length.argmin(1)
     rows = np.arange(len(near))
-    normals = triangle_normals(surface, triangles[candidates[rows, best]])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    normals = unit(triangle_normals(surface, triangles[candidates[rows, best]]))
     height = np.einsum("vd,vd->v", offset[rows, best], normals)
     over = np.abs(height) >= OVER_FACE_COSINE * length[rows, best]
     points = points.copy()

@@ -12,6 +12,7 @@ import numpy as np
 
 from render3d.face.fitting import fit_face, occluder_mesh, turn_head
 from render3d.face.topology import closed_triangles
+from render3d.geometry import Window
 from render3d.mask.library import load_mask
 from render3d.mask.placement import closed_face_vertices
 from render3d.pipeline import Engine, FitOptions, draw_parts
@@ -34,15 +35,17 @@ def face_part(photo: np.ndarray, landmarks: np.ndarray, posed: np.ndarray) -> Dr
                     shaded=False)
 
 
-def square_window(landmarks: np.ndarray, grow: float = 1.5) -> tuple[int, int, int, int]:
+def square_window(landmarks: np.ndarray, grow: float = 1.5) -> Window:
+    """A square window `grow` times the landmarks' larger side, a little below their centre."""
     (x0, y0), (x1, y1) = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
     side = int(max(x1 - x0, y1 - y0) * grow)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + 0.1 * side
-    return int(cx - side / 2), int(cy - side / 2), side, side
+    return Window(int(cx - side / 2), int(cy - side / 2), side, side)
 
 
 def posed_cell(engine: Engine, photo: np.ndarray, landmarks: np.ndarray, options: FitOptions,
                yaw: float) -> np.ndarray:
+    """The photo's face turned by `yaw` degrees and masked: an (s, s, 3) uint8 cell of `square_window`."""
     posed = turn_head(landmarks, yaw)
     fitted = fit_face(posed)
     choice = options.choose(1)[0]

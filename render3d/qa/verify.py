@@ -4,10 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# Jaw line from ear level to ear level, then up over the cheeks to the nose bridge (MediaPipe indices).
-LOWER_FACE_POLYGON = [93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
-                      288, 361, 323, 352, 280, 195, 50, 123]
-POLYGON_TOP = 195
+from render3d.face.landmark_sets import LOWER_FACE_POLYGON, LOWER_FACE_TOP, NOSE_RIDGE
+from render3d.geometry import Window
 
 
 def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
@@ -21,7 +19,7 @@ def wear_polygon(landmarks: np.ndarray, wear: str) -> np.ndarray:
 
     rest = canonical_face().vertices
     above, below = WEAR_TOP_EDGE[wear]
-    drop = (rest[above, 1] + rest[below, 1]) / 2 - rest[POLYGON_TOP, 1]
+    drop = (rest[above, 1] + rest[below, 1]) / 2 - rest[LOWER_FACE_TOP, 1]
     fitted = fit_face(landmarks)
     return fitted.to_image(fitted.to_canonical(landmarks[LOWER_FACE_POLYGON]) + [0.0, drop, 0.0])[:, :2]
 
@@ -34,29 +32,27 @@ def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str 
     return polygon.astype(bool)
 
 
-def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
+def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> Window:
     """The landmarks' box widened by 15% across and 25% down and up, clipped to the image."""
     (x0, y0), (x1, y1) = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
     mx, my = 0.15 * (x1 - x0), 0.25 * (y1 - y0)
     h, w = shape
-    return (slice(max(0, int(y0 - my)), min(h, int(y1 + my))),
-            slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))))
+    return Window.from_corners(max(0, int(x0 - mx)), max(0, int(y0 - my)), min(w, int(x1 + mx)), min(h, int(y1 + my)))
 
 
 def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "correct") -> float:
     """IoU of a boolean mask image with the region a face's mask should cover, inside the face's box."""
-    box = face_box(landmarks, segmentation.shape)
+    box = face_box(landmarks, segmentation.shape).slices
     mask = segmentation[box].astype(bool)
     polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box]
     union = np.logical_or(mask, polygon).sum()
     return float(np.logical_and(mask, polygon).sum() / union) if union else 0.0
 
 
-NOSE_RIDGE = [6, 197, 195]
 RIDGE_RADIUS_CM = 1.0
 
 
-def clearance_report(fitted, body_positions: np.ndarray, body_triangles: np.ndarray) -> dict[str, float]:
+def clearance_report(fitted, body_positions: np.ndarray) -> dict[str, float]:
     """Clearance (cm) of a placed mask body over the fitted face, measured afresh on the deformed mesh.
 
     min_clearance: the lowest height of a mask vertex above the face surface, over the vertices that lie

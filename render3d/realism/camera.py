@@ -27,9 +27,12 @@ import numpy as np
 from PIL import Image, JpegImagePlugin
 from scipy.optimize import nnls
 
+from render3d.colourspace import LUMINANCE
 from render3d.face.fitting import FittedFace
+from render3d.geometry import Window, unpremultiply
 from render3d.io.image_in import LoadedImage
-from render3d.realism.light import LUMINANCE, skin_triangles
+from render3d.realism.light import skin_triangles
+from render3d.tolerances import COVARIANCE_JITTER, RATIO_FLOOR
 
 # Squares analysed about a face, at full resolution: (size relative to its box, (min, max) side in px).
 BLUR_SQUARE = (1.5, (128, 384))
@@ -63,16 +66,19 @@ SUBSAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
 @dataclass(frozen=True)
 class Jpeg:
+    """A JPEG input's quantisation, to compress the mask the same way."""
     qtables: tuple               # PIL quantisation tables of the input
     subsampling: int             # PIL code: 0 4:4:4, 1 4:2:2, 2 4:2:0
     quality: int                 # nearest IJG quality of the luminance table
 
     def as_json(self) -> dict:
+        """The quality and subsampling, for the JSON output."""
         return {"quality": self.quality, "subsampling": SUBSAMPLING_NAMES.get(self.subsampling, "other")}
 
 
 @dataclass(frozen=True)
 class CameraModel:
+    """The photo's camera near one face: blur covariance, noise and the JPEG's settings."""
     blur: np.ndarray             # (2, 2) Gaussian covariance (px^2) the photo has near the face
     noise: np.ndarray            # (2, 3) sigma (0-255) per noise component (GRAIN_SIGMAS) and channel
     correlation: np.ndarray      # (3, 3) between the channels' noise
@@ -90,6 +96,7 @@ class CameraModel:
         return int(np.ceil(3 * np.sqrt(np.linalg.eigvalsh(self.extra_blur).max())))
 
     def as_json(self) -> dict:
+        """The blur, noise and JPEG estimates, rounded, for the JSON output."""
         values, vectors = np.linalg.eigh(self.blur)
         angle = float(np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))) % 180
         return {"blur_sigma": np.round(np.sqrt(np.maximum(values[::-1], 0)), 3).tolist(),
@@ -118,14 +125,14 @@ def jpeg_settings(image: LoadedImage) -> Jpeg | None:
 
 
 def face_square(fitted: FittedFace, shape: tuple[int, int], scale: float,
-                sides: tuple[int, int]) -> tuple[slice, slice]:
+                sides: tuple[int, int]) -> Window:
     """A square about the face's centre, `scale` times its box, its side clipped to `sides`, in the image."""
     x0, y0, x1, y1 = fitted.bbox
     half = float(np.clip(max(x1 - x0, y1 - y0) * scale, *sides)) / 2
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     h, w = shape
-    return (slice(max(0, int(cy - half)), min(h, int(cy + half) + 1)),
-            slice(max(0, int(cx - half)), min(w, int(cx + half) + 1)))
+    return Window.from_corners(max(0, int(cx - half)), max(0, int(cy - half)),
+                               min(w, int(cx + half) + 1), min(h, int(cy + half) + 1))
 
 
 def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
@@ -139,8 +146,8 @@ def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
     edges = magnitude >= threshold
     if edges.sum() < MIN_EDGES:
         return np.eye(2) * RENDER_BLUR ** 2
-    ratio = magnitude[edges] / np.maximum(magnitude_2[edges], 1e-6)
-    variance = np.clip(REBLUR ** 2 / np.maximum(ratio ** 2 - 1, 1e-6), 0, MAX_BLUR ** 2)
+    ratio = magnitude[edges] / np.maximum(magnitude_2[edges], RATIO_FLOOR)
+    variance = np.clip(REBLUR ** 2 / np.maximum(ratio ** 2 - 1, RATIO_FLOOR), 0, MAX_BLUR ** 2)
     # Edge normals: sigma^2 along normal u is u^T C u; fit C over four orientation bins.
     angle = np.arctan2(gy[edges], gx[edges]) % np.pi
     bins = np.round(angle / (np.pi / 4)).astype(int) % 4
@@ -163,6 +170,7 @@ def estimate_blur(gray: np.ndarray, noise_sigma: float) -> np.ndarray:
 
 
 def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """An image blurred by an isotropic Gaussian of `sigma` px (0: unchanged)."""
     return image if sigma == 0 else cv2.GaussianBlur(image, (0, 0), sigma)
 
 
@@ -232,28 +240,28 @@ def estimate_noise(image: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.
     target = np.maximum(noise_floor(responses) ** 2 - unit[:, :1] * QUANTISATION_VARIANCE, 0.0)
     variances = np.stack([nnls(unit, target[:, c])[0] for c in range(3)], axis=1)
     quiet = responses[0, quiet_blocks(responses)].reshape(-1, 3)
-    correlation = np.nan_to_num(np.corrcoef(quiet.T)) if np.all(quiet.std(0) > 1e-6) else np.eye(3)
+    correlation = np.nan_to_num(np.corrcoef(quiet.T)) if np.all(quiet.std(0) > RATIO_FLOOR) else np.eye(3)
     # Grain is texture more than sensor noise: one luminance level for all channels, and no more than
     # a fabric would share with the skin (wrinkles and pores stay the skin's own).
     variances[1] = min(float(LUMINANCE @ variances[1]), max(MAX_GRAIN ** 2, float(LUMINANCE @ variances[0])))
     return np.sqrt(variances), correlation
 
 
-def skin_cells(fitted: FittedFace, window: tuple[slice, slice]) -> np.ndarray:
+def skin_cells(fitted: FittedFace, window: Window) -> np.ndarray:
     """Which BLOCK squares of the window lie on the face's bare skin."""
-    rows, columns = window
-    cells = np.zeros(((rows.stop - rows.start) // BLOCK + 1, (columns.stop - columns.start) // BLOCK + 1),
-                     np.uint8)
-    corners = (fitted.landmarks[skin_triangles()][:, :, :2] - [columns.start, rows.start]) / BLOCK - 0.5
+    cells = np.zeros((window.height // BLOCK + 1, window.width // BLOCK + 1), np.uint8)
+    corners = (fitted.landmarks[skin_triangles()][:, :, :2] - [window.x, window.y]) / BLOCK - 0.5
     cv2.fillPoly(cells, list(np.round(corners * 16).astype(np.int32)), 1, lineType=cv2.LINE_8, shift=4)
     return cells.astype(bool)
 
 
 def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraModel:
     # Noise from tiles over the face (and its surroundings, when little skin shows).
+    """The camera near one face of an (H, W, 3) uint8 photo: blur from the face's surroundings, noise from
+    its bare skin, and the input's JPEG settings."""
     square = face_square(fitted, rgb.shape[:2], *NOISE_SQUARE)
-    noise, correlation = estimate_noise(rgb[square].astype(np.float32), skin_cells(fitted, square))
-    crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE)].astype(np.float32)
+    noise, correlation = estimate_noise(rgb[square.slices].astype(np.float32), skin_cells(fitted, square))
+    crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE).slices].astype(np.float32)
     if min(crop.shape[:2]) < 8:
         return CameraModel(np.eye(2) * RENDER_BLUR ** 2, noise, correlation, jpeg)
     gray = crop @ LUMINANCE.astype(np.float32)
@@ -262,10 +270,11 @@ def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraMo
 
 
 def gaussian_kernel(covariance: np.ndarray) -> np.ndarray:
+    """A normalised (k, k) float32 kernel of the (2, 2) covariance (px^2), radius 3 sigma."""
     radius = max(1, int(np.ceil(3 * np.sqrt(np.linalg.eigvalsh(covariance).max()))))
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
     x, y = np.meshgrid(offsets, offsets)
-    (a, b), (_, c) = covariance + 1e-6 * np.eye(2)
+    (a, b), (_, c) = covariance + COVARIANCE_JITTER * np.eye(2)
     kernel = np.exp(-0.5 * (c * x * x - 2 * b * x * y + a * y * y) / (a * c - b * b))
     return (kernel / kernel.sum()).astype(np.float32)
 
@@ -282,9 +291,7 @@ def blur(rgba: np.ndarray, covariance: np.ndarray) -> np.ndarray:
     else:
         premultiplied = cv2.filter2D(premultiplied, -1, gaussian_kernel(covariance),
                                      borderType=cv2.BORDER_CONSTANT)
-    alpha = np.clip(premultiplied[..., 3:], 0, 1)
-    colour = np.clip(premultiplied[..., :3] / np.maximum(alpha, 1e-6), 0, 1) * (alpha > 1e-6)
-    return np.concatenate([colour, alpha], axis=2)
+    return unpremultiply(premultiplied)
 
 
 def noise_field(shape: tuple[int, int], sigma: np.ndarray, correlation: np.ndarray | None,

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render3d.realism.light import LINEAR_LUT, LUMINANCE
+from render3d.colourspace import LINEAR_LUT, LUMINANCE
+from render3d.tolerances import CHROMA_FLOOR, DIRECTION_FLOOR, RADIANCE_FLOOR
 
 THUMBNAIL_PIXELS = 32768
 GRAY_TOLERANCE = 3             # 99th percentile of max - min channel (0-255) of a grayscale photo
@@ -50,6 +51,7 @@ class Scene:
 
 @dataclass(frozen=True)
 class ColourMatch:
+    """The colour transform of one face's mask: exposure, white balance and saturation."""
     exposure: float             # linear gain on the lit albedo
     gains: np.ndarray           # (3,) white balance, unit luminance
     saturation: float           # 1: unchanged, 0: luminance only
@@ -62,6 +64,7 @@ class ColourMatch:
         return (self.exposure * self.gains[:, None] * desaturate).astype(np.float32)
 
     def as_json(self) -> dict:
+        """The match, rounded, for the JSON output."""
         return {"exposure": round(self.exposure, 4), "gains": np.round(self.gains, 4).tolist(),
                 "saturation": round(self.saturation, 3), "grayscale": self.grayscale}
 
@@ -70,14 +73,17 @@ NEUTRAL = ColourMatch(1.0, np.ones(3), 1.0, False)
 
 
 def log_chroma(linear: np.ndarray) -> np.ndarray:
+    """(..., 2) log(R/G), log(B/G) of (..., 3) linear RGB."""
     return np.log(linear[..., [0, 2]] / linear[..., 1:2])
 
 
 def robust_sigma(values: np.ndarray) -> float:
+    """The standard deviation of `values` from their median absolute deviation."""
     return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
 def scene_stats(rgb: np.ndarray) -> Scene:
+    """Whole-photo colour statistics of an (H, W, 3) uint8 sRGB photo, on a thumbnail of about THUMBNAIL_PIXELS."""
     h, w = rgb.shape[:2]
     step = max(1, int(np.ceil(np.sqrt(h * w / THUMBNAIL_PIXELS))))
     thumb = rgb[::step, ::step].reshape(-1, 3)
@@ -98,7 +104,8 @@ def scene_stats(rgb: np.ndarray) -> Scene:
 
 
 def skin_albedo(skin_luminance: float, key: float) -> float:
-    scene_estimate = MID_GREY * skin_luminance / max(key, 1e-4)
+    """The skin's estimated albedo (linear luminance) from its radiance and the scene's key."""
+    scene_estimate = MID_GREY * skin_luminance / max(key, RADIANCE_FLOOR)
     albedo = SKIN_ALBEDO * (scene_estimate / SKIN_ALBEDO) ** SCENE_WEIGHT
     return float(np.clip(albedo, *SKIN_ALBEDO_RANGE))
 
@@ -111,15 +118,15 @@ def cast_and_saturation(skin: np.ndarray, scene: Scene) -> tuple[np.ndarray, flo
     low, high = MONO_SPREAD
     colourful = float(np.clip((scene.spread - low) / (high - low), 0.0, 1.0))
     scene_sigma = SCENE_CAST_SIGMA[0] * colourful + SCENE_CAST_SIGMA[1] * (1 - colourful)
-    zero_sigma = CAST_SIGMA / max(colourful, 1e-3)
+    zero_sigma = CAST_SIGMA / max(colourful, CHROMA_FLOOR)
     cast_rows = np.c_[np.eye(2), np.zeros(2)]
     rows = [np.c_[np.eye(2), SKIN_CHROMA] / SKIN_CHROMA_SIGMA, cast_rows / scene_sigma, cast_rows / zero_sigma,
             np.array([[0.0, 0.0, 1.0]]) / SATURATION_SIGMA]
     targets = [skin / SKIN_CHROMA_SIGMA, scene.chroma / scene_sigma, np.zeros(2), [colourful / SATURATION_SIGMA]]
     solution = np.linalg.lstsq(np.concatenate(rows), np.concatenate(targets), rcond=None)[0]
     # A colour photo's cast stays moderate; a monochrome's tint is whatever it is.
-    limit = MAX_CAST / max(colourful, 1e-3)
-    cast = solution[:2] * min(1.0, limit / max(float(np.linalg.norm(solution[:2])), 1e-9))
+    limit = MAX_CAST / max(colourful, CHROMA_FLOOR)
+    cast = solution[:2] * min(1.0, limit / max(float(np.linalg.norm(solution[:2])), DIRECTION_FLOOR))
     return cast, float(np.clip(solution[2], *SATURATION_RANGE))
 
 
@@ -131,6 +138,6 @@ def match(scene: Scene, skin_median: np.ndarray | None) -> ColourMatch:
     exposure = skin_luminance / skin_albedo(skin_luminance, scene.key)
     if scene.grayscale:
         return ColourMatch(exposure, np.ones(3), 0.0, True)
-    cast, saturation = cast_and_saturation(log_chroma(np.maximum(skin_median, 1e-4)), scene)
+    cast, saturation = cast_and_saturation(log_chroma(np.maximum(skin_median, RADIANCE_FLOOR)), scene)
     gains = np.exp([cast[0], 0.0, cast[1]])
     return ColourMatch(exposure, gains / float(gains @ LUMINANCE), saturation, False)

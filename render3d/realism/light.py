@@ -20,19 +20,16 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from render3d.colourspace import LINEAR_LUT, LUMINANCE
 from render3d.face.fitting import FittedFace
+from render3d.face.landmark_sets import BROWS, EYES, NOSTRILS
 from render3d.face.topology import canonical_face
+from render3d.geometry import flip_yz, unit, vertex_normals
+from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR, RADIANCE_FLOOR, SOLVE_JITTER
 
-LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 # Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them
 # (the lips lie below the beard line).
-EXCLUDED = (
-    ([7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161, 163, 173, 246,          # eyes
-      249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466], 0.8),
-    ([46, 52, 53, 55, 63, 65, 66, 70, 105, 107,                                              # brows
-      276, 282, 283, 285, 293, 295, 296, 300, 334, 336], 0.8),
-    ([2, 97, 98, 326, 327], 0.6),                                                            # nostrils
-)
+EXCLUDED = ((EYES, 0.8), (BROWS, 0.8), (NOSTRILS, 0.6))
 BEARD_LINE_CM = -4.9           # canonical y below which skin is often beard or moustache: not sampled
 BORDER_CM = 0.6               # samples keep this far inside the face oval (hair, background beyond)
 # Barycentric sample pattern inside each triangle: the points (i, j, k) / 5 with i, j, k >= 1.
@@ -50,12 +47,14 @@ MIN_RELATIVE_IRRADIANCE = 0.3
 
 @dataclass(frozen=True)
 class SkinSamples:
+    """Skin samples of one face: camera-frame unit normals and linear radiance."""
     normals: np.ndarray         # (N, 3) camera frame
     radiance: np.ndarray        # (N, 3) linear RGB
 
 
 @dataclass(frozen=True)
 class Lighting:
+    """One face's lighting: relative SH irradiance and the skin's median radiance."""
     sh: np.ndarray              # (9, 3) relative irradiance, shader basis
     skin_median: np.ndarray     # (3,) linear RGB radiance of the skin (median of the inliers)
     samples: int                # skin samples used
@@ -64,23 +63,17 @@ class Lighting:
     def direction(self) -> np.ndarray:
         """Unit direction (camera frame) of the band-1 luminance gradient: where the light comes from."""
         band1 = (self.sh[[3, 1, 2]] @ LUMINANCE)
-        return band1 / max(float(np.linalg.norm(band1)), 1e-9)
+        return band1 / max(float(np.linalg.norm(band1)), DIRECTION_FLOOR)
 
     def as_json(self) -> dict:
+        """The lighting, rounded, for the JSON output."""
         return {"sh": np.round(self.sh.astype(float), 4).tolist(),
                 "direction": np.round(self.direction.astype(float), 3).tolist(),
                 "skin_median": np.round(self.skin_median.astype(float), 4).tolist(), "samples": self.samples}
 
 
-def srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, np.float32)
-    return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
-
-
-LINEAR_LUT = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
-
-
 def sh_basis(normals: np.ndarray) -> np.ndarray:
+    """(N, 9) order-2 SH basis of (N, 3) camera-frame unit normals, in the shader's order."""
     x, y, z = normals[:, 0], normals[:, 1], normals[:, 2]
     return np.stack([np.ones_like(x), y, z, x, x * y, y * z, 3 * z * z - 1, x * z, x * x - y * y], axis=1)
 
@@ -101,7 +94,8 @@ def is_skin(points: np.ndarray) -> np.ndarray:
 def segment_distance(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Distance of 2D points to the nearest of the (S, 2, 2) segments."""
     start, direction = segments[:, 0], segments[:, 1] - segments[:, 0]
-    t = np.einsum("psd,sd->ps", points[:, None] - start[None], direction) / np.maximum((direction ** 2).sum(1), 1e-12)
+    squared_lengths = np.maximum((direction ** 2).sum(1), LENGTH_FLOOR)
+    t = np.einsum("psd,sd->ps", points[:, None] - start[None], direction) / squared_lengths
     nearest = start[None] + np.clip(t, 0, 1)[..., None] * direction[None]
     return np.linalg.norm(points[:, None] - nearest, axis=2).min(1)
 
@@ -123,24 +117,15 @@ def skin_triangles() -> np.ndarray:
     return face.triangles[is_skin(face.vertices[face.triangles].mean(1))]
 
 
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))
-    face_normals = np.cross(v1 - v0, v2 - v0)             # area weighted
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face_normals)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-
-
 def skin_samples(rgb: np.ndarray, fitted: FittedFace) -> SkinSamples:
     """Front-facing skin samples of one face: camera-frame normals and linear radiance."""
     landmarks = fitted.landmarks[:468]
     triangles = canonical_face().triangles
-    normals = vertex_normals(landmarks, triangles) * np.array([1.0, -1.0, -1.0])
+    normals = flip_yz(vertex_normals(landmarks, triangles))
     triangle, bary = skin_pattern()
     points = np.einsum("sk,skd->sd", bary, landmarks[triangles[triangle]])
     sample_normals = np.einsum("sk,skd->sd", bary, normals[triangles[triangle]])
-    sample_normals /= np.maximum(np.linalg.norm(sample_normals, axis=1, keepdims=True), 1e-12)
+    sample_normals = unit(sample_normals)
     h, w = rgb.shape[:2]
     inside = ((points[:, 0] >= 0) & (points[:, 0] <= w - 1) & (points[:, 1] >= 0) & (points[:, 1] <= h - 1)
               & (sample_normals[:, 2] > MIN_FACING))
@@ -167,11 +152,11 @@ def robust_weights(basis: np.ndarray, values: np.ndarray, iterations: int = 6) -
     for iteration in range(iterations):
         coefficients = ridge_fit(basis, values[:, None], weights)[:, 0]
         fitted = basis @ coefficients
-        residual = (values - fitted) / np.maximum(np.abs(fitted), 1e-4)     # relative: scale free
-        sigma = max(1.4826 * float(np.median(np.abs(residual - np.median(residual)))), 1e-4)
+        residual = (values - fitted) / np.maximum(np.abs(fitted), RADIANCE_FLOOR)     # relative: scale free
+        sigma = max(1.4826 * float(np.median(np.abs(residual - np.median(residual)))), RADIANCE_FLOOR)
         r = np.abs(residual) / sigma
         if iteration < iterations // 2:
-            weights = np.minimum(1.0, HUBER_K / np.maximum(r, 1e-12))
+            weights = np.minimum(1.0, HUBER_K / np.maximum(r, LENGTH_FLOOR))
         else:
             weights = np.where(r < TUKEY_C, (1 - (r / TUKEY_C) ** 2) ** 2, 0.0)
     return weights
@@ -180,12 +165,12 @@ def robust_weights(basis: np.ndarray, values: np.ndarray, iterations: int = 6) -
 def ridge_fit(basis: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted least squares with the band ridge: (9, C) coefficients."""
     weighted = basis * weights[:, None]
-    total = max(float(weights.sum()), 1e-12)
+    total = max(float(weights.sum()), LENGTH_FLOOR)
     normal = weighted.T @ basis / total
     # Scale the ridge by the data's own energy so it is independent of exposure.
     ridge = np.diag(RIDGE * normal[0, 0])
     # OpenCV's solver: LAPACK's may wake BLAS threads, slow for a 9x9 system on a busy machine.
-    _, solution = cv2.solve(normal + ridge + 1e-9 * np.eye(9), weighted.T @ values / total,
+    _, solution = cv2.solve(normal + ridge + SOLVE_JITTER * np.eye(9), weighted.T @ values / total,
                             flags=cv2.DECOMP_CHOLESKY)
     return solution
 
@@ -229,9 +214,9 @@ def fit_lighting(samples: SkinSamples) -> Lighting | None:
         return None
     basis = sh_basis(samples.normals)
     luminance = samples.radiance @ LUMINANCE
-    if float(np.median(luminance)) <= 1e-4:
+    if float(np.median(luminance)) <= RADIANCE_FLOOR:
         return None
     weights = robust_weights(basis, luminance)
-    median = np.maximum(weighted_median(samples.radiance, weights), 1e-4)
+    median = np.maximum(weighted_median(samples.radiance, weights), RADIANCE_FLOOR)
     coefficients = limit_contrast(ridge_fit(basis, samples.radiance, weights))
     return Lighting((coefficients / median).astype(np.float32), median, int((weights > 0).sum()))

@@ -12,8 +12,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from render3d.face.topology import canonical_face, closed_triangles
+from render3d.geometry import unit
 from render3d.mask.library import MaskPart
 from render3d.mask.placement import closed_face_vertices
+from render3d.tolerances import COINCIDENT_CM, DIRECTION_FLOOR, LENGTH_FLOOR
 
 NEIGHBOURS = 64
 RADIUS_CM = 3.0
@@ -28,7 +30,7 @@ def discs(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.n
     corners = vertices[triangles]
     cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     area = 0.5 * np.linalg.norm(cross, axis=1)
-    return corners.mean(1), cross / np.maximum(2 * area[:, None], 1e-12), area
+    return corners.mean(1), cross / np.maximum(2 * area[:, None], LENGTH_FLOOR), area
 
 
 def vertex_occlusion(points: np.ndarray, normals: np.ndarray, centres: np.ndarray, disc_normals: np.ndarray,
@@ -36,10 +38,10 @@ def vertex_occlusion(points: np.ndarray, normals: np.ndarray, centres: np.ndarra
     """(V,) ambient visibility in [MIN_AO, 1] of oriented points among disc occluders."""
     distance, index = cKDTree(centres).query(points, k=min(NEIGHBOURS, len(centres)),
                                              distance_upper_bound=RADIUS_CM)
-    valid = np.isfinite(distance) & (distance > 1e-6)
+    valid = np.isfinite(distance) & (distance > COINCIDENT_CM)
     index = np.where(valid, index, 0)
     offset = centres[index] - points[:, None]
-    direction = offset / np.maximum(np.linalg.norm(offset, axis=2, keepdims=True), 1e-9)
+    direction = offset / np.maximum(np.linalg.norm(offset, axis=2, keepdims=True), DIRECTION_FLOOR)
     receiver = np.maximum(np.einsum("vkd,vd->vk", direction, normals), 0.0)
     emitter = np.abs(np.einsum("vkd,vkd->vk", direction, disc_normals[index]))
     area = areas[index]
@@ -57,7 +59,7 @@ def part_occlusion(part: MaskPart) -> np.ndarray:
         mask_discs = discs(part.vertices, part.triangles)
         face_discs = discs(closed_face_vertices(face.vertices, loops), triangles)
         centres, disc_normals, areas = (np.concatenate(pair) for pair in zip(mask_discs, face_discs))
-        normals = part.normals / np.maximum(np.linalg.norm(part.normals, axis=1, keepdims=True), 1e-12)
+        normals = unit(part.normals)
         _cache[part.key] = vertex_occlusion(part.vertices, normals, centres, disc_normals,
                                             areas).astype(np.float32)
     return _cache[part.key]

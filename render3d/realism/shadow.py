@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from render3d.face.fitting import FittedFace
+from render3d.tolerances import DIRECTION_FLOOR
 
 OFFSET_CM = 0.12               # how far the shadow reaches past the edge, toward the top of the head
 SOFTNESS_CM = 0.12             # its blur
@@ -24,7 +25,7 @@ def reach(fitted: FittedFace) -> int:
 def contact_shadow(coverage: np.ndarray, fitted: FittedFace, strength: float = STRENGTH) -> np.ndarray:
     """(h, w) darkening in [0, 1] around one face's mask coverage (h, w) in [0, 1]."""
     up = fitted.rotation[:2, 1]                         # the canonical up axis, in image x, y (y down)
-    up = up / max(float(np.linalg.norm(up)), 1e-9)
+    up = up / max(float(np.linalg.norm(up)), DIRECTION_FLOOR)
     shift = up * OFFSET_CM * fitted.scale
     moved = cv2.warpAffine(coverage.astype(np.float32), np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32),
                            coverage.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)

@@ -6,30 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from render3d.geometry import Window, unpremultiply
+
 SEGMENTATION_THRESHOLD = 0.5
-
-Window = tuple[int, int, int, int]      # x0, y0, width, height in image pixels
-
-
-def union(windows: list[Window]) -> Window:
-    x0 = min(x for x, _, _, _ in windows)
-    y0 = min(y for _, y, _, _ in windows)
-    x1 = max(x + w for x, _, w, _ in windows)
-    y1 = max(y + h for _, y, _, h in windows)
-    return x0, y0, x1 - x0, y1 - y0
-
 
 def stack(renders: list[tuple[Window, np.ndarray]]) -> tuple[Window, np.ndarray]:
     """Lay straight-alpha RGBA windows over each other, in order, on their union."""
-    region = union([window for window, _ in renders])
+    region = Window.union([window for window, _ in renders])
     layer = np.zeros((region[3], region[2], 4), np.float32)
     for (x, y, w, h), rgba in renders:
         below = layer[y - region[1]:y - region[1] + h, x - region[0]:x - region[0] + w]
         top_alpha, below_alpha = rgba[..., 3:], below[..., 3:]
         alpha = top_alpha + below_alpha * (1 - top_alpha)
         colour = rgba[..., :3] * top_alpha + below[..., :3] * below_alpha * (1 - top_alpha)
-        below[..., :3] = colour / np.maximum(alpha, 1e-6)
-        below[..., 3:] = alpha
+        below[:] = unpremultiply(np.concatenate([colour, alpha], axis=2), min_alpha=0.0)
     return region, layer
 
 
@@ -52,8 +42,7 @@ def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray
     composite, rgba, segmentation = rgb.copy(), np.zeros((h, w, 4), np.uint8), np.zeros((h, w), np.uint8)
     if region is None:
         return composite, rgba, segmentation
-    x, y, rw, rh = region
-    box = (slice(y, y + rh), slice(x, x + rw))
+    box = region.slices
     alpha = layer[..., 3:]
     colour = np.round(np.clip(layer[..., :3], 0, 1) * 255) * (alpha > 0)
     rgba[box] = np.concatenate([colour, np.round(alpha * 255)], axis=2).astype(np.uint8)

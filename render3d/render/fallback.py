@@ -16,15 +16,18 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from render3d.colourspace import LINEAR_LUT, linear_to_srgb
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
 from render3d.face.topology import canonical_face
+from render3d.geometry import Window, unpremultiply
+from render3d.kinds import FaceStatus, FallbackReason
 from render3d.qa.verify import placement_iou
-from render3d.render.composite import Window
+from render3d.render.composite import SEGMENTATION_THRESHOLD
 from render3d.render.renderer import DrawPart
+from render3d.tolerances import DEGENERATE_DET
 
 Render = tuple[Window, np.ndarray]                  # a window and its straight-alpha RGBA float32
 
-FACE_STATUSES = ("ok", "fallback", "failed")       # best to worst; an image takes its worst face's
 SUPERSAMPLE = 3
 RING_SCALES = (1.6, 3.0)       # rings around the face oval, as multiples of its size about its centre
 LIGHT = np.array([0.0, 0.45, 0.89])   # camera frame (y up, z toward the camera): from the upper front
@@ -34,9 +37,10 @@ MARGIN = 2
 
 @dataclass(frozen=True)
 class FaceRender:
+    """What was drawn for one face, and how it was verified."""
     render: Optional[Render]       # what to draw for the face (None: nothing)
-    status: str                    # 'ok' (3D), 'fallback' (2D warp) or 'failed' (neither verified)
-    reason: Optional[str] = None   # why the 3D render was not kept: 'low_iou' or '3d_error'
+    status: FaceStatus             # 'ok' (3D), 'fallback' (2D warp) or 'failed' (neither verified)
+    reason: Optional[FallbackReason] = None   # why the 3D render was not kept
     detail: Optional[str] = None   # the scores or the error, in words
 
 
@@ -89,22 +93,18 @@ def warp_mask(parts: list[DrawPart], fitted: FittedFace, shape: tuple[int, int])
     """The mask parts (placed on `neutral_face()`) warped flat onto `fitted`'s landmarks and drawn."""
     targets = anchor_positions(fitted)
     warped = [warp_points(part.positions, targets) for part in parts]
-    xy = np.concatenate(warped)[:, :2]
-    h, w = shape
-    x0, y0 = max(0, int(np.floor(xy[:, 0].min())) - MARGIN), max(0, int(np.floor(xy[:, 1].min())) - MARGIN)
-    x1, y1 = min(w, int(np.ceil(xy[:, 0].max())) + MARGIN), min(h, int(np.ceil(xy[:, 1].max())) + MARGIN)
-    if x1 <= x0 or y1 <= y0:
+    window = Window.around(np.concatenate(warped)[:, :2], shape, MARGIN)
+    if window is None:
         return None
-    size = (y1 - y0) * SUPERSAMPLE, (x1 - x0) * SUPERSAMPLE
+    x0, y0, width, height = window
+    size = height * SUPERSAMPLE, width * SUPERSAMPLE
     premultiplied = np.zeros((*size, 4), np.float32)
     # Far parts first; within a part, far triangles first (image z points away from the camera).
     for part, positions in sorted(zip(parts, warped), key=lambda pw: -pw[1][:, 2].mean()):
         pixels = (positions[:, :2] - [x0, y0]) * SUPERSAMPLE - 0.5    # integer = pixel centre
         draw_part(premultiplied, part, pixels, positions[:, 2])
-    small = cv2.resize(premultiplied, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-    alpha = small[..., 3:]
-    rgb = np.where(alpha > 0, small[..., :3] / np.maximum(alpha, 1e-6), 0.0)
-    return (x0, y0, x1 - x0, y1 - y0), np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2).astype(np.float32)
+    small = cv2.resize(premultiplied, (width, height), interpolation=cv2.INTER_AREA)
+    return window, unpremultiply(small)
 
 
 def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.ndarray) -> None:
@@ -120,7 +120,7 @@ def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.
     corners = pixels[triangles[ids[ys, xs]]]                         # (N, 3, 2)
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=2)
     det = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
-    keep = np.abs(det) > 1e-9
+    keep = np.abs(det) > DEGENERATE_DET
     ys, xs, corners, edges, det = ys[keep], xs[keep], corners[keep], edges[keep], det[keep]
     d = np.stack([xs, ys], axis=1) - corners[:, 0]
     b1 = np.clip((d[:, 0] * edges[:, 1, 1] - d[:, 1] * edges[:, 0, 1]) / det, 0, 1)
@@ -129,9 +129,8 @@ def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.
     corner_ids = triangles[ids[ys, xs]]
     uv = (weights * part.uvs[corner_ids]).sum(1)
     light = (weights[..., 0] * shade(part)[corner_ids]).sum(1)
-    colour = sample(part.albedo, uv)
-    linear = (colour.astype(np.float32) / 255) ** 2.2 * np.asarray(part.tint, np.float32) * light[:, None]
-    target[ys, xs, :3] = np.clip(linear, 0, 1) ** (1 / 2.2)
+    linear = LINEAR_LUT[sample(part.albedo, uv)] * np.asarray(part.tint, np.float32) * light[:, None]
+    target[ys, xs, :3] = linear_to_srgb(linear)
     target[ys, xs, 3] = 1.0
 
 
@@ -150,9 +149,9 @@ def render_iou(render: Optional[Render], landmarks: np.ndarray, shape: tuple[int
     """IoU of one face's render (as it would segment) with the region its wearing style should cover."""
     if render is None:
         return 0.0
-    (x, y, w, h), rgba = render
+    window, rgba = render
     segmentation = np.zeros(shape, bool)
-    segmentation[y:y + h, x:x + w] = rgba[..., 3] >= 0.5
+    segmentation[window.slices] = rgba[..., 3] >= SEGMENTATION_THRESHOLD
     return placement_iou(segmentation, landmarks, wear)
 
 

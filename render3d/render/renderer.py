@@ -12,6 +12,7 @@ import moderngl
 import numpy as np
 
 from render3d._paths import SHADERS_DIR
+from render3d.geometry import Window, unpremultiply
 
 MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
 DEPTH_PADDING = 1.0
@@ -47,7 +48,15 @@ def _default_sh() -> np.ndarray:
 DEFAULT_SH = _default_sh()
 
 
+def shader_source(name: str) -> str:
+    """GLSL text of `shaders/NAME`, each `#include "FILE"` line replaced by that file's text."""
+    lines = (SHADERS_DIR / name).read_text().splitlines()
+    return "\n".join(shader_source(line.split('"')[1]) if line.startswith("#include ") else line
+                     for line in lines) + "\n"
+
+
 class Renderer:
+    """An offscreen EGL context with the occluder and mask programs, its textures and framebuffers."""
     def __init__(self, samples: int = 4):
         self.ctx = moderngl.create_context(standalone=True, backend="egl")
         self.samples = min(samples, self.ctx.max_samples)
@@ -58,11 +67,12 @@ class Renderer:
 
     @property
     def device(self) -> str:
+        """The GL renderer string (llvmpipe on CPU nodes)."""
         return self.ctx.info["GL_RENDERER"]
 
     def _program(self, name: str) -> moderngl.Program:
-        return self.ctx.program(vertex_shader=(SHADERS_DIR / f"{name}.vert").read_text(),
-                                fragment_shader=(SHADERS_DIR / f"{name}.frag").read_text())
+        return self.ctx.program(vertex_shader=shader_source(f"{name}.vert"),
+                                fragment_shader=shader_source(f"{name}.frag"))
 
     def _texture(self, key: str, pixels: np.ndarray) -> moderngl.Texture:
         if key not in self._textures:
@@ -84,7 +94,7 @@ class Renderer:
             self._targets[key] = (self.ctx.framebuffer(colour, depth), resolved)
         return self._targets[key]
 
-    def render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
+    def render(self, window: Window, occluders: list[tuple[np.ndarray, np.ndarray]],
                parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
         """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
         x0, y0, width, height = window
@@ -115,9 +125,7 @@ class Renderer:
         premultiplied = np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 4)[::-1].astype(np.float32) / 255
         if size != (width, height):
             premultiplied = cv2.resize(premultiplied, (width, height), interpolation=cv2.INTER_AREA)
-        alpha = premultiplied[..., 3:]
-        rgb = np.where(alpha > 0, premultiplied[..., :3] / np.maximum(alpha, 1e-6), 0.0)
-        return np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2)
+        return unpremultiply(premultiplied)
 
     def _draw(self, program: moderngl.Program, triangles: np.ndarray, *attributes: np.ndarray) -> None:
         names = ["in_position", "in_normal", "in_uv", "in_ao"][:len(attributes)]
@@ -147,6 +155,3 @@ class Renderer:
         program["u_shaded"] = shaded
         ao = np.ones(len(part.positions)) if part.ao is None else part.ao
         self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None])
-
-    def release(self) -> None:
-        self.ctx.release()

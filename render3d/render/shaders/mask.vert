@@ -1,7 +1,6 @@
 #version 330 core
 // Mask surface in image space, with camera-frame normals (y up, z toward the camera).
-uniform vec4 u_crop;
-uniform vec2 u_depth;
+#include "project.glsl"
 in vec3 in_position;
 in vec3 in_normal;
 in vec2 in_uv;
@@ -12,12 +11,9 @@ out vec3 v_position;
 out float v_ao;
 
 void main() {
-    vec2 ndc = vec2(2.0 * (in_position.x - u_crop.x) / u_crop.z - 1.0,
-                    1.0 - 2.0 * (in_position.y - u_crop.y) / u_crop.w);
-    float depth = 2.0 * (in_position.z - u_depth.x) / (u_depth.y - u_depth.x) - 1.0;
-    gl_Position = vec4(ndc, depth, 1.0);
+    gl_Position = project(in_position);
     v_normal = in_normal;
     v_uv = in_uv;
     v_ao = in_ao;
-    v_position = vec3(in_position.x, -in_position.y, -in_position.z);
+    v_position = vec3(in_position.x, -in_position.y, -in_position.z);   // image axes -> camera frame
 }

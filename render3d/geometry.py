@@ -1,0 +1,91 @@
+"""Geometry shared by every stage: axis flips between frames, unit vectors, mesh normals, alpha.
+
+Frames: the canonical face is in centimetres with y up and z toward the camera; image space is in
+pixels with y down and z away from the camera; the camera frame (normals, lighting) has y up and z
+toward the camera. Each flip between them is a half turn about x, `FLIP_YZ`, its own inverse.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import trimesh
+
+from render3d.tolerances import ALPHA_FLOOR, LENGTH_FLOOR
+
+FLIP_YZ = np.diag([1.0, -1.0, -1.0])
+AXIS_SIGNS = np.array([1.0, -1.0, -1.0])
+
+
+def flip_yz(vectors: np.ndarray) -> np.ndarray:
+    """(..., 3) points or directions with y and z negated: image axes <-> camera frame or canonical axes."""
+    return vectors * AXIS_SIGNS
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """(N, D) vectors scaled to unit length along the last axis (zero vectors stay zero)."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), LENGTH_FLOOR)
+
+
+def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(T, 3) area-weighted (unnormalised: twice the area long) normals of (T, 3) triangles over (V, 3) vertices."""
+    v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))
+    return np.cross(v1 - v0, v2 - v0)
+
+
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray,
+                   face_normals: np.ndarray | None = None) -> np.ndarray:
+    """(V, 3) area-weighted unit vertex normals (from (T, 3) `face_normals` when given).
+
+    trimesh's `Trimesh.vertex_normals` weights by corner angle; this is its mean of area-weighted
+    face normals, which the masks and their bindings were built with."""
+    face_normals = triangle_normals(vertices, triangles) if face_normals is None else face_normals
+    return trimesh.geometry.mean_vertex_normals(len(vertices), triangles, face_normals)
+
+
+def unpremultiply(premultiplied: np.ndarray, min_alpha: float = ALPHA_FLOOR) -> np.ndarray:
+    """(h, w, 4) premultiplied RGBA -> straight RGBA, alpha clipped to [0, 1], colour clipped to [0, 1]
+    and black where alpha is `min_alpha` or less.
+
+    Blurred coverage fades out in tails below `ALPHA_FLOOR` that hold no meaningful colour; a stack of
+    renders keeps the colour of every covered pixel (`min_alpha=0`), since it goes on to compression."""
+    alpha = np.clip(premultiplied[..., 3:], 0, 1)
+    rgb = np.where(alpha > min_alpha, premultiplied[..., :3] / np.maximum(alpha, ALPHA_FLOOR), 0.0)
+    return np.concatenate([np.clip(rgb, 0, 1), alpha], axis=2).astype(premultiplied.dtype, copy=False)
+
+
+class Window(NamedTuple):
+    """A rectangle of image pixels: its top-left corner (x, y) and its size, in whole pixels."""
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """(rows, columns) that cut the window out of an (H, W, ...) image."""
+        return slice(self.y, self.y + self.height), slice(self.x, self.x + self.width)
+
+    @classmethod
+    def from_corners(cls, x0: int, y0: int, x1: int, y1: int) -> "Window":
+        """The window from (x0, y0) up to, not including, (x1, y1)."""
+        return cls(x0, y0, x1 - x0, y1 - y0)
+
+    @classmethod
+    def around(cls, xy: np.ndarray, shape: tuple[int, int], margin: int) -> "Window | None":
+        """The whole-pixel window around (N, 2) image points, `margin` pixels wider on every side,
+        clipped to an image of `shape` (H, W); None when nothing of it is inside the image."""
+        h, w = shape
+        x0 = max(0, math.floor(xy[:, 0].min()) - margin)
+        y0 = max(0, math.floor(xy[:, 1].min()) - margin)
+        x1 = min(w, math.ceil(xy[:, 0].max()) + margin)
+        y1 = min(h, math.ceil(xy[:, 1].max()) + margin)
+        return cls.from_corners(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+    @classmethod
+    def union(cls, windows: list["Window"]) -> "Window":
+        """The smallest window holding all of `windows`."""
+        x0, y0 = min(w.x for w in windows), min(w.y for w in windows)
+        x1, y1 = max(w.x + w.width for w in windows), max(w.y + w.height for w in windows)
+        return cls.from_corners(x0, y0, x1, y1)

@@ -1,0 +1,82 @@
+"""Placement without MediaPipe or GL: binding, clearance lift, rim hold-off and placing on a fitted face."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
+from render3d.face.topology import canonical_face, closed_triangles
+from render3d.geometry import unit, vertex_normals
+from render3d.mask.placement import (
+    MIN_CLEARANCE_CM,
+    NEIGHBOURS,
+    Skin,
+    bind,
+    closed_face_vertices,
+    held_off_rim,
+    lifted,
+    place,
+)
+
+
+def neutral(scale: float = 10.0, residual: np.ndarray | None = None) -> FittedFace:
+    """The canonical face at `scale` px/cm, frontal, optionally deformed by a (478, 3) cm residual."""
+    residual = np.zeros((478, 3)) if residual is None else residual
+    placed = FittedFace(np.zeros((478, 3)), scale, CANONICAL_TO_IMAGE_AXES, np.array([200.0, 200.0, 0.0]), residual)
+    landmarks = placed.to_image(canonical_face().vertices + residual)
+    return FittedFace(landmarks, scale, CANONICAL_TO_IMAGE_AXES, placed.translation, residual)
+
+
+@pytest.fixture(scope="module")
+def over_cheek() -> np.ndarray:
+    """Points 0.5 cm in front of the canonical skin at face vertices on the cheeks, nose and chin."""
+    face = canonical_face()
+    triangles, loops = closed_triangles()
+    surface = closed_face_vertices(face.vertices, loops)
+    normals = vertex_normals(surface, triangles)
+    chosen = np.array([205, 425, 50, 280, 187, 411, 4, 152])
+    return surface[chosen] + 0.5 * normals[chosen]
+
+
+def test_binding_blends_nearby_landmarks_and_finds_points_over_the_face(over_cheek):
+    behind = canonical_face().vertices[[234, 454]] - [0.0, 0.0, 6.0]      # well behind the cheeks
+    binding = bind(np.concatenate([over_cheek, behind]))
+    assert binding.neighbours.shape == binding.weights.shape == (len(over_cheek) + 2, NEIGHBOURS)
+    assert np.allclose(binding.weights.sum(1), 1.0) and (binding.weights > 0).all()
+    assert binding.over_face.tolist() == [True] * len(over_cheek) + [False, False]
+
+
+def test_lift_raises_points_to_the_clearance_and_leaves_clear_ones(over_cheek):
+    skin = Skin.of(neutral())
+    on_skin = canonical_face().vertices[[0, 17, 205, 425]]
+    raised = lifted(on_skin, skin, MIN_CLEARANCE_CM)
+    moved = np.linalg.norm(raised - on_skin, axis=1)
+    assert np.all(moved >= MIN_CLEARANCE_CM - 1e-9) and np.all(moved < 0.5)
+    further = np.linalg.norm(lifted(on_skin, skin, 0.3) - on_skin, axis=1)
+    assert np.all(further > moved + 0.2 - 1e-9)                               # the lift is the clearance asked for
+    assert np.allclose(lifted(over_cheek, skin, MIN_CLEARANCE_CM), over_cheek)
+
+
+def test_rim_hold_off_raises_points_pushed_into_the_jaw_side():
+    face = canonical_face()
+    skin = Skin.of(neutral())
+    rim = face.vertices[face.outer_loop[len(face.outer_loop) // 4]]      # a point of the oval, beside the jaw
+    sunk = rim - 0.3 * unit(rim - face.vertices[:468].mean(0))           # pushed 3 mm into the head
+    far = rim + [0.0, 0.0, 30.0]                                         # far out of reach
+    held = held_off_rim(np.array([sunk, far]), skin, MIN_CLEARANCE_CM)
+    assert np.linalg.norm(held[0] - sunk) > 0.1
+    assert np.array_equal(held[1], far)
+
+
+def test_placement_on_an_undeformed_face_is_the_rigid_transform(over_cheek):
+    fitted = neutral(scale=12.0)
+    placed = place(over_cheek, bind(over_cheek), fitted, Skin.of(fitted))
+    assert np.allclose(placed, fitted.to_image(over_cheek))
+
+
+def test_placement_follows_the_expression(over_cheek):
+    residual = np.zeros((478, 3))
+    residual[:, 1] = -0.4                                                # the whole face 4 mm lower
+    fitted = neutral(residual=residual)
+    placed = fitted.to_canonical(place(over_cheek, bind(over_cheek), fitted, Skin.of(fitted)))
+    assert np.allclose(placed - over_cheek, [0.0, -0.4, 0.0])

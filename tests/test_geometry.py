@@ -1,0 +1,47 @@
+"""Shared geometry and colour helpers, without MediaPipe or GL."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from render3d.geometry import FLIP_YZ, Window, flip_yz, unit, unpremultiply, vertex_normals
+
+
+def test_flip_is_a_half_turn_and_its_own_inverse():
+    v = np.random.default_rng(0).normal(size=(5, 3))
+    assert np.array_equal(flip_yz(flip_yz(v)), v)
+    assert np.allclose(flip_yz(v), v @ FLIP_YZ) and np.linalg.det(FLIP_YZ) == 1.0
+
+
+def test_vertex_normals_of_a_sphere_point_outward():
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=2.0)
+    normals = vertex_normals(np.asarray(sphere.vertices), np.asarray(sphere.faces))
+    assert np.allclose(np.linalg.norm(normals, axis=1), 1.0)
+    assert np.einsum("ij,ij->i", normals, unit(np.asarray(sphere.vertices))).min() > 0.999
+
+
+def test_unit_leaves_zero_vectors_zero():
+    assert np.array_equal(unit(np.zeros((2, 3))), np.zeros((2, 3)))
+
+
+def test_window_cuts_unions_and_clips():
+    window = Window(10, 20, 30, 40)
+    image = np.zeros((100, 100))
+    assert image[window.slices].shape == (40, 30)
+    assert Window.union([window, Window(0, 50, 5, 20)]) == Window(0, 20, 40, 50)
+    points = np.array([[-5.2, 10.5], [30.1, 99.7]])
+    assert Window.around(points, (100, 80), 2) == Window(0, 8, 33, 92)
+    assert Window.around(np.array([[500.0, 500.0]]), (100, 80), 2) is None
+
+
+def test_unpremultiply_restores_straight_colour():
+    straight = np.array([[[0.8, 0.4, 0.2, 0.5], [0.3, 0.3, 0.3, 0.0]]], np.float32)
+    premultiplied = straight.copy()
+    premultiplied[..., :3] *= premultiplied[..., 3:]
+    restored = unpremultiply(premultiplied)
+    assert np.allclose(restored[0, 0], straight[0, 0]) and np.array_equal(restored[0, 1], [0, 0, 0, 0])
+    assert restored.dtype == np.float32
+    tail = np.array([[[1e-7, 1e-7, 1e-7, 1e-7]]], np.float32)          # a blur's far tail: no colour
+    assert np.array_equal(unpremultiply(tail)[..., :3], np.zeros((1, 1, 3)))
+    assert unpremultiply(tail, min_alpha=0.0)[0, 0, 0] == pytest.approx(0.1)
