@@ -11,6 +11,8 @@ from PIL import Image
 
 import render3d
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 RENDER3D = Path(sys.executable).with_name("render3d")
 COMMANDS = ("fit", "batch", "masks", "export")
 

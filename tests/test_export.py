@@ -18,6 +18,8 @@ from PIL import Image
 
 from render3d.pipeline import FIVE_POINTS
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 RENDER3D = Path(sys.executable).with_name("render3d")
 
 

@@ -24,6 +24,8 @@ def test_aliases_choose_the_library_mask(alias):
     assert {c.name for c in picks} == {MASK_ALIASES[alias]}
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_alias_renders_as_its_mask(engine, astronaut):
     by_alias = engine.fit(astronaut, FitOptions(mask="N95", seed=2))
     by_name = engine.fit(astronaut, FitOptions(mask="n95", seed=2))
@@ -36,6 +38,8 @@ def test_unknown_mask_names_the_aliases():
         FitOptions(mask="inpaint").choose(1)
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_write_original_beside_the_composite(tmp_path, astronaut):
     photos, out = tmp_path / "photos", tmp_path / "out"
     photos.mkdir()

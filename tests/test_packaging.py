@@ -6,11 +6,11 @@ import ast
 import re
 import subprocess
 import sys
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
@@ -108,6 +108,8 @@ def test_pinned_sets_are_closed(lock):
         assert checked == len(pinned)                       # the suite runs in exactly this set
 
 
+@pytest.mark.gl
+@pytest.mark.mediapipe
 def test_face_mesh_and_engine_run_without_jax():
     code = ("import sys, render3d, render3d.samples as s; r = render3d.fit(s.astronaut()); "
             "print(r.status, sorted(m for m in ('jax', 'jaxlib', 'sentencepiece', 'sounddevice', 'skimage', "

@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 ROOT = Path(__file__).resolve().parents[1]
 LEFT_TO_CI = ("apt-get", "pytest", "pip install")          # set-up, the test command, golden updates

@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import skimage.data
 from PIL import Image
 
 from render3d.qa.report import COLUMNS, TILE
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 RENDER3D = Path(sys.executable).with_name("render3d")
 

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import skimage.data
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 albumentations = pytest.importorskip("albumentations")
@@ -139,7 +141,8 @@ DATASETS_MAP = """
         return {"masked": masked, "segmentation": segmentation, "mask": drawn.mask or "", "applied": drawn.applied}
 
     masked = photos.map(mask_faces, with_indices=True, num_proc=2, remove_columns=["image"])
-    np.savez(sys.argv[1], **{f"{column}_{i}": np.array(value, np.uint8 if column in ("masked", "segmentation") else None)
+    pixels = ("masked", "segmentation")
+    np.savez(sys.argv[1], **{f"{column}_{i}": np.array(value, np.uint8 if column in pixels else None)
                              for column in masked.column_names for i, value in enumerate(masked[column])})
 """ % (MASKS,)
 
