@@ -53,7 +53,8 @@ def imported_distributions(module_level: bool) -> set[str]:
             for name in names:
                 top = name.split(".")[0]
                 if top not in sys.stdlib_module_names and top != "render3d":
-                    found.update(canonical(d) for d in MODULE_DISTRIBUTIONS[top])
+                    # An extra that is not installed here: its modules are named as its distributions.
+                    found.update(canonical(d) for d in MODULE_DISTRIBUTIONS.get(top, [top]))
     return found
 
 
