@@ -17,17 +17,91 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from typer.core import TyperArgument, TyperGroup
 
 from render3d.batch.runner import DEFAULT_IMAGE_TIMEOUT_S
 from render3d.errors import InputError, NoFaceError, Render3DError, one_line
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
-from render3d.io.outputs import ALL_OUTPUTS
+from render3d.io.outputs import ALL_OUTPUTS, DEFAULT_OUTPUTS
 from render3d.kinds import OCCLUDER_MODES
 from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class ReadableArgument(TyperArgument):
+    """An argument shown as its metavar alone: `IMAGE`, not `{image}` and `<path>`."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def display_type_rich(self, ctx: typer.Context) -> None:
+        return None                                         # the name says it: no `<path>` beside it
+
+
+READABLE_TYPES = {"Path": "PATH", "int": "N", "float": "X", "str": "TEXT"}
+
+
+def readable_metavar(param) -> None:
+    """Plain metavars in --help: IMAGE, PATH, DIR, N, X, TEXT, and none after a flag."""
+    if isinstance(param, TyperArgument):
+        param.__class__, param.metavar = ReadableArgument, param.metavar or param.name.upper()
+    elif param.metavar is not None:
+        return
+    elif getattr(param, "is_flag", False):
+        param.metavar = ""
+    else:
+        bare = param.bare_type().removeprefix("list[").removesuffix("]")
+        param.metavar = "DIR" if bare == "Path" and "dir" in param.name else READABLE_TYPES.get(bare, "TEXT")
+
+
+class ReadableGroup(TyperGroup):
+    """Typer's group with readable metavars on itself and on every command."""
+
+    def get_params(self, ctx: typer.Context) -> list:
+        params = super().get_params(ctx)
+        for param in params:
+            readable_metavar(param)
+        return params
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):
+        command = super().get_command(ctx, cmd_name)
+        for param in command.get_params(ctx) if command is not None else ():
+            readable_metavar(param)
+        return command
+
+
+app = typer.Typer(cls=ReadableGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Fit textured 3D face masks onto photos.")
+VERBOSITY = {"quiet": False, "verbose": False}
+
+
+def say(text: str) -> None:
+    """A result line on stdout, unless --quiet."""
+    if not VERBOSITY["quiet"]:
+        typer.echo(text)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from render3d import __version__
+
+        typer.echo(f"render3d {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=show_version,
+                                 help="Print the version and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (no paths, summary or progress)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log each image's stage timings to stderr."),
+):
+    """Fit textured 3D face masks onto photos. Options before the command: `render3d -q batch ...`."""
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose exclude each other", param_hint="--quiet")
+    VERBOSITY.update(quiet=quiet, verbose=verbose)
 
 
 INTERRUPTED = 130
@@ -121,7 +195,9 @@ def fit(
     for stem, run_options in runs.items():
         result = default_engine().fit(image, run_options)
         for path in write_outputs(result, out, stem).values():
-            typer.echo(str(path))
+            say(str(path))
+        if VERBOSITY["verbose"]:
+            typer.echo(f"render3d: {stem}: " + " ".join(f"{k}={v:.3f}s" for k, v in result.timings.items()), err=True)
         if result.status == "no_face":
             raise NoFaceError(f"no face found in {image}")
 
@@ -182,8 +258,11 @@ def batch(
     list_file: Optional[Path] = typer.Option(None, "--list", help="Mask only the files listed in this file, "
                                              "one a line, relative to INPUT_DIR or absolute under it."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Worker processes (default: one per core)."),
-    outputs: str = typer.Option(",".join(ALL_OUTPUTS), "--outputs", help="Outputs to write: any of "
-                                f"{','.join(ALL_OUTPUTS)} (layer alone shares masks without the photos)."),
+    outputs: str = typer.Option(",".join(DEFAULT_OUTPUTS), "--outputs", help="Outputs to write: any of "
+                                f"{','.join(ALL_OUTPUTS)} (layer alone shares masks without the photos; "
+                                "instances: a 16-bit PNG of face ids; original: the photo unmasked)."),
+    write_original: bool = typer.Option(False, "--write-original", help="Also write {stem}_original, the photo "
+                                        "unmasked and upright (MaskTheFace's --write_original_image)."),
     min_iou: float = typer.Option(0.5, "--min-iou", min=0.0, max=1.0,
                                   help="Faces whose 3D placement has a lower IoU are redrawn by the 2D fallback."),
     force: bool = typer.Option(False, "--force", help="Start over when OUTPUT_DIR holds a run with other options."),
@@ -212,7 +291,7 @@ def batch(
     from render3d.batch.runner import BatchConfig, format_summary, run_batch
     from render3d.batch.shard import Shard
 
-    chosen = {name.strip() for name in outputs.split(",") if name.strip()}
+    chosen = {name.strip() for name in outputs.split(",") if name.strip()} | ({"original"} if write_original else set())
     if not chosen or chosen - set(ALL_OUTPUTS):
         raise typer.BadParameter(f"choose from {','.join(ALL_OUTPUTS)}", param_hint="--outputs")
     if options.mask == "all":
@@ -232,10 +311,11 @@ def batch(
     items = read_list(list_file, input_dir, output_dir) if list_file else [Item(p) for p in walk(input_dir, output_dir)]
     config = BatchConfig(input_dir, output_dir, replace(options, min_iou=min_iou),
                          tuple(name for name in ALL_OUTPUTS if name in chosen), image_timeout)
-    summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force, sys.stderr.isatty(),
-                        shard=part, progress_every=progress_every, gpu_spec=check_spec(gpu), pool=pool)
+    summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force,
+                        sys.stderr.isatty() and not VERBOSITY["quiet"], shard=part, progress_every=progress_every,
+                        gpu_spec=check_spec(gpu), pool=pool)
     for line in format_summary(summary):
-        typer.echo(line)
+        say(line)
     if not summary["complete"]:
         typer.echo(f"render3d: stopped before the end; {resume_hint()}", err=True)
         raise typer.Exit(INTERRUPTED)
@@ -274,17 +354,50 @@ def masks(
 
     library = available_masks(tuple(mask_dir or ()))
     for name, path in library.items():
-        typer.echo(f"{name:18s} {load_mask_spec(path).description}")
+        say(f"{name:18s} {load_mask_spec(path).description}")
     if sheet is not None:
-        import skimage.data
-
         from render3d import default_engine
         from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir
         from render3d.qa.sheet import contact_sheet
+        from render3d.samples import astronaut
 
         ensure_output_dir(sheet.parent)
-        atomic_write(sheet, encode_image(contact_sheet(default_engine(), skimage.data.astronaut(), library), "png"))
-        typer.echo(str(sheet))
+        atomic_write(sheet, encode_image(contact_sheet(default_engine(), astronaut(), library), "png"))
+        say(str(sheet))
+
+
+@app.command()
+@one_line_errors
+def export(
+    kind: str = typer.Argument(..., metavar="coco|yolo",
+                               help="coco: one coco.json; yolo: images/, labels/, data.yaml."),
+    batch_dir: Path = typer.Argument(..., metavar="OUT", help="A batch's OUTPUT_DIR, run with "
+                                     "--outputs composite,instances,json (the default outputs plus instances)."),
+    dest: Optional[Path] = typer.Option(None, "--to", metavar="DIR",
+                                        help="Where to write (default: OUT/coco or OUT/yolo)."),
+):
+    """Turn a batch into a detector training set: per masked face its polygon and class (mask/wear), and face boxes."""
+    from render3d.batch.export import write_coco, write_yolo
+
+    writers = {"coco": write_coco, "yolo": write_yolo}
+    if kind not in writers:
+        raise typer.BadParameter("choose from coco, yolo", param_hint="KIND")
+    batch_dir = batch_dir.resolve()
+    say(str(writers[kind](batch_dir, dest or batch_dir / kind)))
+
+
+@app.command()
+@one_line_errors
+def report(
+    batch_dir: Path = typer.Argument(..., metavar="OUT", help="A batch's OUTPUT_DIR."),
+    dest: Optional[Path] = typer.Option(None, "--to", metavar="DIR", help="Where to write (default: OUT/report)."),
+):
+    """Write an HTML report of a batch: counts by status, mask, wear and reason, the IoU histogram, and
+    contact sheets of samples per mask, of fallbacks and of failures."""
+    from render3d.qa.report import write_report
+
+    batch_dir = batch_dir.resolve()
+    say(str(write_report(batch_dir, dest or batch_dir / "report")))
 
 
 @contextmanager

@@ -31,6 +31,9 @@ from render3d.results import FaceResult, FitResult, metadata
 from render3d.timing import timed
 
 WINDOW_MARGIN = 2
+# ArcFace's 5 alignment points as MediaPipe landmarks, in image order: the eye on the image's left
+# (the subject's right iris centre), the other eye, the nose tip, the mouth's left and right corners.
+FIVE_POINTS = [468, 473, 1, 61, 291]
 
 
 def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
@@ -124,11 +127,14 @@ class Engine:
         with timed(timings, "composite"):
             composite, rgba, segmentation = comp.full_frame_outputs(rgb, region, layer,
                                                                     foreground.unshadowed(shade, occlusions))
+            instances = comp.instance_ids([foreground.cut(renders[i], occlusions[i]) for i in renders],
+                                          [i + 1 for i in renders], (h, w))
         with timed(timings, "verify"):
             faces = [face_record(index, face, fit, choice, segmentation, drawn[index], looks[index],
                                  occlusions[index])
                      for index, (face, fit, choice) in enumerate(zip(detected, fitted, choices))]
-        return FitResult(composite, rgba, segmentation, metadata(loaded, options, faces), faces, loaded, timings)
+        return FitResult(composite, rgba, segmentation, instances, metadata(loaded, options, faces), faces, loaded,
+                         timings)
 
     def render_face(self, mask: Mask, fitted: FittedFace, choice: MaskChoice, occluders: list,
                     shape: tuple[int, int], min_iou: float | None, look: Look | None = None) -> FaceRender:
@@ -152,7 +158,8 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
     """The record of one face, its IoU measured on the final (H, W) segmentation where nothing is in front."""
     x0, y0, x1, y1 = fitted.bbox
     return FaceResult(index=index, bbox=(round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1)),
-                      pose=fitted.pose, detection=face.source, mask=choice.name, wear=choice.wear,
+                      pose=fitted.pose, detection=face.source, landmarks=np.round(face.landmarks, 1),
+                      landmarks_5=np.round(face.landmarks[FIVE_POINTS, :2], 1), mask=choice.name, wear=choice.wear,
                       tint=tuple(round(c, 4) for c in choice.tint), color=choice.color, shade=choice.shade,
                       texture=str(choice.texture) if choice.texture else None, creases=len(choice.creases),
                       iou=round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear,

@@ -17,6 +17,8 @@ class FaceResult:
     bbox: tuple[float, float, float, float]      # x0, y0, x1, y1 of its landmarks, pixels (0.1 px)
     pose: dict[str, float]                       # yaw, pitch, roll in degrees
     detection: str                               # which detector pass found it
+    landmarks: np.ndarray                        # (478, 3) MediaPipe landmarks: x, y, z in pixels (0.1 px)
+    landmarks_5: np.ndarray                      # (5, 2) ArcFace's points: eyes, nose tip, mouth corners (0.1 px)
     mask: str                                    # the mask's name
     wear: Wear
     tint: tuple[float, float, float]             # linear-RGB multiplier of the recolourable albedo (4 decimals)
@@ -35,6 +37,7 @@ class FaceResult:
     def as_json(self) -> dict:
         """The face's record in the JSON output."""
         return {"index": self.index, "bbox": list(self.bbox), "pose": self.pose, "detection": self.detection,
+                "landmarks": self.landmarks.tolist(), "landmarks_5": self.landmarks_5.tolist(),
                 "mask": self.mask, "wear": self.wear, "tint": list(self.tint), "color": self.color,
                 "shade": self.shade, "texture": self.texture, "creases": self.creases, "iou": self.iou,
                 "status": self.status, "reason": self.reason, "detail": self.detail, "realism": self.realism,
@@ -47,6 +50,7 @@ class FitResult:
     composite: np.ndarray        # (H, W, 3) uint8
     layer: np.ndarray            # (H, W, 4) uint8 RGBA, straight alpha
     segmentation: np.ndarray     # (H, W) uint8, 255 where a mask is
+    instances: np.ndarray        # (H, W) uint16, face index + 1 where that face's mask is on top, 0 elsewhere
     metadata: dict               # input, options, seed and per-face records (the JSON output)
     faces: list[FaceResult]      # the per-face records, typed
     image: LoadedImage = field(repr=False)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skimage.data
 
 from render3d import default_engine
 from render3d.face.fitting import occluder_mesh
 from render3d.face.landmarks import LandmarkModel
+from render3d.samples import astronaut as sample_astronaut
 
 DEV_FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
 
@@ -66,7 +66,7 @@ def assert_far_side_hidden(landmarks, fitted, parts, yaw):
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
-    return skimage.data.astronaut()
+    return sample_astronaut()
 
 
 @pytest.fixture(scope="session")

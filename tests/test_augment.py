@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import skimage.data
+from PIL import Image
 
 from render3d.augment import MaskAugment
 
@@ -25,3 +26,15 @@ def test_mask_augment(astronaut):
     assert unchanged is astronaut and not applied and not segmentation.any()
     nothing, applied, _ = augment(skimage.data.coffee())
     assert not applied
+
+
+def test_mask_augment_record_epochs_and_pil_input(astronaut):
+    augment = MaskAugment(p=1.0, masks=("surgical", "n95"), seed=5)
+    composite, segmentation, drawn = augment.draw(Image.fromarray(astronaut), index=3)
+    again, _, same = MaskAugment(p=1.0, masks=("surgical", "n95"), seed=5).draw(astronaut, index=3)
+    assert np.array_equal(composite, again) and drawn == same         # a PIL image draws as its array
+    assert drawn.applied and drawn.mask in ("surgical", "n95") and drawn.wear == "correct" and drawn.faces == 1
+    assert drawn.index == 3 and drawn.epoch == 0 and (segmentation == 255).any()
+    augment.set_epoch(1)
+    _, _, next_epoch = augment.draw(astronaut, index=3)
+    assert next_epoch.epoch == 1 and next_epoch.seed != drawn.seed

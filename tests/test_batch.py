@@ -271,4 +271,3 @@ def test_torn_and_repeated_manifest_lines_are_dropped_on_resume(tmp_path):
     assert rows_by_path == {"a.jpg": manifest.encode(second)}
     manifest.compact(path, rows_by_path)
     assert path.read_bytes() == manifest.encode(second)
-

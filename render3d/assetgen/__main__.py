@@ -2,15 +2,15 @@
 
 Builds the canonical face first (it needs MediaPipe), then the mask library around it, and
 prints the masks' validation report. Assets go to `assets/` unless --out names another root
-(its `meshes/` and `textures/` folders are created).
+(its `meshes/`, `textures/` and `photos/` folders are created).
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from render3d._paths import MESHES_DIR, TEXTURES_DIR
-from render3d.assetgen import baked, canonical, masks
+from render3d._paths import ASSETS_DIR, MESHES_DIR, TEXTURES_DIR
+from render3d.assetgen import baked, canonical, masks, photos
 
 
 def main() -> None:
@@ -20,8 +20,10 @@ def main() -> None:
     args = parser.parse_args()
     meshes_dir, textures_dir = (MESHES_DIR, TEXTURES_DIR) if args.out is None else (
         args.out / "meshes", args.out / "textures")
-    meshes_dir.mkdir(parents=True, exist_ok=True)
-    textures_dir.mkdir(parents=True, exist_ok=True)
+    photos_dir = (ASSETS_DIR if args.out is None else args.out) / "photos"
+    for folder in (meshes_dir, textures_dir, photos_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    print(f"sample photo: {photos.build(photos_dir)}")
     print(f"canonical face: {canonical.build(meshes_dir)}")
     reports = masks.build_all(meshes_dir, textures_dir)
     print(masks.format_report(reports))

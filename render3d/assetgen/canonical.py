@@ -17,6 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from render3d.face.landmarks import LandmarkModel
 from render3d.geometry import flip_yz
+from render3d.samples import astronaut
 
 MIDLINE = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 0,
            11, 12, 13, 14, 15, 16, 17, 18, 200, 199, 175, 152]
@@ -108,11 +109,10 @@ def write_obj(path: Path, vertices: np.ndarray, triangles: np.ndarray, header: s
 
 
 def build(meshes_dir: Path) -> Path:
-    """Fit MediaPipe to the reference photo and write `meshes_dir/canonical_face.obj`; returns its path."""
-    import skimage.data
-
+    """Fit MediaPipe to the reference photo (the bundled astronaut) and write `meshes_dir/canonical_face.obj`;
+    returns its path."""
     model = LandmarkModel(max_faces=1)
-    landmarks = model(skimage.data.astronaut())[0]
+    landmarks = model(astronaut())[0]
     model.close()
     vertices = canonical_from_landmarks(landmarks)
     triangles = orient_triangles(tessellation_triangles(), vertices)

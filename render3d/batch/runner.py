@@ -29,7 +29,7 @@ from render3d.batch.progress import progress_bar
 from render3d.batch.shard import Shard
 from render3d.errors import EngineError, InputError, MaskError, OutputError, Render3DError
 from render3d.io.image_out import atomic_write, ensure_output_dir, open_nofollow, remove_stale_temps
-from render3d.io.outputs import ALL_OUTPUTS, output_names, write_outputs
+from render3d.io.outputs import DEFAULT_OUTPUTS, output_names, write_outputs
 from render3d.pipeline import Engine, FitOptions, FitResult
 from render3d.render.fallback import describe
 
@@ -49,7 +49,7 @@ class BatchConfig:
     input_dir: Path
     output_dir: Path
     options: FitOptions                         # shared by every image, except for the seed
-    outputs: tuple[str, ...] = ALL_OUTPUTS
+    outputs: tuple[str, ...] = DEFAULT_OUTPUTS
     image_timeout: float | None = DEFAULT_IMAGE_TIMEOUT_S     # seconds; a slower image fails ('timeout')
 
     def record(self) -> dict:

@@ -40,14 +40,17 @@ def output_extension(fmt: str) -> str:
 
 
 def encode_image(pixels: np.ndarray, fmt: str) -> bytes:
-    """Encode HxW, HxWx3 or HxWx4 uint8 pixels as 'jpeg', 'png', 'webp', 'bmp' or 'tiff'.
+    """Encode HxW, HxWx3 or HxWx4 uint8 pixels as 'jpeg', 'png', 'webp', 'bmp' or 'tiff' (or HxW uint16 as
+    a 16-bit 'png').
 
     Alpha is kept where the format stores it and dropped for JPEG. Raises ValueError on bad arguments.
     """
     name = _ALIASES.get(fmt.lower(), fmt.lower())
     if name not in _SAVE_OPTIONS:
         raise ValueError(f"unsupported output format {fmt!r}; use one of {', '.join(_SAVE_OPTIONS)}")
-    if pixels.dtype != np.uint8 or not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))):
+    sixteen_bit = pixels.dtype == np.uint16 and pixels.ndim == 2 and name == "png"
+    eight_bit = pixels.dtype == np.uint8 and (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4)))
+    if not (sixteen_bit or eight_bit):
         raise ValueError(f"pixels must be HxW, HxWx3 or HxWx4 uint8, got {pixels.dtype} {pixels.shape}")
     if name == "jpeg" and pixels.ndim == 3:
         pixels = pixels[:, :, :3]

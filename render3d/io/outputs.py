@@ -1,4 +1,5 @@
-"""Files out: the composite, the RGBA mask layer, the segmentation and the JSON, written atomically."""
+"""Files out: the composite, the RGBA mask layer, the segmentation, the instance ids, the unmasked photo
+(decoded and upright, aligned with the composite) and the JSON, written atomically."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ from render3d.io.image_out import (
 )
 from render3d.pipeline import FitResult
 
-ALL_OUTPUTS = ("composite", "layer", "seg", "json")
+ALL_OUTPUTS = ("composite", "layer", "seg", "instances", "original", "json")
+DEFAULT_OUTPUTS = ("composite", "layer", "seg", "json")
 
 
 def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]:
@@ -24,6 +26,8 @@ def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]
         "composite": out_dir / f"{stem}_masked.{output_extension(input_format)}",
         "layer": out_dir / f"{stem}_mask.png",
         "seg": out_dir / f"{stem}_seg.png",
+        "instances": out_dir / f"{stem}_instances.png",
+        "original": out_dir / f"{stem}_original.{output_extension(input_format)}",
         "json": out_dir / f"{stem}.json",
     }
 
@@ -39,7 +43,7 @@ def metadata_json(metadata: dict) -> bytes:
     return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
 
 
-def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=ALL_OUTPUTS) -> dict[str, Path]:
+def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=DEFAULT_OUTPUTS) -> dict[str, Path]:
     """Write the chosen outputs (images first, the JSON last) and return their paths.
 
     With no face found only the JSON is written. The input file is never overwritten.
@@ -55,6 +59,8 @@ def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=ALL_OUTPU
         "composite": lambda: encode_image(result.composite, output_format(result.image.format)),
         "layer": lambda: encode_image(result.layer, "png"),
         "seg": lambda: encode_image(result.segmentation, "png"),
+        "instances": lambda: encode_image(result.instances, "png"),
+        "original": lambda: encode_image(result.image.rgb, output_format(result.image.format)),
         "json": lambda: metadata_json(result.metadata),
     }
     for name in wanted:

@@ -13,7 +13,7 @@ import numpy as np
 from render3d.colourspace import LUMINANCE, hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError, OptionError
 from render3d.kinds import WEAR_STYLES, Wear
-from render3d.mask.library import available_masks, load_mask_spec, resolve_mask
+from render3d.mask.library import MASK_ALIASES, available_masks, load_mask_spec, resolve_mask
 from render3d.mask.wear import WEAR_ALIASES, resolve_wear
 
 WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
@@ -131,7 +131,9 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
     if mask != "random":
         resolve_mask(mask, mask_dirs)
     if mask == "random":
-        picks = weighted_draws(weights, sorted(available_masks(mask_dirs)), count, rng, "mask")
+        library = available_masks(mask_dirs)
+        aliases = {alias: name for alias, name in MASK_ALIASES.items() if alias not in library}
+        picks = weighted_draws(weights, sorted(library), count, rng, "mask", aliases)
     else:
         picks = [mask] * count
     try:

@@ -93,6 +93,16 @@ class Mask:
     parts: tuple[MaskPart, ...]
 
 
+# MaskTheFace's mask names -> the library's nearest mask. render3d has no full gas mask: `gas` is the
+# valved respirator.
+MASK_ALIASES = {"surgical_blue": "surgical", "N95": "n95", "KN95": "kn95", "gas": "ffp2_valve"}
+
+
+def canonical_mask_name(name: str, library: dict[str, Path]) -> str:
+    """`name` itself when the library (user masks included) has it, else the mask it is an alias of."""
+    return name if name in library else MASK_ALIASES.get(name, name)
+
+
 def available_masks(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
     """Mask name -> its JSON or mesh file; user folders override built-in names."""
     found = {p.stem: p for p in sorted(MESHES_DIR.glob("*.json"))}
@@ -113,9 +123,11 @@ def resolve_mask(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
     if path.suffix.lower() in (".json",) + MESH_SUFFIXES and path.is_file():
         return path.resolve()
     library = available_masks(extra_dirs)
-    if name_or_path not in library:
-        raise MaskError(f"unknown mask {name_or_path!r}; choose one of: {', '.join(sorted(library))}")
-    return library[name_or_path]
+    name = canonical_mask_name(name_or_path, library)
+    if name not in library:
+        raise MaskError(f"unknown mask {name_or_path!r}; choose one of: {', '.join(sorted(library))} "
+                        f"(or the aliases {', '.join(MASK_ALIASES)})")
+    return library[name]
 
 
 @lru_cache(maxsize=32)

@@ -23,6 +23,15 @@ def stack(renders: list[tuple[Window, np.ndarray]]) -> tuple[Window, np.ndarray]
     return region, layer
 
 
+def instance_ids(renders: list[tuple[Window, np.ndarray]], ids: list[int], shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) uint16: each face's id where its own alpha is 0.5 or more, later renders (nearer faces) on top."""
+    instances = np.zeros(shape, np.uint16)
+    for ((x, y, w, h), rgba), face_id in zip(renders, ids):
+        box = instances[y:y + h, x:x + w]
+        box[rgba[..., 3] >= SEGMENTATION_THRESHOLD] = face_id
+    return instances
+
+
 def full_frame_outputs(rgb: np.ndarray, region: Window | None, layer: np.ndarray | None,
                        shadow: tuple[Window, np.ndarray] | None = None):
     """Composite (H, W, 3), RGBA layer (H, W, 4) and segmentation (H, W), all uint8.

@@ -1,0 +1,15 @@
+"""The bundled sample photo: the public-domain NASA astronaut portrait (Eileen Collins), as scikit-image
+ships it, stored losslessly so that `render3d.samples.astronaut()` is the same array."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+
+def build(photos_dir: Path) -> Path:
+    import skimage.data
+
+    path = photos_dir / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(path, "PNG", optimize=True)
+    return path
