@@ -41,6 +41,7 @@ class MaskDraw:
     index: int                             # the sample index, or the call counter when none was given
 
     def as_dict(self) -> dict:
+        """The record as a plain dict (for collation and labels)."""
         return asdict(self)
 
 

@@ -36,6 +36,7 @@ class ReadableArgument(TyperArgument):
         return name + ("..." if self.nargs != 1 else "")
 
     def display_type_rich(self, ctx: typer.Context) -> None:
+        """No type placeholder beside a readable metavar."""
         return None                                         # the name says it: no `<path>` beside it
 
 
@@ -59,12 +60,14 @@ class ReadableGroup(TyperGroup):
     """Typer's group with readable metavars on itself and on every command."""
 
     def get_params(self, ctx: typer.Context) -> list:
+        """The command's parameters, with readable metavars."""
         params = super().get_params(ctx)
         for param in params:
             readable_metavar(param)
         return params
 
     def get_command(self, ctx: typer.Context, cmd_name: str):
+        """Subcommand `cmd_name`, its parameters with readable metavars."""
         command = super().get_command(ctx, cmd_name)
         for param in command.get_params(ctx) if command is not None else ():
             readable_metavar(param)
@@ -84,6 +87,7 @@ def say(text: str) -> None:
 
 
 def show_version(value: bool) -> None:
+    """`--version`: print the version and exit."""
     if value:
         from render3d import __version__
 
@@ -135,6 +139,7 @@ def realism_mode(value: str) -> str:
 
 
 def occluders_mode(value: str) -> str:
+    """`--occluders`: auto or off."""
     if value not in OCCLUDER_MODES:
         raise typer.BadParameter(f"choose from {', '.join(OCCLUDER_MODES)}")
     return value
@@ -234,6 +239,7 @@ def with_fit_options(command):
 
 
 def resume_hint() -> str:
+    """The line that tells how to resume this batch command."""
     return f"to resume, run the same command again: render3d {shlex.join(sys.argv[1:])}"
 
 
@@ -266,7 +272,7 @@ def batch(
     min_iou: float = typer.Option(0.5, "--min-iou", min=0.0, max=1.0,
                                   help="Faces whose 3D placement has a lower IoU are redrawn by the 2D fallback."),
     force: bool = typer.Option(False, "--force", help="Start over when OUTPUT_DIR holds a run with other options."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="Mask only shard I of N ('I/N', 0 <= I < N), "
+    shard: Optional[str] = typer.Option(None, "--shard", help="Mask only shard I of N ('I/N', I from 0 to N-1), "
                                         "for job arrays; `render3d merge OUTPUT_DIR` then joins the shards."),
     progress_every: float = typer.Option(30.0, "--progress-every", min=0.0, help="Off a terminal, print a progress "
                                          "line every so many seconds (0: none)."),
@@ -434,6 +440,7 @@ def main() -> None:
 
 
 def run_app(args: list[str]) -> int:
+    """Run the command line on `args`; its exit code, every error as one line on stderr."""
     try:
         code = app(args=args, prog_name="render3d", standalone_mode=False)
     except typer.TyperException as exc:      # bad usage, from the option parser

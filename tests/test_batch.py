@@ -90,13 +90,17 @@ def tree(tmp_path_factory) -> Path:
     return root
 
 
+def batched(tree: Path, out: Path, workers: int) -> Path:
+    """`out`, holding an uninterrupted batch over `tree` with `workers` workers."""
+    result = batch(tree, out, "--workers", workers)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 @pytest.fixture(scope="module")
 def reference(tree, tmp_path_factory) -> Path:
     """An uninterrupted batch over the tree with two workers."""
-    out = tmp_path_factory.mktemp("reference")
-    result = batch(tree, out, "--workers", 2)
-    assert result.returncode == 0, result.stderr
-    return out
+    return batched(tree, tmp_path_factory.mktemp("reference"), 2)
 
 
 @pytest.mark.gl

@@ -54,7 +54,7 @@ def tree(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(tree, tmp_path_factory) -> Path:
-    """The tree masked by one plain run."""
+    """The tree masked by one plain run (this file's `batch`: the command line's defaults)."""
     out = tmp_path_factory.mktemp("whole")
     result = batch(tree, out, "--workers", 1)
     assert result.returncode == 0, result.stderr
@@ -181,5 +181,6 @@ def test_parquet_manifest_has_typed_per_face_columns(reference):
     rows = [json.loads(line) for line in (reference / "manifest.jsonl").read_text().splitlines()]
     for row in (table_rows := table.to_pylist()):
         row["timings"] = dict(row["timings"])
+        assert row.pop("path_bytes") == os.fsencode(row["path"])     # these names are all UTF-8
     assert table_rows == rows
     assert [row["status"] for row in table_rows].count("ok") == 5 and table_rows[-1]["iou"] == []

@@ -1,5 +1,6 @@
 """Every README snippet runs as pasted, in order, in one folder (with `.venv` standing for this venv and
-`faces/` holding two photos). Set-up, test and golden-update commands are left to CI (tests/test_readme.py)."""
+`faces/` holding two photos). Set-up, test and golden-update commands are left to CI (tests/test_readme.py),
+and the Slurm recipe to tests/test_clusters.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -17,6 +18,7 @@ pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]
 
 ROOT = Path(__file__).resolve().parents[1]
 LEFT_TO_CI = ("apt-get", "pytest", "pip install")          # set-up, the test command, golden updates
+RUN_ELSEWHERE = ("sbatch",)     # the Slurm array script and its submission: tests/test_clusters.py runs the script
 
 
 def snippets() -> list[tuple[str, str]]:
@@ -33,7 +35,7 @@ def test_every_readme_snippet_runs(tmp_path, astronaut):
     blocks = snippets()
     ran = 0
     for index, (language, code) in enumerate(blocks):
-        if any(word in code for word in LEFT_TO_CI) or ("albumentations" in code and not train_extra):
+        if any(word in code for word in LEFT_TO_CI + RUN_ELSEWHERE) or ("albumentations" in code and not train_extra):
             continue
         if language == "python" and index + 1 < len(blocks) and "make_patch.py" in blocks[index + 1][1]:
             (tmp_path / "make_patch.py").write_text(code)       # the README says to save it as make_patch.py

@@ -8,6 +8,7 @@ from PIL import Image
 
 
 def build(photos_dir: Path) -> Path:
+    """Write the bundled sample photo into `photos_dir`; returns its path."""
     import skimage.data
 
     path = photos_dir / "astronaut.png"

@@ -29,6 +29,7 @@ MASKED = ("ok", "fallback")
 
 @dataclass(frozen=True)
 class MaskedImage:
+    """One masked image of a batch, as the exports read it."""
     composite: str                  # the composite's path, relative to the batch folder
     width: int
     height: int

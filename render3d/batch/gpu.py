@@ -33,11 +33,13 @@ class DeviceChoiceError(Render3DError):
 
 @dataclass(frozen=True)
 class EglDevice:
+    """One EGL device of this machine."""
     index: int                  # the EGL device index (moderngl's `device_index`)
     software: bool              # Mesa's llvmpipe rather than a GPU
     drm_file: str | None        # /dev/dri/... where the driver names one
 
     def describe(self) -> str:
+        """The device in words, for the summary."""
         kind = "software" if self.software else "gpu"
         return f"{self.index}: {kind} {self.drm_file}" if self.drm_file else f"{self.index}: {kind}"
 

@@ -24,6 +24,7 @@ RUN_RECORD = "run.json"
 
 
 def read_json(path: Path) -> dict | None:
+    """A JSON file's content, or None where it does not exist."""
     return json.loads(path.read_text()) if path.exists() else None
 
 

@@ -20,6 +20,7 @@ PARQUET = "manifest.parquet"
 
 
 def schema():
+    """The Parquet manifest's pyarrow schema."""
     import pyarrow as pa
 
     strings = pa.list_(pa.string())

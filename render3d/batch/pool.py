@@ -50,6 +50,7 @@ class TimedOut:
     seconds: float
 
     def describe(self) -> str:
+        """The failure in words, for the manifest."""
         return f"took more than {self.seconds:g} s"
 
 
@@ -128,6 +129,7 @@ class Worker:
         self.conn.send(job)
 
     def overdue(self, timeout: float | None) -> bool:
+        """Whether the job under way has run past `timeout` seconds."""
         return timeout is not None and self.busy and self.ready and time.monotonic() - self.started > timeout
 
     def receive(self) -> tuple[str, Any] | None:

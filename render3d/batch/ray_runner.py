@@ -36,6 +36,7 @@ class ActorLost(Crashed):
     """The result of an image whose actor died on every try."""
 
     def describe(self) -> str:
+        """The failure in words, for the manifest."""
         return f"Ray actor died on each of {TASK_RETRIES + 1} tries"
 
 
@@ -104,6 +105,7 @@ class RayPool:
                 yield path, ActorLost(None)
 
     def close(self) -> None:
+        """Shut Ray down when this pool started it."""
         if self.owned:
             ray.shutdown()
 

@@ -271,6 +271,7 @@ def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool 
 
 
 def write_summary(path: Path, summary: dict) -> None:
+    """Write a run's summary atomically to `path`."""
     atomic_write(path, (json.dumps(summary, indent=2) + "\n").encode())
 
 

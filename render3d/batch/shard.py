@@ -20,6 +20,7 @@ PART_NAME = re.compile(r"shard-(\d+)-of-(\d+)")
 
 @dataclass(frozen=True)
 class Shard:
+    """Shard `index` of `count` of a batch's images (0 <= index < count)."""
     index: int = 0
     count: int = 1              # 1: the whole batch
 
@@ -33,9 +34,11 @@ class Shard:
 
     @property
     def whole(self) -> bool:
+        """Whether this is the whole batch (one shard)."""
         return self.count == 1
 
     def owns(self, path: str) -> bool:
+        """Whether image `path` (relative to INPUT_DIR) belongs to this shard."""
         digest = hashlib.blake2b(os.fsencode(path), digest_size=8).digest()
         return int.from_bytes(digest, "big") % self.count == self.index
 
@@ -49,9 +52,11 @@ class Shard:
         return state if self.whole else state / f"shard-{self.index}-of-{self.count}"
 
     def manifest(self, output_dir: Path) -> Path:
+        """This shard's manifest file under `output_dir`."""
         return (output_dir if self.whole else self.state_dir(output_dir)) / MANIFEST
 
     def summary(self, output_dir: Path) -> Path:
+        """This shard's summary file under `output_dir`."""
         return (output_dir if self.whole else self.state_dir(output_dir)) / SUMMARY
 
     def __str__(self) -> str:

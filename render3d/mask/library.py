@@ -182,10 +182,12 @@ def read_mesh(path: Path) -> tuple[Geometry, ...]:
 
 
 def baked_file(mesh_path: Path) -> Path:
+    """The baked-data file beside a part mesh."""
     return mesh_path.with_suffix(".baked.npz")
 
 
 def file_sha256(path: Path) -> str:
+    """A file's SHA-256, hex."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

@@ -9,15 +9,17 @@ rests on the chin and folds under the jaw instead of hanging in front of the nec
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.interpolate import LinearNDInterpolator
-from scipy.ndimage import gaussian_filter1d
-from scipy.spatial import cKDTree
 
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face, closed_triangles
 from render3d.mask.placement import MIN_CLEARANCE_CM
+
+if TYPE_CHECKING:
+    from scipy.interpolate import LinearNDInterpolator
+    from scipy.spatial import cKDTree
 
 # MaskedFace-Net's class names for the same styles (its IMFD subfolders).
 WEAR_ALIASES = {"Mask_Mouth_Chin": "nose-out", "Mask_Chin": "chin"}
@@ -52,6 +54,8 @@ def face_depth() -> LinearNDInterpolator:
     face = canonical_face()
     _, loops = closed_triangles()
     points = np.concatenate([face.vertices[:468], [face.vertices[loop].mean(0) for loop in loops]])
+    from scipy.interpolate import LinearNDInterpolator  # here, not at import: scipy costs the CLI's start-up
+
     return LinearNDInterpolator(points[:, :2], points[:, 2])
 
 
@@ -72,6 +76,8 @@ def rail(x: float) -> tuple[np.ndarray, np.ndarray]:
         end = pieces[-1][-1]
     points = np.concatenate(pieces)
     step = np.linalg.norm(np.diff(points, axis=0), axis=1).mean()
+    from scipy.ndimage import gaussian_filter1d
+
     points = gaussian_filter1d(points, RAIL_SMOOTH_CM / step, axis=0, mode="nearest")
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
     return points, arc - arc[len(pieces[0])]
@@ -97,6 +103,9 @@ def on_rail(points: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=128)
 def rail_tree(x: float) -> cKDTree:
+    """A KD-tree over the points of column `x`'s rail."""
+    from scipy.spatial import cKDTree
+
     return cKDTree(rail(x)[0])
 
 
@@ -111,6 +120,7 @@ def rail_point(position: np.ndarray, height: np.ndarray, x: float) -> np.ndarray
 
 
 def column_of(x: np.ndarray) -> np.ndarray:
+    """Canonical x (cm) rounded to the rail column it uses."""
     return np.round(np.asarray(x) / RAIL_COLUMN_CM) * RAIL_COLUMN_CM
 
 
@@ -163,6 +173,7 @@ def body_drop(body: np.ndarray, wear: str) -> tuple[float, float]:
 
 
 def corner_x() -> float:
+    """|x| (cm) of the canonical face's mouth corners."""
     return float(abs(canonical_face().vertices[MOUTH_CORNER, 0]))
 
 

@@ -21,6 +21,7 @@ COLUMNS = 6
 
 
 def manifest_rows(batch_dir: Path) -> list[dict]:
+    """A batch folder's manifest rows, sorted by path; InputError when it has none."""
     rows = [json.loads(line) for _, line in sorted(load(batch_dir / "manifest.jsonl").items())]
     if not rows:
         raise InputError(f"no manifest rows in {batch_dir / 'manifest.jsonl'}")
@@ -38,10 +39,12 @@ def counts(rows: list[dict]) -> dict[str, Counter]:
 
 
 def ious(rows: list[dict]) -> np.ndarray:
+    """Every face's IoU over the rows, (F,) float."""
     return np.array([iou for row in rows for iou in row["iou"] if iou is not None], float)
 
 
 def bar_plot(counter: Counter, title: str) -> bytes:
+    """PNG bytes of a bar plot of `counter`'s counts."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot
@@ -56,6 +59,7 @@ def bar_plot(counter: Counter, title: str) -> bytes:
 
 
 def iou_histogram(values: np.ndarray) -> bytes:
+    """PNG bytes of a histogram of IoU values in [0, 1]."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot

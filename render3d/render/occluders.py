@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from render3d.face.fitting import FittedFace
-from render3d.face.landmarks import native_logs_silenced
+from render3d.face.landmarks import native_logs_silenced, solution
 from render3d.face.topology import canonical_face
 
 KINDS = ("hand", "object", "hair")
@@ -75,6 +75,7 @@ class Occlusion:
     fraction: float                # share of the mask's coverage removed
 
     def as_json(self) -> dict:
+        """The face's occluder fields in the JSON output."""
         return {"occluded_fraction": round(self.fraction, 4), "occluders": list(self.kinds)}
 
 
@@ -85,9 +86,8 @@ class HandModel:
     """One MediaPipe Hands graph (palm detection + hand landmarks), created once and reused."""
 
     def __init__(self):
-        from mediapipe.python.solutions import hands
         with native_logs_silenced():
-            self._hands = hands.Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
+            self._hands = solution("hands").Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
                                       min_detection_confidence=HAND_CONFIDENCE)
 
     def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
