@@ -13,6 +13,8 @@ import render3d
 from render3d.errors import EngineError
 from render3d.pipeline import Engine, FitOptions
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engine, EGL and MediaPipe
+
 FORK_TIMEOUT_S = 180
 
 

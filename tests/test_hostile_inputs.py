@@ -27,6 +27,8 @@ from render3d.io.image_in import load_image
 from render3d.io.image_out import atomic_write
 from render3d.pipeline import FitOptions
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engine, EGL and MediaPipe
+
 CLI = [sys.executable, "-m", "render3d"]
 NON_UTF8 = os.fsdecode(b"caf\xe9.jpg")
 LONG_STEM = "s" * 236

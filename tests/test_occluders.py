@@ -12,6 +12,8 @@ import pytest
 from render3d.pipeline import FitOptions
 from render3d.qa.verify import lower_face_polygon, placement_iou
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engine, EGL and MediaPipe
+
 LABELS = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "occluders.json"
 OBJECT_COLOUR = (40, 170, 70)
 STRAND_COLOUR = (45, 32, 25)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from render3d.face.fitting import fit_face, occluder_mesh
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.pipeline import draw_parts, window_of
 from render3d.render import renderer as rendering
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engine, EGL and MediaPipe
 
 
 def test_render_targets_and_textures_are_bounded(engine, astronaut_landmarks):

@@ -6,6 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engine, EGL and MediaPipe
+
 HEAVY = ("trimesh", "scipy", "mediapipe", "matplotlib", "moderngl_window", "sounddevice", "imageio")
 
 

@@ -19,6 +19,8 @@ from render3d.mask.library import available_masks, load_mask
 from render3d.pipeline import FitOptions, draw_parts
 from render3d.qa.verify import clearance_report, lower_face_polygon, placement_iou
 
+pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engine, EGL and MediaPipe
+
 CHIN_POINTS = [175, 200]          # the chin's front, below the sulcus under the lower lip
 
 
