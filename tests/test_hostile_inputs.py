@@ -376,6 +376,23 @@ def test_a_stop_while_workers_start_exits_130_with_the_resume_line(tmp_path, sig
     assert (out / "summary.json").is_file()
 
 
+@pytest.mark.parametrize("delay", [0.1, 0.2, 0.3])
+def test_a_ctrl_c_while_the_command_loads_is_one_line(tmp_path, delay):
+    """The installed `render3d` command, stopped while Python is still importing it."""
+    photos = tmp_path / "in"
+    photos.mkdir()
+    for index in range(8):                          # still at work whenever the stop comes
+        (photos / f"{index}.jpg").write_bytes(jpeg(skimage.data.astronaut()))
+    command = Path(sys.executable).with_name("render3d")
+    process = subprocess.Popen([str(command), "batch", str(photos), str(tmp_path / "out"), "--workers", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and all(line.startswith("render3d: ") for line in stderr.splitlines())
+
+
 # The command line's promises: one line per error, documented exit codes ------------------------------
 
 @pytest.fixture(scope="module")
