@@ -10,7 +10,7 @@ Stages (each can be turned off; `flat` turns them all off and draws the unlit al
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -18,7 +18,6 @@ from render3d.face.fitting import FittedFace
 from render3d.geometry import Window
 from render3d.io.image_in import LoadedImage
 from render3d.kinds import REALISM_MODES, REALISM_STAGES, RealismMode, RealismStage
-from render3d.mask.library import MaskPart
 from render3d.realism import camera, colour, light, shadow
 from render3d.realism.camera import CameraModel, Jpeg
 from render3d.realism.colour import NEUTRAL, ColourMatch
@@ -26,6 +25,9 @@ from render3d.realism.light import Lighting
 from render3d.render import composite
 from render3d.render.renderer import DEFAULT_SH
 from render3d.timing import timed
+
+if TYPE_CHECKING:
+    from render3d.mask.library import MaskPart  # the mask library bakes its occlusion with this stage
 
 MODES = REALISM_MODES
 STAGES = REALISM_STAGES
