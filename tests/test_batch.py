@@ -90,9 +90,9 @@ def tree(tmp_path_factory) -> Path:
     return root
 
 
-def batched(tree: Path, out: Path, workers: int) -> Path:
-    """`out`, holding an uninterrupted batch over `tree` with `workers` workers."""
-    result = batch(tree, out, "--workers", workers)
+def batched(tree: Path, out: Path, workers: int, run=batch) -> Path:
+    """`out`, holding an uninterrupted batch over `tree` with `workers` workers, run by `run(tree, out, *args)`."""
+    result = run(tree, out, "--workers", workers)
     assert result.returncode == 0, result.stderr
     return out
 

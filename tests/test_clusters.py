@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
-from test_batch import output_files, rows, without_timings
+from test_batch import batched, output_files, rows, without_timings
 
 from render3d.batch.dataset import Item
 from render3d.batch.merge import merge
@@ -55,10 +55,7 @@ def tree(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(tree, tmp_path_factory) -> Path:
     """The tree masked by one plain run (this file's `batch`: the command line's defaults)."""
-    out = tmp_path_factory.mktemp("whole")
-    result = batch(tree, out, "--workers", 1)
-    assert result.returncode == 0, result.stderr
-    return out
+    return batched(tree, tmp_path_factory.mktemp("whole"), 1, run=batch)
 
 
 def test_a_shard_is_a_fixed_share_of_the_paths():
