@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import fields, replace
 from functools import partial, wraps
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 from typer.core import TyperArgument, TyperGroup
@@ -24,6 +24,7 @@ from render3d.errors import InputError, NoFaceError, Render3DError, one_line
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
 from render3d.io.outputs import ALL_OUTPUTS, DEFAULT_OUTPUTS
 from render3d.kinds import OCCLUDER_MODES
+from render3d.launch import INTERRUPTED, stop_pending, stops_delivered
 from render3d.pipeline import FitOptions
 from render3d.realism import MODES, STAGES
 
@@ -108,25 +109,25 @@ def main_options(
     VERBOSITY.update(quiet=quiet, verbose=verbose)
 
 
-INTERRUPTED = 130
-
-
 def error_line(message: str) -> None:
     """The one line on stderr that every error gets."""
     typer.echo(f"render3d: error: {one_line(message)}", err=True)
 
 
-def one_line_errors(command):
-    """Turn engine errors into one line on stderr and the error's exit code; Ctrl-C into one line and 130."""
+def one_line_errors(command, interrupted_line: Callable[[], str] = lambda: "render3d: interrupted"):
+    """Turn engine errors into one line on stderr and the error's exit code; Ctrl-C or SIGTERM, which
+    reach the command from here on (render3d.launch holds them back until then), into
+    `interrupted_line()` and 130."""
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with stops_delivered():
+                return command(*args, **kwargs)
         except Render3DError as exc:
             error_line(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo("render3d: interrupted", err=True)
+            typer.echo(interrupted_line(), err=True)
             raise typer.Exit(INTERRUPTED) from None
     return wrapper
 
@@ -243,20 +244,8 @@ def resume_hint() -> str:
     return f"to resume, run the same command again: render3d {shlex.join(sys.argv[1:])}"
 
 
-def interrupted_batch(command):
-    """Ctrl-C at any point of a batch (a second one drops the work under way): one line, how to resume, 130."""
-    @wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except KeyboardInterrupt:
-            typer.echo(f"render3d: interrupted; {resume_hint()}", err=True)
-            raise typer.Exit(INTERRUPTED) from None
-    return wrapper
-
 @app.command()
-@interrupted_batch
-@one_line_errors
+@partial(one_line_errors, interrupted_line=lambda: f"render3d: interrupted; {resume_hint()}")
 @with_fit_options
 def batch(
     input_dir: Path = typer.Argument(..., help="Folder of photos, walked recursively in sorted order."),
@@ -436,6 +425,9 @@ def main() -> None:
     """The `render3d` command: usage errors and unexpected ones also come as one line."""
     with native_output_off():
         code = run_app(sys.argv[1:])
+    if stop_pending() and code != INTERRUPTED:   # held back after the command, or where none ran (--help)
+        typer.echo("render3d: interrupted", err=True)
+        code = INTERRUPTED
     sys.exit(code)
 
 
