@@ -8,7 +8,6 @@ ratio of 2 workers to 1, and the peak resident memory (VmHWM) of the largest wor
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from photo_folder_args import parse_folder_args
 
 POLL_S = 0.1
 
@@ -60,11 +60,7 @@ def run(folder: Path, workers: int, mask: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--mask", default="surgical")
-    args = parser.parse_args()
+    args = parse_folder_args(__doc__, rounds=1, mask="surgical")
     runs: dict[int, list[dict]] = {1: [], 2: []}
     for _ in range(args.rounds):
         for workers in runs:

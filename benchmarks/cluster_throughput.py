@@ -9,7 +9,6 @@ over both runs. Also checks that every run wrote the first local run's bytes.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import ray
+from photo_folder_args import parse_folder_args
 
 from render3d.batch.dataset import Item, walk
 from render3d.batch.pool import Pool
@@ -31,11 +31,7 @@ def outputs(folder: Path) -> dict[str, bytes]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--limit", type=int, default=40)
-    parser.add_argument("--workers", default="1,2")
-    args = parser.parse_args()
+    args = parse_folder_args(__doc__, limit=40, workers="1,2")
     folder = args.folder.resolve()
     ray.init(num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False, log_to_driver=False)
     results, scratch = {}, Path(tempfile.mkdtemp(prefix="render3d-cluster-"))
