@@ -1,5 +1,5 @@
 """Batches on a local Ray cluster (the render3d[ray] extra): the same bytes as a local batch, resume,
-an actor killed mid-run, and `render3d batch --ray` joining a running cluster."""
+an actor killed mid-run, an image past the timeout, and `render3d batch --ray` joining a running cluster."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -38,6 +39,15 @@ class KillingWorker(ImageWorker):
         return super().__call__(path)
 
 
+class SlowWorker(ImageWorker):
+    """Takes ten minutes over id_a/2.jpg."""
+
+    def __call__(self, path: str) -> dict:
+        if path == "id_a/2.jpg":
+            time.sleep(600)
+        return super().__call__(path)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])     # actors unpickle KillingWorker
@@ -55,8 +65,8 @@ def config_for(tree, out) -> BatchConfig:
     return BatchConfig(tree, out, FitOptions(min_iou=0.5))
 
 
-def run(tree, out, pool, worker=ImageWorker) -> dict:
-    return run_batch(config_for(tree, out), [Item(p) for p in walk(tree, out)], 2, pool=pool, worker=worker)
+def run(tree, out, pool, worker=ImageWorker, config=None) -> dict:
+    return run_batch(config or config_for(tree, out), [Item(p) for p in walk(tree, out)], 2, pool=pool, worker=worker)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +95,21 @@ def test_a_killed_actor_loses_and_duplicates_nothing(cluster, tree, reference, t
     assert len(lines) == len({json.loads(line)["path"] for line in lines}) == 7
     assert without_timings(rows(out)) == without_timings(rows(reference))
     assert output_files(out) == output_files(reference)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_an_image_past_the_timeout_is_a_failure_and_the_rest_are_done(cluster, tree, reference, tmp_path):
+    out, start = tmp_path / "out", time.monotonic()
+    summary = run(tree, out, RayPool, worker=SlowWorker,
+                  config=BatchConfig(tree, out, FitOptions(min_iou=0.5), image_timeout=15))
+    assert time.monotonic() - start < 300                               # not the ten minutes
+    assert summary["complete"] and summary["this_run"]["images"] == 7
+    made = {row["path"]: row for row in without_timings(rows(out))}
+    slow = made.pop("id_a/2.jpg")
+    assert slow["status"] == "failed" and slow["reason"] == "timeout" and "15 s" in slow["error"]
+    assert made == {row["path"]: row for row in without_timings(rows(reference)) if row["path"] != "id_a/2.jpg"}
+    assert output_files(out) == {name: data for name, data in output_files(reference).items()
+                                 if not name.startswith("id_a/2")}           # none of the slow image's outputs
     assert not list(out.rglob("*.tmp"))
 
 

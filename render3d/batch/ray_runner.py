@@ -1,34 +1,40 @@
 """Batches on Ray Data (`render3d batch --ray`, the `render3d[ray]` extra): actors in place of worker processes.
 
 `RayPool` has the interface of render3d.batch.pool.Pool, so `run_batch` drives a Ray run as it
-drives a local one: the same file list, per-image seeds, output layout and resume; only the driver
-writes the manifest, one fsync'd row as each comes back. Each actor owns one engine, created on the
-thread that calls it (a GL context is bound to the thread that made it, and Ray calls actors on
-another thread than the one that constructed them). Ray restarts an actor that dies (killed,
-out of memory, a lost node) and retries its image elsewhere; outputs are renamed into place whole,
-so a retried image is written once more with the same bytes and its row still comes back once.
+drives a local one: the same file list, per-image seeds, output layout, resume and per-image
+timeout; only the driver writes the manifest, one fsync'd row as each comes back. Each actor masks
+its images in one worker process of its own (a render3d.batch.pool.Pool of one): the engine lives
+on that process's main thread, not on Ray's call threads, and an image past the timeout has that
+process killed and comes back as `TimedOut`, its outputs unwritten. Ray restarts an actor that
+dies (killed, out of memory, a lost node; an actor whose worker crashes dies too) and retries its
+image elsewhere; outputs are renamed into place whole, so a retried image is written once more
+with the same bytes and its row still comes back once.
 """
 from __future__ import annotations
 
 import json
 import logging
-import threading
+import os
+import signal
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
 import ray
 import ray.data
+from ray import cloudpickle
 from ray.util.annotations import RayDeprecationWarning
 
-from render3d.batch.pool import Crashed
+from render3d.batch.pool import Crashed, Pool, TimedOut
 from render3d.errors import Render3DError
 
 ACTOR_CPUS = 1.0
 MAX_BLOCKS = 100_000         # blocks of one image up to this many (a retried block re-masks only its images)
-SETUP_FAILED = "setup_failed"   # the key of an actor's answer when it could not create its engine
+FAILED = "failed"            # the key of an actor's answer when its engine could not start or broke
+TIMED_OUT = "timed_out"      # the key of an actor's answer for an image past the timeout: the seconds allowed
 TASK_RETRIES = 2             # tries after an actor died on an image, before it is recorded as worker_crashed
 
 
@@ -40,21 +46,30 @@ class ActorLost(Crashed):
         return f"Ray actor died on each of {TASK_RETRIES + 1} tries"
 
 
-class ImageActor:
-    """A Ray Data actor: masks batches of relative paths, one engine per calling thread."""
+def set_up_pickled(setup: bytes) -> Callable[[str], dict]:
+    """Run a setup that Ray's cloudpickle pickled, so that the actor's worker gets it as Ray shipped it to the
+    actor: by value where Ray was told to (register_pickle_by_value)."""
+    return cloudpickle.loads(setup)()
 
-    def __init__(self, setup: Callable[[], Callable[[str], dict]]):
-        self.setup = setup
-        self.local = threading.local()
+
+class ImageActor:
+    """A Ray Data actor: masks batches of relative paths in its one worker process, `job_timeout`
+    seconds at most per image (None: no limit)."""
+
+    def __init__(self, setup: Callable[[], Callable[[str], dict]], job_timeout: float | None):
+        self.pool = Pool(1, partial(set_up_pickled, cloudpickle.dumps(setup)), job_timeout=job_timeout)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         paths = [str(path) for path in batch["path"]]
-        if not hasattr(self.local, "handler"):
-            try:
-                self.local.handler = self.setup()
-            except Exception as exc:            # the driver stops the run, as a local worker that cannot start does
-                return {"path": paths, "row": [json.dumps({SETUP_FAILED: f"{type(exc).__name__}: {exc}"})] * len(paths)}
-        return {"path": paths, "row": [json.dumps(self.local.handler(path)) for path in paths]}
+        try:
+            results = dict(self.pool.run(paths))
+        except Render3DError as exc:            # the driver stops the run, as it does for a local worker
+            return {"path": paths, "row": [json.dumps({FAILED: str(exc)})] * len(paths)}
+        if any(isinstance(result, Crashed) for result in results.values()):
+            os.kill(os.getpid(), signal.SIGKILL)    # die with the worker: Ray retries the image on a fresh actor
+        return {"path": paths, "row": [json.dumps({TIMED_OUT: results[path].seconds}
+                                                  if isinstance(results[path], TimedOut) else results[path])
+                                       for path in paths]}
 
 
 class RayPool:
@@ -62,13 +77,12 @@ class RayPool:
 
     Joins the cluster at `address` ('auto', 'ray://host:10001', or None for a new local one) unless
     Ray is already initialised in this process. Actors' own logs stay in Ray's session logs, so `log`
-    is not used; nor is `job_timeout`, since Ray Data bounds no single image's time: an image that
-    hangs holds its actor.
+    is not used. An image that runs past `job_timeout` seconds comes back as `TimedOut`.
     """
 
     def __init__(self, size: int, setup: Callable, log: Path | None = None, job_timeout: float | None = None,
                  address: str | None = None, actor_cpus: float = ACTOR_CPUS):
-        self.size, self.setup, self.actor_cpus = size, setup, actor_cpus
+        self.size, self.setup, self.job_timeout, self.actor_cpus = size, setup, job_timeout, actor_cpus
         self.owned = not ray.is_initialized()
         if self.owned:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
@@ -87,7 +101,7 @@ class RayPool:
                                       override_num_blocks=min(len(paths), MAX_BLOCKS))
         with warnings.catch_warnings():          # Ray names no other way to bound retries before 2.64
             warnings.simplefilter("ignore", RayDeprecationWarning)
-            rows = dataset.map_batches(ImageActor, fn_constructor_args=(self.setup,), batch_size=1,
+            rows = dataset.map_batches(ImageActor, fn_constructor_args=(self.setup, self.job_timeout), batch_size=1,
                                        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=self.size),
                                        num_cpus=self.actor_cpus, max_task_retries=TASK_RETRIES)
         returned = set()
@@ -95,11 +109,11 @@ class RayPool:
             if stopping():
                 return
             result = json.loads(row["row"])
-            if SETUP_FAILED in result:
-                raise Render3DError(f"a Ray actor could not start: {result[SETUP_FAILED]}")
+            if FAILED in result:
+                raise Render3DError(f"a Ray actor failed: {result[FAILED]}")
             if row["path"] not in returned:        # a block retried after yielding some rows
                 returned.add(row["path"])
-                yield row["path"], result
+                yield row["path"], TimedOut(result[TIMED_OUT]) if TIMED_OUT in result else result
         for path in paths:
             if path not in returned:
                 yield path, ActorLost(None)
