@@ -273,6 +273,9 @@ def batch(
     image_timeout: float = typer.Option(DEFAULT_IMAGE_TIMEOUT_S, "--image-timeout", min=1.0,
                                         help="Seconds one image may take; a slower one is recorded as failed "
                                         "(timeout) and its worker replaced."),
+    code: str = typer.Option("", "--code", help="An exact mix over the images (MaskTheFace's --code), in place "
+                             "of --mask, --color and --texture: 'surgical-#0473e2=2,cloth-#e54294=1,n95=1' "
+                             "(MASK[-#RRGGBB or -TEXTURE_FILE][=WEIGHT], comma-separated)."),
     *,
     options: FitOptions,
 ):
@@ -295,6 +298,16 @@ def batch(
         part = Shard.parse(shard) if shard else Shard()
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--shard") from None
+    if code:
+        taken = [flag for flag, used in (("--mask random", options.mask == "random"), ("--color", options.color),
+                                         ("--texture", options.texture), ("--mask-weights", options.mask_weights))
+                 if used]
+        if taken:
+            raise typer.BadParameter(f"--code sets each image's mask, colour and texture: leave out {taken[0]}",
+                                     param_hint="--code")
+        from render3d.batch.code import parse_code
+
+        parse_code(code, options)                           # every entry's mask, colour and texture exist
     if address and not ray:
         raise typer.BadParameter("--address is for --ray runs", param_hint="--address")
     pool = ray_pool(address) if ray else Pool
@@ -305,7 +318,7 @@ def batch(
         raise typer.BadParameter("INPUT_DIR must not be OUTPUT_DIR or inside it", param_hint="OUTPUT_DIR")
     items = read_list(list_file, input_dir, output_dir) if list_file else [Item(p) for p in walk(input_dir, output_dir)]
     config = BatchConfig(input_dir, output_dir, replace(options, min_iou=min_iou),
-                         tuple(name for name in ALL_OUTPUTS if name in chosen), image_timeout)
+                         tuple(name for name in ALL_OUTPUTS if name in chosen), image_timeout, code)
     summary = run_batch(config, items, workers or len(os.sched_getaffinity(0)), force,
                         sys.stderr.isatty() and not VERBOSITY["quiet"], shard=part, progress_every=progress_every,
                         gpu_spec=check_spec(gpu), pool=pool)

@@ -17,7 +17,7 @@ import skimage.data
 from PIL import Image
 
 from render3d.batch.dataset import Item, checked, read_list
-from render3d.batch.runner import BatchConfig, ImageWorker, run_batch
+from render3d.batch.runner import BatchConfig, ImageWorker, Job, run_batch
 from render3d.pipeline import FitOptions
 
 RENDER3D = Path(sys.executable).with_name("render3d")
@@ -206,10 +206,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tree, reference, tmp_pa
 class CrashingWorker(ImageWorker):
     """Dies in native code on images named crash.*, as a crashing decoder would."""
 
-    def __call__(self, path: str) -> dict:
-        if Path(path).stem == "crash":
+    def __call__(self, job: Job) -> dict:
+        if Path(job.path).stem == "crash":
             os.kill(os.getpid(), signal.SIGSEGV)
-        return super().__call__(path)
+        return super().__call__(job)
 
 
 @pytest.mark.gl

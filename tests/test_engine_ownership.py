@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import render3d
+from render3d.batch.runner import Job
 from render3d.errors import EngineError
 from render3d.pipeline import Engine, FitOptions
 
@@ -145,7 +146,7 @@ class BrokenEngineWorker:
     def __init__(self, config, device=None):
         self.config = config
 
-    def __call__(self, path: str) -> dict:
+    def __call__(self, job: Job) -> dict:
         raise EngineError("GL failed in render: cannot create renderbuffer")
 
 

@@ -22,7 +22,7 @@ import render3d
 from render3d.batch import manifest
 from render3d.batch.dataset import Item, checked, read_list, walk
 from render3d.batch.pool import Pool, TimedOut
-from render3d.batch.runner import BatchConfig, ImageWorker, failed_row, run_batch
+from render3d.batch.runner import BatchConfig, ImageWorker, Job, failed_row, run_batch
 from render3d.errors import InputError, OptionError
 from render3d.io.image_in import load_image
 from render3d.io.image_out import atomic_write
@@ -255,13 +255,13 @@ def test_a_planted_manifest_symlink_is_replaced_not_followed(tmp_path):
 class DyingWorker(ImageWorker):
     """Killed half-way through writing its outputs, as the kernel's OOM killer would."""
 
-    def __call__(self, path: str) -> dict:
-        if Path(path).stem == "dies":
+    def __call__(self, job: Job) -> dict:
+        if Path(job.path).stem == "dies":
             (self.config.output_dir / ".dies_seg.png.0123456789ab.tmp").write_bytes(b"\x89PNG half")
             os.kill(os.getpid(), signal.SIGKILL)
-        if Path(path).stem == "hangs":
+        if Path(job.path).stem == "hangs":
             time.sleep(600)
-        return super().__call__(path)
+        return super().__call__(job)
 
 
 def test_killed_and_hung_images_fail_and_leave_no_temp_files(tmp_path):

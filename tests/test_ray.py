@@ -20,32 +20,32 @@ from test_clusters import RENDER3D, counts, small_tree
 from render3d.batch.dataset import Item, walk
 from render3d.batch.pool import Pool
 from render3d.batch.ray_runner import RayPool
-from render3d.batch.runner import BatchConfig, ImageWorker, run_batch
+from render3d.batch.runner import BatchConfig, ImageWorker, Job, run_batch
 from render3d.pipeline import FitOptions
 
 
 class KillingWorker(ImageWorker):
     """Kills its own actor (SIGKILL) on the first image of id_b it is given, once per run."""
 
-    def __call__(self, path: str) -> dict:
+    def __call__(self, job: Job) -> dict:
         flag = self.config.output_dir.parent / f"{self.config.output_dir.name}.killed"
-        if path.startswith("id_b/"):
+        if job.path.startswith("id_b/"):
             try:
                 os.close(os.open(flag, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
             except FileExistsError:
                 pass
             else:
                 os.kill(os.getpid(), signal.SIGKILL)
-        return super().__call__(path)
+        return super().__call__(job)
 
 
 class SlowWorker(ImageWorker):
     """Takes ten minutes over id_a/2.jpg."""
 
-    def __call__(self, path: str) -> dict:
-        if path == "id_a/2.jpg":
+    def __call__(self, job: Job) -> dict:
+        if job.path == "id_a/2.jpg":
             time.sleep(600)
-        return super().__call__(path)
+        return super().__call__(job)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def schema():
     return pa.schema([
         ("path", pa.string()), ("path_bytes", pa.binary()), ("status", pa.string()), ("reason", pa.string()),
         ("error", pa.string()),
-        ("seed", pa.int64()), ("faces", pa.int32()), ("masks", strings), ("wear", strings),
+        ("seed", pa.int64()), ("faces", pa.int32()), ("masks", strings), ("wear", strings), ("codes", strings),
         ("iou", pa.list_(pa.float64())), ("face_status", strings), ("outputs", strings),
         ("timings", pa.map_(pa.string(), pa.float64())),
     ])

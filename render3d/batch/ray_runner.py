@@ -29,6 +29,7 @@ from ray import cloudpickle
 from ray.util.annotations import RayDeprecationWarning
 
 from render3d.batch.pool import Crashed, Pool, TimedOut
+from render3d.batch.runner import Job
 from render3d.errors import Render3DError
 
 ACTOR_CPUS = 1.0
@@ -53,16 +54,17 @@ def set_up_pickled(setup: bytes) -> Callable[[str], dict]:
 
 
 class ImageActor:
-    """A Ray Data actor: masks batches of relative paths in its one worker process, `job_timeout`
+    """A Ray Data actor: masks batches of jobs (render3d.batch.runner.Job) in its one worker process, `job_timeout`
     seconds at most per image (None: no limit)."""
 
     def __init__(self, setup: Callable[[], Callable[[str], dict]], job_timeout: float | None):
         self.pool = Pool(1, partial(set_up_pickled, cloudpickle.dumps(setup)), job_timeout=job_timeout)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        paths = [str(path) for path in batch["path"]]
+        jobs = [cloudpickle.loads(job) for job in batch["job"]]
+        paths = [job.path for job in jobs]
         try:
-            results = dict(self.pool.run(paths))
+            results = {job.path: result for job, result in self.pool.run(jobs)}
         except Render3DError as exc:            # the driver stops the run, as it does for a local worker
             return {"path": paths, "row": [json.dumps({FAILED: str(exc)})] * len(paths)}
         if any(isinstance(result, Crashed) for result in results.values()):
@@ -91,14 +93,14 @@ class RayPool:
         context.enable_progress_bars = False
         context.max_errored_blocks = -1      # an image that keeps killing its actor is failed, not the run
 
-    def run(self, jobs: Iterable[str], stopping: Callable[[], bool] = lambda: False) -> Iterator[tuple[str, Any]]:
-        """Mask `jobs` (relative paths); once `stopping()` is true no more rows are taken (the rest resume).
+    def run(self, jobs: Iterable[Job], stopping: Callable[[], bool] = lambda: False) -> Iterator[tuple[Job, Any]]:
+        """Mask `jobs`; once `stopping()` is true no more rows are taken (the rest resume).
 
-        Each image comes back once; one whose actor died on every try comes back as `Crashed`.
+        Each job comes back once; one whose actor died on every try comes back as `Crashed`.
         """
-        paths = list(jobs)
-        dataset = ray.data.from_items([{"path": path} for path in paths],
-                                      override_num_blocks=min(len(paths), MAX_BLOCKS))
+        jobs = {job.path: job for job in jobs}
+        dataset = ray.data.from_items([{"job": cloudpickle.dumps(job)} for job in jobs.values()],
+                                      override_num_blocks=min(len(jobs), MAX_BLOCKS))
         with warnings.catch_warnings():          # Ray names no other way to bound retries before 2.64
             warnings.simplefilter("ignore", RayDeprecationWarning)
             rows = dataset.map_batches(ImageActor, fn_constructor_args=(self.setup, self.job_timeout), batch_size=1,
@@ -113,10 +115,10 @@ class RayPool:
                 raise Render3DError(f"a Ray actor failed: {result[FAILED]}")
             if row["path"] not in returned:        # a block retried after yielding some rows
                 returned.add(row["path"])
-                yield row["path"], TimedOut(result[TIMED_OUT]) if TIMED_OUT in result else result
-        for path in paths:
+                yield jobs[row["path"]], TimedOut(result[TIMED_OUT]) if TIMED_OUT in result else result
+        for path, job in jobs.items():
             if path not in returned:
-                yield path, ActorLost(None)
+                yield job, ActorLost(None)
 
     def close(self) -> None:
         """Shut Ray down when this pool started it."""

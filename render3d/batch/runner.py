@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from render3d.batch import gpu, manifest
+from render3d.batch.code import CodeEntry, assign, parse_code
 from render3d.batch.dataset import STATE_DIR, Item, checked, confined, is_confined, output_place
 from render3d.batch.parquet import PARQUET, write_parquet
 from render3d.batch.pool import Crashed, Pool, TimedOut
@@ -51,11 +52,19 @@ class BatchConfig:
     options: FitOptions                         # shared by every image, except for the seed
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
     image_timeout: float | None = DEFAULT_IMAGE_TIMEOUT_S     # seconds; a slower image fails ('timeout')
+    code: str = ""                              # a --code mix (render3d.batch.code); '' for none
 
     def record(self) -> dict:
         """What the outputs depend on, as JSON (the worker count and image list are not part of it)."""
-        options = json.loads(json.dumps(asdict(self.options), default=str))
+        options = json.loads(json.dumps(asdict(self.options), default=str)) | ({"code": self.code} if self.code else {})
         return {"input_dir": str(self.input_dir), "options": options, "outputs": list(self.outputs)}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One image for a worker: its relative path, and its --code entry (None without --code)."""
+    path: str
+    code: CodeEntry | None = None
 
 
 def image_seed(seed: int, path: str) -> int:
@@ -65,22 +74,27 @@ def image_seed(seed: int, path: str) -> int:
 
 
 class ImageWorker:
-    """Masks one image of a batch, named by its relative path, and writes its outputs; returns its row."""
+    """Masks one image of a batch (a Job) and writes its outputs; returns its row."""
 
     def __init__(self, config: BatchConfig, device: int | None = None):
         self.config = config
         self.engine = Engine(device=device)
 
-    def __call__(self, path: str) -> dict:
+    def __call__(self, job: Job) -> dict:
         start = time.perf_counter()
-        config = self.config
+        config, path = self.config, job.path
         row = failed_row(path)
         try:
             row["seed"] = image_seed(config.options.seed, path)
-            result = self.engine.fit(config.input_dir / path, replace(config.options, seed=row["seed"]))
+            options = replace(config.options, seed=row["seed"])
+            result = self.engine.fit(config.input_dir / path, job.code.options(options) if job.code else options)
+            if job.code:
+                for face in result.metadata["faces"]:
+                    face["code"] = job.code.text
             folder, stem = output_place(config.output_dir, path)
             written = write_outputs(result, confined(config.output_dir, folder), stem, config.outputs)
             row.update(result_fields(result), timings=dict(result.timings),
+                       codes=[job.code.text if job.code else None] * len(result.faces),
                        outputs=sorted(p.relative_to(config.output_dir).as_posix() for p in written.values()))
         except EngineError:             # a broken engine fails every image: it stops the batch
             raise
@@ -118,7 +132,7 @@ def start_worker(worker: Callable[..., Callable], config: BatchConfig, turns: gp
 def failed_row(path: str, reason: str | None = None, error: str | None = None) -> dict:
     """A manifest row for an image that gave no result (the fields of a fitted one, empty)."""
     return {"path": path, "status": "failed", "reason": reason, "error": error, "seed": None, "faces": 0,
-            "masks": [], "wear": [], "iou": [], "face_status": [], "outputs": [], "timings": {}}
+            "masks": [], "wear": [], "codes": [], "iou": [], "face_status": [], "outputs": [], "timings": {}}
 
 
 @contextmanager
@@ -226,7 +240,10 @@ def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool 
     state_dir = state_folder(out, shard)
     with locked(state_dir):
         check_run(config, state_dir, shard.manifest(out), force)
-        items = shard.select(checked(items))
+        items = checked(items)
+        codes = assign(parse_code(config.code, config.options), [item.path for item in items],
+                       config.options.seed) if config.code else {}        # over every shard's images
+        items = shard.select(items)
         start, processed = time.perf_counter(), 0
         with manifest.Manifest(shard.manifest(out)) as rows:
             todo = [item for item in items if not is_done(rows.get(item.path), out)]
@@ -244,7 +261,8 @@ def run_batch(config: BatchConfig, items: list[Item], workers: int, force: bool 
                     setup = partial(start_worker, worker, config, gpu.DeviceTurns(gpu_spec, state_dir / "gpu_turns"))
                     with pool(min(workers, len(paths)), setup, state_dir / "workers.log",
                               job_timeout=config.image_timeout) as workers_pool:
-                        for path, result in workers_pool.run(paths, stopping):
+                        for job, result in workers_pool.run([Job(path, codes.get(path)) for path in paths], stopping):
+                            path = job.path
                             if isinstance(result, (Crashed, TimedOut)):
                                 remove_temps_of(out, path)
                             if isinstance(result, Crashed):
