@@ -443,6 +443,10 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     (["fit", "{photo}", "--mask", "no_such_mask"], 6),
     (["fit", "{photo}", "--texture", "{tmp}/text.jpg"], 6),
     (["fit", "{photo}", "--out", "{tmp}/file.txt"], 5),
+    (["batch", "{tmp}", "{tmp}/out", "--code", "cloth-pattern:plaid"], 2),
+    (["batch", "{tmp}", "{tmp}/out", "--code", "surgical=2", "--color", "#ffffff"], 2),
+    (["batch", "{tmp}", "{tmp}/out", "--code", "surgical-#00ff0=1"], 2),
+    (["batch", "{tmp}", "{tmp}/out", "--code", "surgical=1,no_such_mask=1"], 6),
 ])
 def test_every_error_is_one_line_with_its_exit_code(photo, tmp_path, args, code):
     (tmp_path / "text.jpg").write_text("not a picture\n")

@@ -51,6 +51,9 @@ def test_every_readme_snippet_runs(tmp_path, astronaut):
     # ... the last MaskTheFace-style fit recoloured the cloth mask ...
     face = json.loads((tmp_path / "mtf/astronaut.json").read_text())["faces"][0]
     assert (face["mask"], face["color"]) == ("cloth", "#0473e2")
+    # ... the --code batch gave each of its two entries to one photo ...
+    coded = [json.loads(line) for line in (tmp_path / "mtf_code/manifest.jsonl").read_text().splitlines()]
+    assert sorted(row["codes"][0] for row in coded) == ["cloth-#e54294", "surgical-#0473e2"]
     # ... and the batches and exports cover both photos.
     rows = [json.loads(line) for line in (tmp_path / "masked/manifest.jsonl").read_text().splitlines()]
     assert [row["status"] for row in rows] == ["ok", "ok"]
