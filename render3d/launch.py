@@ -24,8 +24,11 @@ def stop_pending() -> bool:
 
 @contextmanager
 def stops_delivered() -> Iterator[None]:
-    """Deliver Ctrl-C and SIGTERM inside the block (one held back until now is raised on entering it,
-    as KeyboardInterrupt), and hold them back again after it, as they were."""
+    """Deliver Ctrl-C and SIGTERM inside the block, and hold them back again after it, as they were.
+    One held back until now raises KeyboardInterrupt on entering it (SIGTERM's own action would end
+    the process without a word)."""
+    if stop_pending():
+        raise KeyboardInterrupt
     previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)
     try:
         yield

@@ -5,8 +5,8 @@ Each worker calls `setup()` once (for a batch: create the engine), then runs the
 returned on every job it is sent. A worker that dies, in native code or killed, is noticed
 through its process sentinel: its job comes back as `Crashed` and a fresh worker replaces it.
 A job that runs past the pool's `job_timeout` has its worker killed and comes back as `TimedOut`.
-Workers start with SIGINT and SIGTERM ignored (the parent decides when to stop) and die with
-their parent (PR_SET_PDEATHSIG on Linux, and a check of the parent's pid).
+Workers start with SIGINT and SIGTERM held back, then ignore them (the parent decides when to
+stop), and die with their parent (PR_SET_PDEATHSIG on Linux, and a check of the parent's pid).
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -63,18 +62,15 @@ def die_with_parent(parent: int) -> None:
 
 
 @contextmanager
-def stop_signals_ignored() -> Iterator[None]:
-    """Ignore SIGINT and SIGTERM while starting a process: it inherits that, so a Ctrl-C during its
-    start-up cannot kill it with a traceback (Python leaves an ignored SIGINT ignored)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+def stop_signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (block them) while starting a process: it starts with them blocked
+    (until it ignores them), so a Ctrl-C during its start-up cannot kill it with a traceback, and one
+    that reaches this process meanwhile is delivered afterwards, not lost."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def worker_main(conn: Connection, setup: Setup, log: Path | None, parent: int) -> None:
@@ -115,7 +111,7 @@ class Worker:
     def __init__(self, context, setup: Setup, log: Path | None):
         self.conn, child = context.Pipe()
         self.process = context.Process(target=worker_main, args=(child, setup, log, os.getpid()), daemon=True)
-        with stop_signals_ignored():
+        with stop_signals_held():
             self.process.start()
         child.close()
         self.ready = False

@@ -18,8 +18,8 @@ import os
 import signal
 import warnings
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -47,7 +47,7 @@ class ActorLost(Crashed):
         return f"Ray actor died on each of {TASK_RETRIES + 1} tries"
 
 
-def set_up_pickled(setup: bytes) -> Callable[[str], dict]:
+def set_up_pickled(setup: bytes) -> Callable[[Job], dict]:
     """Run a setup that Ray's cloudpickle pickled, so that the actor's worker gets it as Ray shipped it to the
     actor: by value where Ray was told to (register_pickle_by_value)."""
     return cloudpickle.loads(setup)()
@@ -57,7 +57,7 @@ class ImageActor:
     """A Ray Data actor: masks batches of jobs (render3d.batch.runner.Job) in its one worker process, `job_timeout`
     seconds at most per image (None: no limit)."""
 
-    def __init__(self, setup: Callable[[], Callable[[str], dict]], job_timeout: float | None):
+    def __init__(self, setup: Callable[[], Callable[[Job], dict]], job_timeout: float | None):
         self.pool = Pool(1, partial(set_up_pickled, cloudpickle.dumps(setup)), job_timeout=job_timeout)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
