@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 MODES = REALISM_MODES
 STAGES = REALISM_STAGES
 
+FABRIC_DETAIL = 1.0            # strength of the shared weave and fibre detail on the recolourable fabric
+FORM_STRENGTH = 1.0
 Render = tuple[Window, np.ndarray]          # a window and its straight-alpha (h, w, 4) float32 RGBA
 
 
@@ -65,7 +67,9 @@ class Look:
             sh = light.with_gain(self.lighting.sh, gain)
         return [{"normals": normals, "sh": sh, "colour": self.colour.matrix,
                  "ao": part.occlusion if "ao" in self.stages else None,
-                 "shade": self.lighting.shading(part.vertices) if lit else None} for part, normals in parts]
+                 "shade": self.lighting.shading(part.vertices) if lit else None,
+                 "detail": FABRIC_DETAIL if self.shaded and part.recolor else 0.0,
+                 "form": FORM_STRENGTH if lit else 0.0} for part, normals in parts]
 
     @property
     def margin(self) -> int:
