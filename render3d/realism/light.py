@@ -49,6 +49,9 @@ COVERED_SKIN_CM = -1.5
 # A mask is smoother than the face beneath it; its shading is raised toward the range of that skin's.
 FORM_GAIN_RANGE = (1.0, 3.0)
 RESTING_WEIGHT = 0.6           # weight of the skin's normal beneath, against the mask's own (1)
+# The head, hair and body hide part of the room from the mask's sides and underside (`hidden_light`).
+HIDDEN_SIDE, HIDDEN_DOWN, HIDDEN_FLOOR = 0.9, 0.6, 0.3
+HIDDEN_SMOOTH_CM = 1.5
 
 
 # What the SH leaves unexplained (a nose's cast shadow on one cheek, a sharper fall-off, a second
@@ -259,9 +262,47 @@ def resting_normals(normals: np.ndarray, face_normals: np.ndarray, binding: Bind
     vertex over the face blends its own normal with its binding's blend of the face's normals, by
     RESTING_WEIGHT: a mask's side panels turn away from the light with the cheeks and nose sides
     beneath them. Vertices beside the face (loops, straps) keep theirs."""
-    under = np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
-    blend = normals + RESTING_WEIGHT * binding.over_face[:, None] * under
+    blend = normals + RESTING_WEIGHT * binding.over_face[:, None] * under_normals(face_normals, binding)
     return blend / np.maximum(np.linalg.norm(blend, axis=1, keepdims=True), 1e-9)
+
+
+def under_normals(face_normals: np.ndarray, binding: Binding) -> np.ndarray:
+    """(V, 3) blend of the fitted face's normals (468, 3, camera frame) beneath each bound mask vertex
+    (unnormalised)."""
+    return np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
+
+
+def hidden_light(binding: Binding, face_normals: np.ndarray) -> np.ndarray:
+    """(V,) share of the light left to each vertex of a mask part (its `binding`) by the head, hair
+    and body beside and below it: the share of the skin beneath (`facing_share` of the fitted face's
+    normals (468, 3, camera frame): a surface turned to the head's side or down sees less of the
+    room), smoothed over HIDDEN_SMOOTH_CM. The mask spans the nose's sides and its own pleats rather
+    than following them; their shading is the SH's and the baked occlusion's."""
+    face_share = smoothing_matrix() @ facing_share(canonical_normals()[:, 2], face_normals[:, 1])
+    return np.einsum("vk,vk->v", binding.weights, face_share[binding.neighbours]).astype(np.float32)
+
+
+def facing_share(forward: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(N,) 1 - HIDDEN_SIDE (1 - forward)^1.5 - HIDDEN_DOWN max(-up, 0), at least HIDDEN_FLOOR, of unit
+    normals' (N,) component along the head's forward axis and (N,) along the camera's up axis."""
+    side = 1 - np.clip(forward, 0, 1)
+    return np.clip(1 - HIDDEN_SIDE * side ** 1.5 - HIDDEN_DOWN * np.clip(-up, 0, 1), HIDDEN_FLOOR, 1)
+
+
+@lru_cache(maxsize=1)
+def canonical_normals() -> np.ndarray:
+    """(468, 3) unit vertex normals of the canonical face, head frame (y up, z forward)."""
+    face = canonical_face()
+    return vertex_normals(face.vertices[:468], face.triangles)
+
+
+@lru_cache(maxsize=1)
+def smoothing_matrix() -> np.ndarray:
+    """(468, 468) row-normalised Gaussian weights (HIDDEN_SMOOTH_CM) of canonical landmark distances."""
+    vertices = canonical_face().vertices[:468]
+    distance2 = ((vertices[:, None] - vertices[None]) ** 2).sum(-1)
+    weights = np.exp(-distance2 / (2 * HIDDEN_SMOOTH_CM ** 2))
+    return weights / weights.sum(1, keepdims=True)
 
 
 def form_gain(sh: np.ndarray, skin_normals: np.ndarray, mask_normals: np.ndarray) -> float:

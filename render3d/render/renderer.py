@@ -44,8 +44,6 @@ class DrawPart:
     shaded: bool = True             # False: the albedo as it is (a photo texture, the flat look)
     creases: np.ndarray | None = None   # (C, 6) u, v, angle, depth, width, half length (`mask.choice`)
     detail: float = 0.0             # strength of the fabric detail map's weave and fibres (0: none)
-    form: float = 0.0               # strength of the light the head and body hide from the mask's
-                                    # sides and underside (0: none)
 
 
 def _default_sh() -> np.ndarray:
@@ -194,7 +192,6 @@ class Renderer:
             program["u_detail"] = 2
             program["u_detail_repeat"] = DETAIL_REPEAT
         program["u_detail_strength"] = float(detail)
-        program["u_form"] = float(part.form)
         program["u_tint"] = tuple(float(c) for c in part.tint)
         program["u_sh"].write(np.ascontiguousarray(part.sh, dtype=np.float32).tobytes())
         # GLSL matrices are column-major: write the transpose.

@@ -11,7 +11,6 @@ uniform bool u_shaded;          // false: flat, unlit albedo
 uniform sampler2D u_detail;     // fabric detail: normal x, y and fibre shade (render3d.assetgen.detail)
 uniform vec2 u_detail_repeat;   // its tiles across the texture
 uniform float u_detail_strength;    // 0: no detail
-uniform float u_form;           // strength of the light the head and body hide from the sides and underside
 const int MAX_CREASES = 7;
 uniform int u_crease_count;
 uniform vec4 u_creases[MAX_CREASES];      // u, v of the centre, angle in texture space, peak slope
@@ -20,7 +19,7 @@ in vec3 v_normal;
 in vec2 v_uv;
 in vec3 v_position;
 in float v_ao;                  // baked ambient visibility
-in vec3 v_shade;                // the skin's light the SH leaves out, where the mask lies (linear RGB factor)
+in vec3 v_shade;                // the skin's light the SH leaves out and the head hides, where the mask lies (linear RGB factor)
 out vec4 f_color;
 
 vec3 srgb_to_linear(vec3 c) {
@@ -79,14 +78,6 @@ vec3 perturbed_normal(vec3 n, vec3 detail, out float fold) {
     return normalize(mat3(t * inv_max, b * inv_max, n) * m);
 }
 
-float hidden_light(vec3 n) {
-    // The head, hair and body hide part of the sky from the mask's sides and underside: the share of
-    // the light left, from the smooth (unperturbed) normal, at least 0.35.
-    float side = 1.0 - clamp(n.z, 0.0, 1.0);
-    float down = clamp(-n.y, 0.0, 1.0);
-    return clamp(1.0 - u_form * (0.9 * pow(side, 1.5) + 0.6 * down), 0.3, 1.0);
-}
-
 vec3 key_light(out vec3 direction) {
     // The SH's directional part as one light: its direction (camera frame) and its irradiance.
     const vec3 luminance = vec3(0.2126, 0.7152, 0.0722);
@@ -104,7 +95,6 @@ void main() {
     vec3 n = normalize(v_normal);
     bool inside = n.z < 0.0;            // the mask's inner side, seen past its edge
     if (inside) n = -n;
-    float hidden = hidden_light(n);
     float fold = 0.0;
     vec3 detail = vec3(0.5);
     if (u_detail_strength > 0.0) {
@@ -120,6 +110,6 @@ void main() {
     vec3 key = key_light(key_direction);
     float highlight = pow(max(dot(n, normalize(key_direction + vec3(0.0, 0.0, 1.0))), 0.0), 4.0);
     vec3 colour = albedo * light + u_sheen * (0.3 * grazing * grazing * light + 0.3 * highlight * key);
-    colour *= (inside ? 0.6 * v_ao : v_ao) * v_shade * hidden;
+    colour *= (inside ? 0.6 * v_ao : v_ao) * v_shade;
     f_color = vec4(linear_to_srgb(shoulder(u_colour * colour)), 1.0);
 }
