@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -26,6 +27,9 @@ from render3d.face.landmark_sets import BROWS, EYES, NOSTRILS
 from render3d.face.topology import canonical_face
 from render3d.geometry import flip_yz, unit, vertex_normals
 from render3d.mask.placement import Binding
+
+if TYPE_CHECKING:
+    from render3d.mask.library import MaskPart  # the mask library bakes its occlusion with the realism stages
 from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR, RADIANCE_FLOOR, SOLVE_JITTER
 
 # Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them
@@ -50,7 +54,8 @@ COVERED_SKIN_CM = -1.5
 FORM_GAIN_RANGE = (1.0, 3.0)
 RESTING_WEIGHT = 0.6           # weight of the skin's normal beneath, against the mask's own (1)
 # The head, hair and body hide part of the room from the mask's sides and underside (`hidden_light`).
-HIDDEN_SIDE, HIDDEN_DOWN, HIDDEN_FLOOR = 0.9, 0.6, 0.3
+HIDDEN_SIDE, HIDDEN_DOWN, HIDDEN_FLOOR = 0.8, 0.5, 0.3
+HIDDEN_DOWN_FROM = 0.35        # normals facing down less steeply than this (sine) see the room as if level
 HIDDEN_SMOOTH_CM = 1.5
 
 
@@ -272,21 +277,44 @@ def under_normals(face_normals: np.ndarray, binding: Binding) -> np.ndarray:
     return np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
 
 
-def hidden_light(binding: Binding, face_normals: np.ndarray) -> np.ndarray:
-    """(V,) share of the light left to each vertex of a mask part (its `binding`) by the head, hair
-    and body beside and below it: the share of the skin beneath (`facing_share` of the fitted face's
-    normals (468, 3, camera frame): a surface turned to the head's side or down sees less of the
-    room), smoothed over HIDDEN_SMOOTH_CM. The mask spans the nose's sides and its own pleats rather
-    than following them; their shading is the SH's and the baked occlusion's."""
-    face_share = smoothing_matrix() @ facing_share(canonical_normals()[:, 2], face_normals[:, 1])
-    return np.einsum("vk,vk->v", binding.weights, face_share[binding.neighbours]).astype(np.float32)
+def hidden_light(part: MaskPart, normals: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
+    """(V,) share of the light left to each vertex of a mask part by the head, hair and body beside
+    and below it (`facing_share`), from its normals (V, 3, camera frame) and its canonical ones, both
+    smoothed over HIDDEN_SMOOTH_CM so that pleats and creases keep the SH's and the baked occlusion's
+    own shading. Where the smoothed normals cancel (round loops and straps) the share is the skin's
+    beneath, from the fitted face's normals (468, 3, camera frame), smoothed alike."""
+    camera, coherence = smoothed_normals(part.binding, normals)
+    head, _ = smoothed_normals(part.binding, part.normals)
+    own = facing_share(head[:, 2], camera[:, 1])
+    blur = face_blur()
+    skin = facing_share(unit(blur @ canonical_normals())[:, 2], unit(blur @ face_normals)[:, 1])
+    beneath = np.einsum("vk,vk->v", part.binding.weights, skin[part.binding.neighbours])
+    return (coherence * own + (1 - coherence) * beneath).astype(np.float32)
+
+
+def smoothed_normals(binding: Binding, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normals (V, 3) of a bound mask part averaged over HIDDEN_SMOOTH_CM of the face they lie on: each
+    is spread onto the face landmarks it is bound to, blurred over the canonical face (`face_blur`) and
+    gathered back. Returns the (V, 3) unit averages and (V,) their length in [0, 1] (1: all alike)."""
+    unit_normals = unit(normals)
+    neighbours, weights = binding.neighbours.ravel(), binding.weights.ravel()
+    spread = np.stack([np.bincount(neighbours, weights * np.repeat(unit_normals[:, axis], binding.weights.shape[1]),
+                                   minlength=468) for axis in range(3)], axis=1)
+    mass = np.bincount(neighbours, weights, minlength=468)
+    blur = face_blur()
+    landmark_mean = blur @ spread / np.maximum(blur @ mass, LENGTH_FLOOR)[:, None]
+    gathered = np.einsum("vk,vkd->vd", binding.weights, landmark_mean[binding.neighbours])
+    length = np.linalg.norm(gathered, axis=1)
+    return gathered / np.maximum(length, LENGTH_FLOOR)[:, None], np.clip(length, 0, 1)
 
 
 def facing_share(forward: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """(N,) 1 - HIDDEN_SIDE (1 - forward)^1.5 - HIDDEN_DOWN max(-up, 0), at least HIDDEN_FLOOR, of unit
-    normals' (N,) component along the head's forward axis and (N,) along the camera's up axis."""
+    """(N,) share of the room's light seen by unit normals whose components along the head's forward
+    axis and along the camera's up axis are `forward` and `up` (N,): less HIDDEN_SIDE (1 - forward),
+    less HIDDEN_DOWN times how far past HIDDEN_DOWN_FROM they face down; at least HIDDEN_FLOOR."""
     side = 1 - np.clip(forward, 0, 1)
-    return np.clip(1 - HIDDEN_SIDE * side ** 1.5 - HIDDEN_DOWN * np.clip(-up, 0, 1), HIDDEN_FLOOR, 1)
+    down = np.clip((-up - HIDDEN_DOWN_FROM) / (1 - HIDDEN_DOWN_FROM), 0, 1)
+    return np.clip(1 - HIDDEN_SIDE * side - HIDDEN_DOWN * down, HIDDEN_FLOOR, 1)
 
 
 @lru_cache(maxsize=1)
@@ -297,12 +325,10 @@ def canonical_normals() -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def smoothing_matrix() -> np.ndarray:
-    """(468, 468) row-normalised Gaussian weights (HIDDEN_SMOOTH_CM) of canonical landmark distances."""
+def face_blur() -> np.ndarray:
+    """(468, 468) Gaussian weights (HIDDEN_SMOOTH_CM) of the canonical landmarks' distances."""
     vertices = canonical_face().vertices[:468]
-    distance2 = ((vertices[:, None] - vertices[None]) ** 2).sum(-1)
-    weights = np.exp(-distance2 / (2 * HIDDEN_SMOOTH_CM ** 2))
-    return weights / weights.sum(1, keepdims=True)
+    return np.exp(-((vertices[:, None] - vertices[None]) ** 2).sum(-1) / (2 * HIDDEN_SMOOTH_CM ** 2))
 
 
 def form_gain(sh: np.ndarray, skin_normals: np.ndarray, mask_normals: np.ndarray) -> float:
