@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from render3d._paths import DETAIL_TEXTURE
-from render3d.assetgen.textures import BODY_CM, fibres, noise, normal_map, weave
+from render3d.assetgen.textures import BODY_CM, noise, normal_map, weave
 from render3d.render.renderer import DETAIL_REPEAT
 
 DETAIL_SIZE = (128, 128)
@@ -27,8 +27,11 @@ def fabric_detail() -> np.ndarray:
     """The (DETAIL_SIZE) uint8 detail map: normal x, y in red and green, fibre shade in blue."""
     tile_cm = (BODY_CM[0] / DETAIL_REPEAT[0], BODY_CM[1] / DETAIL_REPEAT[1])
     threads = weave(DETAIL_SIZE, THREAD_PERIOD_PX)
-    fuzz = 0.6 * fibres(DETAIL_SIZE, 400, (3.0, 9.0), seed=91) + 0.4 * noise(DETAIL_SIZE, 1.2, seed=92)
-    detail = normal_map(WEAVE_DEPTH_CM * threads + FUZZ_DEPTH_CM * fuzz, tile_cm)
+    fuzz = 0.6 * noise(DETAIL_SIZE, (0.7, 2.5), seed=91) + 0.4 * noise(DETAIL_SIZE, 1.2, seed=92)    # fibres along the threads
+    # The relief's slopes with wrapped neighbours at the tile's sides, so that it tiles.
+    padded = np.pad(WEAVE_DEPTH_CM * threads + FUZZ_DEPTH_CM * fuzz, 1, mode="wrap")
+    detail = normal_map(padded, (tile_cm[0] * padded.shape[1] / DETAIL_SIZE[0],
+                                 tile_cm[1] * padded.shape[0] / DETAIL_SIZE[1]))[1:-1, 1:-1]
     shade = 0.5 * threads / np.abs(threads).max() + 0.5 * fuzz / np.abs(fuzz).max()
     detail[..., 2] = np.round(127.5 * (1 + SHADE_SPREAD * shade)).clip(0, 255).astype(np.uint8)
     return detail
