@@ -57,6 +57,7 @@ RESTING_WEIGHT = 0.6           # weight of the skin's normal beneath, against th
 HIDDEN_SIDE, HIDDEN_DOWN, HIDDEN_FLOOR = 0.8, 0.5, 0.3
 HIDDEN_DOWN_FROM = 0.35        # normals facing down less steeply than this (sine) see the room as if level
 HIDDEN_SMOOTH_CM = 1.5
+SMOOTH_NEIGHBOURS = 4          # face landmarks each mask vertex is smoothed through
 
 
 # What the SH leaves unexplained (a nose's cast shadow on one cheek, a sharper fall-off, a second
@@ -277,35 +278,43 @@ def under_normals(face_normals: np.ndarray, binding: Binding) -> np.ndarray:
     return np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
 
 
-def hidden_light(part: MaskPart, normals: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
+def hidden_light(part: MaskPart, rotation: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
     """(V,) share of the light left to each vertex of a mask part by the head, hair and body beside
-    and below it (`facing_share`), from its normals (V, 3, camera frame) and its canonical ones, both
-    smoothed over HIDDEN_SMOOTH_CM so that pleats and creases keep the SH's and the baked occlusion's
-    own shading. Where the smoothed normals cancel (round loops and straps) the share is the skin's
-    beneath, from the fitted face's normals (468, 3, camera frame), smoothed alike."""
-    camera, coherence = smoothed_normals(part.binding, normals)
-    head, _ = smoothed_normals(part.binding, part.normals)
-    own = facing_share(head[:, 2], camera[:, 1])
+    and below it (`facing_share`), from its normals smoothed over HIDDEN_SMOOTH_CM (so pleats and
+    creases keep the SH's and the baked occlusion's own shading), turned by the face's (3, 3)
+    canonical-to-image `rotation`. Where the smoothed normals cancel (round loops and straps) the
+    share is the skin's beneath, from the fitted face's normals (468, 3, camera frame), smoothed alike."""
+    head, coherence = smoothed_normals(part.binding, part.normals)
+    own = facing_share(head[:, 2], flip_yz(head @ rotation.T)[:, 1])
     blur = face_blur()
-    skin = facing_share(unit(blur @ canonical_normals())[:, 2], unit(blur @ face_normals)[:, 1])
-    beneath = np.einsum("vk,vk->v", part.binding.weights, skin[part.binding.neighbours])
+    skin = facing_share(skin_forward(), unit(blur @ face_normals)[:, 1])
+    neighbours, weights = nearest_binding(part.binding)
+    beneath = (weights * skin[neighbours]).sum(1)
     return (coherence * own + (1 - coherence) * beneath).astype(np.float32)
 
 
 def smoothed_normals(binding: Binding, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Normals (V, 3) of a bound mask part averaged over HIDDEN_SMOOTH_CM of the face they lie on: each
-    is spread onto the face landmarks it is bound to, blurred over the canonical face (`face_blur`) and
-    gathered back. Returns the (V, 3) unit averages and (V,) their length in [0, 1] (1: all alike)."""
-    unit_normals = unit(normals)
-    neighbours, weights = binding.neighbours.ravel(), binding.weights.ravel()
-    spread = np.stack([np.bincount(neighbours, weights * np.repeat(unit_normals[:, axis], binding.weights.shape[1]),
-                                   minlength=468) for axis in range(3)], axis=1)
-    mass = np.bincount(neighbours, weights, minlength=468)
+    is spread onto the nearest SMOOTH_NEIGHBOURS face landmarks it is bound to, blurred over the
+    canonical face (`face_blur`) and gathered back. Returns the (V, 3) unit averages and (V,) their
+    length in [0, 1] (1: all alike)."""
+    neighbours, weights = nearest_binding(binding)
+    weighted = (weights[:, :, None] * unit(normals)[:, None]).reshape(-1, 3)
+    flat = neighbours.ravel()
+    spread = np.stack([np.bincount(flat, weighted[:, axis], minlength=468) for axis in range(3)], axis=1)
+    mass = np.bincount(flat, weights.ravel(), minlength=468)
     blur = face_blur()
     landmark_mean = blur @ spread / np.maximum(blur @ mass, LENGTH_FLOOR)[:, None]
-    gathered = np.einsum("vk,vkd->vd", binding.weights, landmark_mean[binding.neighbours])
+    gathered = np.matmul(weights[:, None], landmark_mean[neighbours])[:, 0]
     length = np.linalg.norm(gathered, axis=1)
     return gathered / np.maximum(length, LENGTH_FLOOR)[:, None], np.clip(length, 0, 1)
+
+
+def nearest_binding(binding: Binding) -> tuple[np.ndarray, np.ndarray]:
+    """(V, SMOOTH_NEIGHBOURS) a binding's nearest face landmarks (it lists them nearest first) and
+    their weights, renormalised."""
+    weights = binding.weights[:, :SMOOTH_NEIGHBOURS]
+    return binding.neighbours[:, :SMOOTH_NEIGHBOURS], weights / weights.sum(1, keepdims=True)
 
 
 def facing_share(forward: np.ndarray, up: np.ndarray) -> np.ndarray:
@@ -322,6 +331,12 @@ def canonical_normals() -> np.ndarray:
     """(468, 3) unit vertex normals of the canonical face, head frame (y up, z forward)."""
     face = canonical_face()
     return vertex_normals(face.vertices[:468], face.triangles)
+
+
+@lru_cache(maxsize=1)
+def skin_forward() -> np.ndarray:
+    """(468,) component along the head's forward axis of the canonical face's normals, smoothed by `face_blur`."""
+    return unit(face_blur() @ canonical_normals())[:, 2]
 
 
 @lru_cache(maxsize=1)

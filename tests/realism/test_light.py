@@ -82,11 +82,13 @@ def test_surfaces_turned_sideways_or_down_see_less_of_the_room():
     assert forward == 1.0 and side == HIDDEN_FLOOR and down < 0.8
 
 
+UPRIGHT = np.diag([1.0, -1.0, -1.0])     # a frontal, upright face's rotation, canonical axes to image axes
+
+
 def test_hidden_light_darkens_the_masks_sides_and_underside():
     # A frontal, upright face: the camera frame is the canonical head frame.
     body = load_mask(resolve_mask("surgical")).parts[0]
-    normals = body.normals / np.linalg.norm(body.normals, axis=1, keepdims=True)
-    share = hidden_light(body, normals, canonical_normals())
+    share = hidden_light(body, UPRIGHT, canonical_normals())
     assert share.min() >= HIDDEN_FLOOR and share.max() <= 1.0
     x, y = body.vertices[:, 0], body.vertices[:, 1]
     middle = (np.abs(x) < 2) & (np.abs(y - np.median(y)) < 1)
@@ -94,5 +96,5 @@ def test_hidden_light_darkens_the_masks_sides_and_underside():
     assert share[sides].mean() < share[middle].mean() - 0.1
     assert share[bottom].mean() < share[middle].mean() - 0.1
     # Upside down (the camera's up is the head's down) the part under the chin faces up, into the light.
-    flipped = hidden_light(body, normals * [-1, -1, 1], canonical_normals() * [-1, -1, 1])
+    flipped = hidden_light(body, UPRIGHT @ np.diag([-1.0, -1.0, 1.0]), canonical_normals() * [-1, -1, 1])
     assert flipped[bottom].mean() > share[bottom].mean() + 0.2
