@@ -27,7 +27,8 @@ def fabric_detail() -> np.ndarray:
     """The (DETAIL_SIZE) uint8 detail map: normal x, y in red and green, fibre shade in blue."""
     tile_cm = (BODY_CM[0] / DETAIL_REPEAT[0], BODY_CM[1] / DETAIL_REPEAT[1])
     threads = weave(DETAIL_SIZE, THREAD_PERIOD_PX)
-    fuzz = 0.6 * noise(DETAIL_SIZE, (0.7, 2.5), seed=91) + 0.4 * noise(DETAIL_SIZE, 1.2, seed=92)    # fibres along the threads
+    # Loose fibres, streaked along the rows, and fuzz.
+    fuzz = 0.6 * noise(DETAIL_SIZE, (0.7, 2.5), seed=91) + 0.4 * noise(DETAIL_SIZE, 1.2, seed=92)
     # The relief's slopes with wrapped neighbours at the tile's sides, so that it tiles.
     padded = np.pad(WEAVE_DEPTH_CM * threads + FUZZ_DEPTH_CM * fuzz, 1, mode="wrap")
     detail = normal_map(padded, (tile_cm[0] * padded.shape[1] / DETAIL_SIZE[0],

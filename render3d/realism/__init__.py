@@ -63,8 +63,8 @@ class Look:
         shades = [None] * len(parts)
         if lit:
             face_normals = light.face_normals(fitted)
-            shades = [self.lighting.shading(part.vertices) * light.hidden_light(part, fitted.rotation, face_normals)[:, None]
-                      for part, _ in parts]
+            shades = [self.lighting.shading(part.vertices)
+                      * light.hidden_light(part, fitted.rotation, face_normals)[:, None] for part, _ in parts]
             parts = [(part, light.resting_normals(normals, face_normals, part.binding)) for part, normals in parts]
             fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
             gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))

@@ -27,10 +27,10 @@ from render3d.face.landmark_sets import BROWS, EYES, NOSTRILS
 from render3d.face.topology import canonical_face
 from render3d.geometry import flip_yz, unit, vertex_normals
 from render3d.mask.placement import Binding
+from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR, RADIANCE_FLOOR, SOLVE_JITTER
 
 if TYPE_CHECKING:
     from render3d.mask.library import MaskPart  # the mask library bakes its occlusion with the realism stages
-from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR, RADIANCE_FLOOR, SOLVE_JITTER
 
 # Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them
 # (the lips lie below the beard line).
@@ -268,14 +268,9 @@ def resting_normals(normals: np.ndarray, face_normals: np.ndarray, binding: Bind
     vertex over the face blends its own normal with its binding's blend of the face's normals, by
     RESTING_WEIGHT: a mask's side panels turn away from the light with the cheeks and nose sides
     beneath them. Vertices beside the face (loops, straps) keep theirs."""
-    blend = normals + RESTING_WEIGHT * binding.over_face[:, None] * under_normals(face_normals, binding)
+    under = np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
+    blend = normals + RESTING_WEIGHT * binding.over_face[:, None] * under
     return blend / np.maximum(np.linalg.norm(blend, axis=1, keepdims=True), 1e-9)
-
-
-def under_normals(face_normals: np.ndarray, binding: Binding) -> np.ndarray:
-    """(V, 3) blend of the fitted face's normals (468, 3, camera frame) beneath each bound mask vertex
-    (unnormalised)."""
-    return np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
 
 
 def hidden_light(part: MaskPart, rotation: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
