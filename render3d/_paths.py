@@ -14,3 +14,4 @@ ASSETS_DIR = _data_dir("assets")
 MESHES_DIR = ASSETS_DIR / "meshes"
 TEXTURES_DIR = ASSETS_DIR / "textures"
 SHADERS_DIR = _PACKAGE_DIR / "render" / "shaders"
+DETAIL_TEXTURE = TEXTURES_DIR / "fabric_detail.png"

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from render3d._paths import ASSETS_DIR, MESHES_DIR, TEXTURES_DIR
-from render3d.assetgen import baked, canonical, masks, photos
+from render3d.assetgen import baked, canonical, detail, masks, photos
 
 
 def main() -> None:
@@ -27,6 +27,7 @@ def main() -> None:
     print(f"canonical face: {canonical.build(meshes_dir)}")
     reports = masks.build_all(meshes_dir, textures_dir)
     print(masks.format_report(reports))
+    print(f"fabric detail: {detail.build(textures_dir / detail.DETAIL_TEXTURE.name)}")
     print(f"baked: {len(baked.build(meshes_dir))} part meshes")
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 MODES = REALISM_MODES
 STAGES = REALISM_STAGES
 
+FABRIC_DETAIL = 1.0            # strength of the shared weave and fibre detail on the recolourable fabric
 Render = tuple[Window, np.ndarray]          # a window and its straight-alpha (h, w, 4) float32 RGBA
 
 
@@ -55,17 +56,23 @@ class Look:
         The light's directional bands are raised until the recolourable fabric's shading spans the
         range of the skin it covers (`light.form_gain`); the mask's shading normals lean toward the
         skin's beneath (`light.resting_normals`), and the skin's shading that the SH leaves
-        unexplained carries over to the mask lying on it (`Lighting.shading`, per vertex)."""
+        unexplained carries over to the mask lying on it (`Lighting.shading`, per vertex), less the
+        light the head and body hide from its sides and underside (`light.hidden_light`). The
+        recolourable fabric gets the shared weave and fibre detail map."""
         sh, lit = DEFAULT_SH, "light" in self.stages and self.lighting is not None
+        shades = [None] * len(parts)
         if lit:
             face_normals = light.face_normals(fitted)
+            shades = [self.lighting.shading(part.vertices)
+                      * light.hidden_light(part, fitted.rotation, face_normals)[:, None] for part, _ in parts]
             parts = [(part, light.resting_normals(normals, face_normals, part.binding)) for part, normals in parts]
             fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
             gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))
             sh = light.with_gain(self.lighting.sh, gain)
         return [{"normals": normals, "sh": sh, "colour": self.colour.matrix,
-                 "ao": part.occlusion if "ao" in self.stages else None,
-                 "shade": self.lighting.shading(part.vertices) if lit else None} for part, normals in parts]
+                 "ao": part.occlusion if "ao" in self.stages else None, "shade": shade,
+                 "detail": FABRIC_DETAIL if self.shaded and part.recolor else 0.0}
+                for (part, normals), shade in zip(parts, shades)]
 
     @property
     def margin(self) -> int:

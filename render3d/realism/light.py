@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -27,6 +28,9 @@ from render3d.face.topology import canonical_face
 from render3d.geometry import flip_yz, unit, vertex_normals
 from render3d.mask.placement import Binding
 from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR, RADIANCE_FLOOR, SOLVE_JITTER
+
+if TYPE_CHECKING:
+    from render3d.mask.library import MaskPart  # the mask library bakes its occlusion with the realism stages
 
 # Canonical landmarks whose surroundings are not bare skin, with the radius (cm) left out around them
 # (the lips lie below the beard line).
@@ -49,6 +53,11 @@ COVERED_SKIN_CM = -1.5
 # A mask is smoother than the face beneath it; its shading is raised toward the range of that skin's.
 FORM_GAIN_RANGE = (1.0, 3.0)
 RESTING_WEIGHT = 0.6           # weight of the skin's normal beneath, against the mask's own (1)
+# The head, hair and body hide part of the room from the mask's sides and underside (`hidden_light`).
+HIDDEN_SIDE, HIDDEN_DOWN, HIDDEN_FLOOR = 0.8, 0.5, 0.3
+HIDDEN_DOWN_FROM = 0.35        # normals facing down less steeply than this (sine) see the room as if level
+HIDDEN_SMOOTH_CM = 1.5
+SMOOTH_NEIGHBOURS = 4          # face landmarks each mask vertex is smoothed through
 
 
 # What the SH leaves unexplained (a nose's cast shadow on one cheek, a sharper fall-off, a second
@@ -262,6 +271,74 @@ def resting_normals(normals: np.ndarray, face_normals: np.ndarray, binding: Bind
     under = np.einsum("vk,vkd->vd", binding.weights, face_normals[binding.neighbours])
     blend = normals + RESTING_WEIGHT * binding.over_face[:, None] * under
     return blend / np.maximum(np.linalg.norm(blend, axis=1, keepdims=True), 1e-9)
+
+
+def hidden_light(part: MaskPart, rotation: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
+    """(V,) share of the light left to each vertex of a mask part by the head, hair and body beside
+    and below it (`facing_share`), from its normals smoothed over HIDDEN_SMOOTH_CM (so pleats and
+    creases keep the SH's and the baked occlusion's own shading), turned by the face's (3, 3)
+    canonical-to-image `rotation`. Where the smoothed normals cancel (round loops and straps) the
+    share is the skin's beneath, from the fitted face's normals (468, 3, camera frame), smoothed alike."""
+    head, coherence = smoothed_normals(part.binding, part.normals)
+    own = facing_share(head[:, 2], flip_yz(head @ rotation.T)[:, 1])
+    blur = face_blur()
+    skin = facing_share(skin_forward(), unit(blur @ face_normals)[:, 1])
+    neighbours, weights = nearest_binding(part.binding)
+    beneath = (weights * skin[neighbours]).sum(1)
+    return (coherence * own + (1 - coherence) * beneath).astype(np.float32)
+
+
+def smoothed_normals(binding: Binding, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normals (V, 3) of a bound mask part averaged over HIDDEN_SMOOTH_CM of the face they lie on: each
+    is spread onto the nearest SMOOTH_NEIGHBOURS face landmarks it is bound to, blurred over the
+    canonical face (`face_blur`) and gathered back. Returns the (V, 3) unit averages and (V,) their
+    length in [0, 1] (1: all alike)."""
+    neighbours, weights = nearest_binding(binding)
+    weighted = (weights[:, :, None] * unit(normals)[:, None]).reshape(-1, 3)
+    flat = neighbours.ravel()
+    spread = np.stack([np.bincount(flat, weighted[:, axis], minlength=468) for axis in range(3)], axis=1)
+    mass = np.bincount(flat, weights.ravel(), minlength=468)
+    blur = face_blur()
+    landmark_mean = blur @ spread / np.maximum(blur @ mass, LENGTH_FLOOR)[:, None]
+    gathered = np.matmul(weights[:, None], landmark_mean[neighbours])[:, 0]
+    length = np.linalg.norm(gathered, axis=1)
+    return gathered / np.maximum(length, LENGTH_FLOOR)[:, None], np.clip(length, 0, 1)
+
+
+def nearest_binding(binding: Binding) -> tuple[np.ndarray, np.ndarray]:
+    """(V, SMOOTH_NEIGHBOURS) a binding's nearest face landmarks (it lists them nearest first) and
+    their weights, renormalised."""
+    weights = binding.weights[:, :SMOOTH_NEIGHBOURS]
+    return binding.neighbours[:, :SMOOTH_NEIGHBOURS], weights / weights.sum(1, keepdims=True)
+
+
+def facing_share(forward: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(N,) share of the room's light seen by unit normals whose components along the head's forward
+    axis and along the camera's up axis are `forward` and `up` (N,): less HIDDEN_SIDE (1 - forward),
+    less HIDDEN_DOWN times how far past HIDDEN_DOWN_FROM they face down; at least HIDDEN_FLOOR."""
+    side = 1 - np.clip(forward, 0, 1)
+    down = np.clip((-up - HIDDEN_DOWN_FROM) / (1 - HIDDEN_DOWN_FROM), 0, 1)
+    return np.clip(1 - HIDDEN_SIDE * side - HIDDEN_DOWN * down, HIDDEN_FLOOR, 1)
+
+
+@lru_cache(maxsize=1)
+def canonical_normals() -> np.ndarray:
+    """(468, 3) unit vertex normals of the canonical face, head frame (y up, z forward)."""
+    face = canonical_face()
+    return vertex_normals(face.vertices[:468], face.triangles)
+
+
+@lru_cache(maxsize=1)
+def skin_forward() -> np.ndarray:
+    """(468,) component along the head's forward axis of the canonical face's normals, smoothed by `face_blur`."""
+    return unit(face_blur() @ canonical_normals())[:, 2]
+
+
+@lru_cache(maxsize=1)
+def face_blur() -> np.ndarray:
+    """(468, 468) Gaussian weights (HIDDEN_SMOOTH_CM) of the canonical landmarks' distances."""
+    vertices = canonical_face().vertices[:468]
+    return np.exp(-((vertices[:, None] - vertices[None]) ** 2).sum(-1) / (2 * HIDDEN_SMOOTH_CM ** 2))
 
 
 def form_gain(sh: np.ndarray, skin_normals: np.ndarray, mask_normals: np.ndarray) -> float:

@@ -7,20 +7,22 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import lru_cache, wraps
 
 import cv2
 import moderngl
 import numpy as np
 
-from render3d._paths import SHADERS_DIR
+from render3d._paths import DETAIL_TEXTURE, SHADERS_DIR
 from render3d.errors import EngineError
 from render3d.geometry import Window, unpremultiply
+from render3d.io.image_in import load_image
 
 MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
 DEPTH_PADDING = 1.0
 MAX_TARGETS = 2             # render-target sizes kept for reuse, the least recently used released first
 MAX_TEXTURE_BYTES = 128 * 2 ** 20   # GL textures kept (pixels with their mipmaps), likewise
+DETAIL_REPEAT = (36.0, 25.0)        # fabric detail tiles across a body texture's u and v (about 0.55 cm each)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class DrawPart:
     shade: np.ndarray | None = None     # (V, 3) linear RGB factor of the light per vertex (None: 1)
     shaded: bool = True             # False: the albedo as it is (a photo texture, the flat look)
     creases: np.ndarray | None = None   # (C, 6) u, v, angle, depth, width, half length (`mask.choice`)
+    detail: float = 0.0             # strength of the fabric detail map's weave and fibres (0: none)
 
 
 def _default_sh() -> np.ndarray:
@@ -183,6 +186,12 @@ class Renderer:
             self._texture(part.texture_key + ":normal", part.normal_map).use(1)
             program["u_normal_map"] = 1
         program["u_has_normal_map"] = has_normal_map
+        detail = part.detail if shaded else 0.0
+        if detail > 0:
+            self._texture("fabric_detail", detail_map()).use(2)
+            program["u_detail"] = 2
+            program["u_detail_repeat"] = DETAIL_REPEAT
+        program["u_detail_strength"] = float(detail)
         program["u_tint"] = tuple(float(c) for c in part.tint)
         program["u_sh"].write(np.ascontiguousarray(part.sh, dtype=np.float32).tobytes())
         # GLSL matrices are column-major: write the transpose.
@@ -199,6 +208,12 @@ class Renderer:
         ao = np.ones(len(part.positions)) if part.ao is None else part.ao
         shade = np.ones((len(part.positions), 3)) if part.shade is None else part.shade
         self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None], shade)
+
+
+@lru_cache(maxsize=1)
+def detail_map() -> np.ndarray:
+    """(H, W, 3) uint8 fabric detail map (`render3d.assetgen.detail`): normal x, y and fibre shade."""
+    return load_image(DETAIL_TEXTURE).rgb
 
 
 def texture_bytes(texture: moderngl.Texture) -> int:

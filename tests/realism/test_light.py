@@ -5,13 +5,19 @@ import numpy as np
 import pytest
 
 from render3d.colourspace import LUMINANCE
+from render3d.geometry import flip_yz
+from render3d.mask.library import load_mask, resolve_mask
 from render3d.realism.light import (
+    HIDDEN_FLOOR,
+    canonical_normals,
     MASK_NORMALS,
     MIN_RELATIVE_IRRADIANCE,
     MIN_SAMPLES,
     SkinSamples,
+    facing_share,
     fibonacci_directions,
     fit_lighting,
+    hidden_light,
     limit_contrast,
     sh_basis,
 )
@@ -69,3 +75,26 @@ def test_contrast_is_limited_over_the_mask_normals():
     irradiance = MASK_NORMALS @ limited @ LUMINANCE
     assert irradiance.min() >= MIN_RELATIVE_IRRADIANCE * irradiance.mean() - 1e-9
     assert np.allclose(limit_contrast(TRUE_SH), TRUE_SH)             # gentle light is kept as it is
+
+
+def test_surfaces_turned_sideways_or_down_see_less_of_the_room():
+    forward, side, down = facing_share(np.array([1.0, 0.0, 0.8]), np.array([0.0, 0.0, -0.6]))
+    assert forward == 1.0 and side == HIDDEN_FLOOR and down < 0.8
+
+
+UPRIGHT = np.diag([1.0, -1.0, -1.0])     # a frontal, upright face's rotation, canonical axes to image axes
+
+
+def test_hidden_light_darkens_the_masks_sides_and_underside():
+    # A frontal, upright face: the camera frame is the canonical head frame.
+    body = load_mask(resolve_mask("surgical")).parts[0]
+    share = hidden_light(body, UPRIGHT, canonical_normals())
+    assert share.min() >= HIDDEN_FLOOR and share.max() <= 1.0
+    x, y = body.vertices[:, 0], body.vertices[:, 1]
+    middle = (np.abs(x) < 2) & (np.abs(y - np.median(y)) < 1)
+    sides, bottom = np.abs(x) > np.abs(x).max() - 2, y < y.min() + 1.5
+    assert share[sides].mean() < share[middle].mean() - 0.1
+    assert share[bottom].mean() < share[middle].mean() - 0.1
+    # Upside down (the camera's up is the head's down) the part under the chin faces up, into the light.
+    flipped = hidden_light(body, UPRIGHT @ np.diag([-1.0, -1.0, 1.0]), canonical_normals() * [-1, -1, 1])
+    assert flipped[bottom].mean() > share[bottom].mean() + 0.2

@@ -8,6 +8,9 @@ uniform vec3 u_sh[9];           // irradiance SH coefficients, linear RGB (basis
 uniform mat3 u_colour;          // colour match of the lit result (exposure, white balance, saturation)
 uniform float u_sheen;
 uniform bool u_shaded;          // false: flat, unlit albedo
+uniform sampler2D u_detail;     // fabric detail: normal x, y and fibre shade (render3d.assetgen.detail)
+uniform vec2 u_detail_repeat;   // its tiles across the texture
+uniform float u_detail_strength;    // 0: no detail
 const int MAX_CREASES = 7;
 uniform int u_crease_count;
 uniform vec4 u_creases[MAX_CREASES];      // u, v of the centre, angle in texture space, peak slope
@@ -16,7 +19,7 @@ in vec3 v_normal;
 in vec2 v_uv;
 in vec3 v_position;
 in float v_ao;                  // baked ambient visibility
-in vec3 v_shade;                // the skin's light the SH leaves out, where the mask lies (linear RGB factor)
+in vec3 v_shade;                // the skin's light the SH leaves out and the head hides, where the mask lies (linear RGB factor)
 out vec4 f_color;
 
 vec3 srgb_to_linear(vec3 c) {
@@ -61,7 +64,7 @@ vec2 crease_slope(vec2 uv, out float fold) {
     return slope;
 }
 
-vec3 perturbed_normal(vec3 n, out float fold) {
+vec3 perturbed_normal(vec3 n, vec3 detail, out float fold) {
     // Cotangent frame from screen-space derivatives: no per-vertex tangents needed.
     vec3 dp1 = dFdx(v_position), dp2 = dFdy(v_position);
     vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
@@ -71,7 +74,16 @@ vec3 perturbed_normal(vec3 n, out float fold) {
     float inv_max = inversesqrt(max(dot(t, t), dot(b, b)) + 1e-20);
     vec3 m = u_has_normal_map ? texture(u_normal_map, v_uv).xyz * 2.0 - 1.0 : vec3(0.0, 0.0, 1.0);
     m.xy -= crease_slope(v_uv, fold);
+    m.xy += u_detail_strength * (detail.xy * 2.0 - 1.0);
     return normalize(mat3(t * inv_max, b * inv_max, n) * m);
+}
+
+vec3 key_light(out vec3 direction) {
+    // The SH's directional part as one light: its direction (camera frame) and its irradiance.
+    const vec3 luminance = vec3(0.2126, 0.7152, 0.0722);
+    vec3 band1 = vec3(dot(u_sh[3], luminance), dot(u_sh[1], luminance), dot(u_sh[2], luminance));
+    direction = length(band1) > 1e-4 ? normalize(band1) : vec3(0.0, 0.0, 1.0);
+    return max(sh_irradiance(direction) - u_sh[0], vec3(0.0));
 }
 
 void main() {
@@ -84,11 +96,20 @@ void main() {
     bool inside = n.z < 0.0;            // the mask's inner side, seen past its edge
     if (inside) n = -n;
     float fold = 0.0;
-    if (u_has_normal_map || u_crease_count > 0) n = perturbed_normal(n, fold);
+    vec3 detail = vec3(0.5);
+    if (u_detail_strength > 0.0) {
+        detail = texture(u_detail, v_uv * u_detail_repeat).xyz;
+        albedo *= 1.0 + u_detail_strength * (2.0 * detail.z - 1.0);
+    }
+    if (u_has_normal_map || u_crease_count > 0 || u_detail_strength > 0.0) n = perturbed_normal(n, detail, fold);
     vec3 light = max(sh_irradiance(n), vec3(0.0)) * (1.0 - 0.25 * fold);   // a crease's valley sees less sky
-    // Fabric sheen: fibres catch the light toward grazing view angles, in the light's colour.
+    // Fabric sheen: fibres catch the light toward grazing view angles, in the light's colour, and a
+    // broad highlight where the surface turns halfway between the key light and the camera.
     float grazing = 1.0 - clamp(n.z, 0.0, 1.0);
-    vec3 colour = albedo * light + u_sheen * 0.3 * grazing * grazing * light;
+    vec3 key_direction;
+    vec3 key = key_light(key_direction);
+    float highlight = pow(max(dot(n, normalize(key_direction + vec3(0.0, 0.0, 1.0))), 0.0), 4.0);
+    vec3 colour = albedo * light + u_sheen * (0.3 * grazing * grazing * light + 0.3 * highlight * key);
     colour *= (inside ? 0.6 * v_ao : v_ao) * v_shade;
     f_color = vec4(linear_to_srgb(shoulder(u_colour * colour)), 1.0);
 }
