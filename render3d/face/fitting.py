@@ -24,8 +24,9 @@ EAR_ROOT = np.array([7.1, -8.4])            # x, z of the root line
 EAR_SPAN = (-4.6, 0.6)                      # y of the lobe and of the top
 EAR_WIDTH = 2.8
 EAR_FLARE = np.radians(30.0)
-# Where an ear loop hooks: over the root's top, down the groove behind the ear, under the lobe.
-EAR_HOOK = np.array([[7.3, 0.9, -8.9], [7.35, -2.0, -10.0], [7.3, -4.9, -9.0]])
+# Where an ear loop hooks: over the root where the helix joins the head (near the eye's level, well below
+# the ear's top, so the loop never rises past it), down the groove behind the ear, under the lobe.
+EAR_HOOK = np.array([[7.3, -0.6, -8.6], [7.38, -2.4, -9.9], [7.3, -4.9, -9.0]])
 
 
 @dataclass(frozen=True)
