@@ -26,7 +26,7 @@ EAR_WIDTH = 2.8
 EAR_FLARE = np.radians(30.0)
 # Where an ear loop hooks: over the root where the helix joins the head (near the eye's level, well below
 # the ear's top, so the loop never rises past it), down the groove behind the ear, under the lobe.
-EAR_HOOK = np.array([[7.3, -0.6, -8.6], [7.38, -2.4, -9.9], [7.3, -4.9, -9.0]])
+EAR_HOOK = np.array([[7.7, -0.3, -8.8], [7.45, -2.4, -9.9], [7.35, -4.9, -9.0]])
 
 
 @dataclass(frozen=True)
