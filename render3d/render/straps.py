@@ -109,10 +109,29 @@ def straps_under_hair(renderer, window: Window, occluders: list, mask: Mask, par
                       rgb: np.ndarray, face: FittedFace) -> np.ndarray:
     """The mask render `rgba` of `window`, drawn from `parts` (the DrawParts of `mask.parts`) behind
     `occluders`, with its straps cut where the photo `rgb` shows hair in front of them. The straps' own
-    coverage comes from a second, unshaded render with the mask's fabric in the depth pass."""
+    coverage comes from a second, unshaded render with the mask's fabric in the depth pass, of the strips
+    beside the face's oval only (the matte is 0 inside it)."""
     straps = [drawn for part, drawn in zip(mask.parts, parts) if is_strap(part)]
     if not straps:
         return rgba
     fabric = [(drawn.positions, drawn.triangles) for part, drawn in zip(mask.parts, parts) if not is_strap(part)]
-    coverage = renderer.render(window, occluders + fabric, straps, False)[..., 3]
-    return behind_hair(rgba, coverage, rgb, face, window)
+    points = np.concatenate([drawn.positions[:, :2] for drawn in straps])
+    oval_x = face.landmarks[canonical_face().outer_loop, 0]
+    reach = (OVAL_RAMP_CM + 3 * MATTE_BLUR_CM) * face.scale + 2
+    cut = rgba
+    for low, high in ((window.x, oval_x.min() + reach), (oval_x.max() - reach, window.x + window.width)):
+        beside = points[(points[:, 0] >= low) & (points[:, 0] < high)]
+        if not len(beside):
+            continue
+        x0 = max(int(np.floor(max(low, beside[:, 0].min() - 2))), window.x)
+        x1 = min(int(np.ceil(min(high, beside[:, 0].max() + 3))), window.x + window.width)
+        y0 = max(int(np.floor(beside[:, 1].min())) - 2, window.y)
+        y1 = min(int(np.ceil(beside[:, 1].max())) + 3, window.y + window.height)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        strip = Window.from_corners(x0, y0, x1, y1)
+        coverage = renderer.render(strip, occluders + fabric, straps, False)[..., 3]
+        rows, cols = slice(y0 - window.y, y1 - window.y), slice(x0 - window.x, x1 - window.x)
+        cut = cut.copy() if cut is rgba else cut
+        cut[rows, cols] = behind_hair(cut[rows, cols], coverage, rgb, face, strip)
+    return cut
