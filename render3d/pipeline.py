@@ -44,8 +44,11 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
     skin = Skin.of(fitted)
     oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in mask.parts]   # camera frame
     looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
-    for part, look_args in zip(mask.parts, looks):
+    for (part, normals), look_args in zip(oriented, looks):
         key, albedo, tint, creases = part.key, part.albedo, (1.0, 1.0, 1.0), None
+        if look is not None and look.shaded and straps.is_strap(part):
+            # A cord is lit round its own section, not as the skin beneath it.
+            look_args = {**look_args, "normals": normals, "ao": straps.rounded(look_args.get("ao"), normals)}
         if choice is not None and part.recolor:
             tint, creases = choice.tint, choice.creases
             if choice.texture is not None:

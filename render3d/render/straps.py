@@ -32,6 +32,7 @@ MIN_SKIN_RATIO = 0.1            # a skin greyer than this (a grayscale photo) gi
 DARK_L = 25.0                   # lightness under which chroma over lightness is noise: divided by this instead
 OVAL_RAMP_CM = 0.3              # the hiding fades in over this distance each side of the face's oval
 MATTE_BLUR_CM = 0.05            # the matte's softness: a strand's edge, not a pixel step
+CORD_RIM = 0.55                 # a cord's light where its surface turns edge-on to the camera (1 facing it)
 
 
 def is_strap(part: MaskPart) -> bool:
@@ -45,6 +46,15 @@ def strap_tint(mask: Mask, part: MaskPart, tint: tuple[float, float, float]) -> 
     fabric = srgb_to_linear(np.array(mask.color) / 255) * np.array(tint)
     own = srgb_to_linear(np.maximum(part.albedo.reshape(-1, 3).mean(0), 1) / 255)
     return tuple(float(c) for c in fabric / own)
+
+
+def rounded(ao: np.ndarray | None, normals: np.ndarray) -> np.ndarray:
+    """(V,) ambient visibility of a strap's vertices (`ao`, None for 1) darkened toward its silhouette,
+    from its (V, 3) camera-frame normals (z toward the camera): a round cord or band, not a flat line,
+    even where its shading normals lean toward the skin beneath."""
+    facing = np.sqrt(np.clip(normals[:, 2], 0.0, 1.0))
+    own = CORD_RIM + (1.0 - CORD_RIM) * facing
+    return (own if ao is None else ao * own).astype(np.float32)
 
 
 def hue_and_ratio(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
