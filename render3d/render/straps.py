@@ -1,8 +1,8 @@
-"""Ear loops and head straps at render time: their colour, and the hair in front of them.
+"""Ear loops and head straps at render time: their colour and shading, and the hair in front of them.
 
 A loop or strap is a part that is not recoloured and reaches round behind the ear's root. Its colour
 follows a recoloured mask (a palette draw or `--color`): loops of the mask's own fabric, not always
-white. It leaves the mask at the cheek and runs over the side of the head, where hair falling over the
+white. It is lit round its own section and darkens toward its silhouette, like a cord. It leaves the mask at the cheek and runs over the side of the head, where hair falling over the
 temple or the ear lies in front of it: outside the face's oval, where the photo departs from the face's
 skin colour (hair, or the background past a head narrower than the fitted one), the loop is hidden
 with a soft alpha that follows that departure; over skin (the cheek, the ear's root) it shows.
@@ -24,7 +24,7 @@ from render3d.render.occluders import polygon_image, skin_lab, to_lab
 # its chroma over lightness falls well under the skin's (black, grey, white hair), where it is far more
 # saturated at nearly the skin's lightness (lit red and brown hair), or where its hue turns away.
 GREY_RATIO = (0.3, 0.6)         # share of the skin's chroma over lightness: hair below the first, skin above the second
-RICH_RATIO = (1.35, 1.8)         # chroma over lightness as a multiple of the skin's: skin below, hair above...
+RICH_RATIO = (1.35, 1.8)        # chroma over lightness as a multiple of the skin's: skin below, hair above...
 RICH_LIGHTNESS = (0.55, 0.75)   # ...at a lightness (share of the skin's) above the first, fully above the second
 HUE_DEGREES = (25.0, 45.0)      # hue turned from the skin's: skin below the first, hair above the second
 MIN_HUE_CHROMA = 3.0            # Lab chroma under which a hue is noise
