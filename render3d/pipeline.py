@@ -25,6 +25,7 @@ from render3d.qa.verify import placement_iou
 from render3d.realism import Look
 from render3d.render import composite as comp
 from render3d.render import occluders as foreground
+from render3d.render import straps
 from render3d.render.fallback import FaceRender, neutral_face, verified, warp_mask
 from render3d.render.renderer import DrawPart, Renderer
 from render3d.results import FaceResult, FitResult, metadata
@@ -43,12 +44,17 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
     skin = Skin.of(fitted)
     oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in mask.parts]   # camera frame
     looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
-    for part, look_args in zip(mask.parts, looks):
+    for (part, normals), look_args in zip(oriented, looks):
         key, albedo, tint, creases = part.key, part.albedo, (1.0, 1.0, 1.0), None
+        if look is not None and look.shaded and straps.is_strap(part):
+            # A cord is lit round its own section, not as the skin beneath it.
+            look_args = {**look_args, "normals": normals, "ao": straps.rounded(look_args.get("ao"), normals)}
         if choice is not None and part.recolor:
             tint, creases = choice.tint, choice.creases
             if choice.texture is not None:
                 key, albedo = f"{choice.texture}", read_texture(choice.texture)
+        elif choice is not None and (choice.shade or choice.color) and straps.is_strap(part):
+            tint = straps.strap_tint(mask, part, choice.tint)      # loops of the recoloured fabric
         parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
                               triangles=part.triangles, texture_key=key, albedo=albedo, normal_map=part.normal_map,
                               tint=tint, sheen=part.sheen, creases=creases, **look_args))
@@ -117,7 +123,7 @@ class Engine:
         looks = realism.estimate(loaded, fitted, options.realism, options.realism_off, timings)
         with timed(timings, "render"):
             drawn = {i: self.render_face(masks[i], fitted[i], choices[i], occluders, (h, w), options.min_iou,
-                                         looks[i])
+                                         looks[i], rgb)
                      for i in order}
         renders = {i: drawn[i].render for i in order if drawn[i].render is not None}
         with timed(timings, "occluders"):
@@ -137,14 +143,20 @@ class Engine:
                          timings)
 
     def render_face(self, mask: Mask, fitted: FittedFace, choice: MaskChoice, occluders: list,
-                    shape: tuple[int, int], min_iou: float | None, look: Look | None = None) -> FaceRender:
+                    shape: tuple[int, int], min_iou: float | None, look: Look | None = None,
+                    photo: np.ndarray | None = None) -> FaceRender:
         """One face's mask rendered in 3D; with `min_iou` set, verified and, where the 3D path fails
-        or scores below it, redrawn by the 2D fallback (or left out when that fails too)."""
+        or scores below it, redrawn by the 2D fallback (or left out when that fails too). With the
+        (H, W, 3) `photo`, its hair in front of the mask's loops and straps hides them."""
         def render_3d():
             parts = draw_parts(mask, fitted, choice, look)
             window = window_of(parts, shape, look.margin if look else 0)
-            shaded = look.shaded if look else True
-            return None if window is None else (window, self.renderer.render(window, occluders, parts, shaded))
+            if window is None:
+                return None
+            rgba = self.renderer.render(window, occluders, parts, look.shaded if look else True)
+            if photo is not None:
+                rgba = straps.straps_under_hair(self.renderer, window, occluders, mask, parts, rgba, photo, fitted)
+            return window, rgba
 
         if min_iou is None:
             return FaceRender(render_3d(), "ok")

@@ -14,7 +14,9 @@ import trimesh
 from PIL import Image
 
 from render3d._paths import MESHES_DIR
-from render3d.assetgen import masks
+from render3d.assetgen import checks, masks
+from render3d.assetgen.face import Face, load_face
+from render3d.assetgen.shaping import sphere_frame
 
 MASK_FILES = sorted(MESHES_DIR.glob("*.json"))
 REQUIRED = {"surgical", "surgical_white", "surgical_green", "surgical_black", "surgical_pink",
@@ -22,8 +24,8 @@ REQUIRED = {"surgical", "surgical_white", "surgical_green", "surgical_black", "s
 
 
 @lru_cache(maxsize=1)
-def canonical() -> masks.Face:
-    return masks.load_face(MESHES_DIR / "canonical_face.obj")
+def canonical() -> Face:
+    return load_face(MESHES_DIR / "canonical_face.obj")
 
 
 @lru_cache(maxsize=None)
@@ -93,15 +95,15 @@ def test_mask_fits_the_canonical_face(path: Path):
     for part, _ in parts:
         assert least_clearance((path.parent / part["mesh"]).resolve()) >= 0.0, part["mesh"]
     (_, (v, _, _, f)), others = parts[0], [(p[0], p[3]) for _, p in parts[1:]]
-    checks = masks.frontal_checks(canonical().landmarks, (v, f), others)
-    assert checks["cover_margin"] >= masks.COVER_MARGIN_CM, checks
-    assert checks["clear_margin"] >= masks.CLEAR_MARGIN_CM, checks
-    assert checks["iou"] >= masks.MIN_IOU, checks
+    report = checks.frontal_checks(canonical().landmarks, (v, f), others)
+    assert report["cover_margin"] >= checks.COVER_MARGIN_CM, report
+    assert report["clear_margin"] >= checks.CLEAR_MARGIN_CM, report
+    assert report["iou"] >= checks.MIN_IOU, report
 
 
 def test_normals_face_away_from_the_head():
     v, _, vn, _ = read_obj(MESHES_DIR / "surgical_body.obj")
-    centre = masks.sphere_frame(canonical()).centre
+    centre = sphere_frame(canonical()).centre
     assert np.mean(np.einsum("ij,ij->i", vn, v - centre) > 0) > 0.95
 
 

@@ -1,7 +1,7 @@
 """Procedural textures for the mask library: albedos (sRGB) and tangent-space normal maps.
 
 Body textures cover the whole mask (u across, v down from the upper edge), so seams, hems and
-pleat lines are drawn where the geometry in `masks.py` puts them; the layout constants below
+pleat lines are drawn where the geometry in `recipes.py` puts them; the layout constants below
 are shared with it. Every texture comes from a fixed seed: rebuilding gives identical PNGs.
 """
 from __future__ import annotations

@@ -21,11 +21,12 @@ HEAD_AXIS = np.array([0.0, -2.5, -9.0])
 # Ears (subject's left; the right one mirrored in x), canonical cm: a flap attached to the head along
 # its front root, standing out backwards at EAR_FLARE from the head's side, EAR_WIDTH at its widest.
 EAR_ROOT = np.array([7.1, -8.4])            # x, z of the root line
-EAR_SPAN = (-4.6, 0.6)                      # y of the lobe and of the top
+EAR_SPAN = (-4.6, 1.3)                      # y of the lobe and of the top (about the brows)
 EAR_WIDTH = 2.8
 EAR_FLARE = np.radians(30.0)
-# Where an ear loop hooks: over the root's top, down the groove behind the ear, under the lobe.
-EAR_HOOK = np.array([[7.3, 0.9, -8.9], [7.35, -2.0, -10.0], [7.3, -4.9, -9.0]])
+# Where an ear loop hooks: over the root where the helix joins the head (near the eye's level, well below
+# the ear's top, so the loop never rises past it), down the groove behind the ear, under the lobe.
+EAR_HOOK = np.array([[7.55, -0.2, -8.7], [7.4, -2.4, -9.9], [7.35, -4.9, -9.0]])
 
 
 @dataclass(frozen=True)

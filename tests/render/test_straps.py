@@ -1,0 +1,103 @@
+"""Ear loops and straps: they stay below the ear's top, the ear hides them where they hook
+(tests/test_masks.py), hair in front of them hides them, and they are shaded and take a recoloured
+mask's colour."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+import render3d
+from render3d.face.fitting import EAR_SPAN, fit_face, occluder_mesh
+from render3d.face.topology import canonical_face
+from render3d.mask.library import available_masks, load_mask
+from render3d.pipeline import FitOptions, draw_parts, window_of
+from render3d.render.straps import is_strap
+
+EAR_LOOP_MASKS = ["surgical", "kn95", "ffp2_valve", "cloth", "sport"]
+
+
+@pytest.mark.parametrize("name", EAR_LOOP_MASKS)
+def test_loops_stay_below_the_ears_top(name):
+    """A loop hooks over the ear's root near the eye's level, well below the top of the ear: it never runs
+    up past the ear."""
+    mask = load_mask(available_masks()[name])
+    straps = [part for part in mask.parts if is_strap(part)]
+    assert len(straps) == 1 and not any(is_strap(part) for part in mask.parts if part.recolor)
+    outer_eye_corner = canonical_face().vertices[33, 1]
+    assert straps[0].vertices[:, 1].max() < min(outer_eye_corner + 0.5, EAR_SPAN[1] - 1.0)
+    # It runs out to the ear: its highest point lies further out than where it leaves the mask.
+    vertices = straps[0].vertices
+    top = vertices[np.argmax(vertices[:, 1])]
+    assert abs(top[0]) > np.abs(vertices[vertices[:, 2] > -6.0, 0]).min() + 0.4
+
+
+@pytest.fixture(scope="module")
+def large(astronaut):
+    """The astronaut at twice the size, so a loop is a few pixels wide, and the landmarks its fit found."""
+    photo = cv2.resize(astronaut, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    return photo, np.asarray(render3d.fit(photo).faces[0].landmarks, float)
+
+
+def strap_pixels(astronaut: np.ndarray, landmarks: np.ndarray, name: str = "surgical") -> np.ndarray:
+    """(H, W) bool: where the mask's loops show on the astronaut (behind the head, the ears and the fabric)."""
+    fitted = fit_face(landmarks)
+    mask = load_mask(available_masks()[name])
+    parts = draw_parts(mask, fitted)
+    window = window_of(parts, astronaut.shape[:2])
+    fabric = [(d.positions, d.triangles) for p, d in zip(mask.parts, parts) if not is_strap(p)]
+    straps = [d for p, d in zip(mask.parts, parts) if is_strap(p)]
+    coverage = render3d.default_engine().renderer.render(window, [occluder_mesh(fitted)] + fabric, straps, False)
+    shown = np.zeros(astronaut.shape[:2], bool)
+    shown[window.slices] = coverage[..., 3] > 0.9
+    return shown
+
+
+@pytest.mark.gl
+@pytest.mark.mediapipe
+def test_hair_in_front_of_a_loop_hides_it(engine, large):
+    """Dark hair painted over the side of the head, beside the face, hides the loop that runs under it;
+    the loop elsewhere and the fabric stay as they were."""
+    astronaut, astronaut_landmarks = large
+    shown = strap_pixels(astronaut, astronaut_landmarks)
+    oval = np.zeros(astronaut.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [np.round(astronaut_landmarks[canonical_face().outer_loop, :2]).astype(np.int32)], 1)
+    beside = cv2.dilate(oval, np.ones((3, 3), np.uint8), iterations=24).astype(bool) & ~cv2.dilate(
+        oval, np.ones((3, 3), np.uint8), iterations=6).astype(bool)
+    # Hair on the image's left, from the eyes down to the mouth: grey-black strands on a dark ground.
+    top, bottom = astronaut_landmarks[33, 1], astronaut_landmarks[61, 1]
+    rows = np.arange(astronaut.shape[0])[:, None]
+    cols = np.arange(astronaut.shape[1])[None, :]
+    hair = beside & (rows > top) & (rows < bottom) & (cols < astronaut_landmarks[1, 0])
+    assert (hair & shown).sum() > 15
+    photo = astronaut.copy()
+    strands = 28 + 18 * (np.sin(cols * 1.7 + rows * 0.4) > 0.3)
+    photo[hair] = strands[hair][:, None] + [0, 0, 2]
+    before = engine.fit(astronaut, FitOptions())
+    after = engine.fit(photo, FitOptions())
+    alpha_before, alpha_after = before.layer[..., 3].astype(float), after.layer[..., 3].astype(float)
+    assert alpha_after[hair & shown].mean() < 0.15 * alpha_before[hair & shown].mean()
+    # The loop away from the hair keeps its pixels (a second fit's landmarks move it by a pixel or so:
+    # compared over a band around it), and the fabric is whole.
+    grow = lambda region, n: cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=n).astype(bool)
+    elsewhere = grow(shown & ~grow(hair, 6), 3) & ~grow(hair, 4)
+    assert alpha_before[elsewhere].sum() > 30 * 255
+    assert 0.85 < alpha_after[elsewhere].sum() / alpha_before[elsewhere].sum() < 1.15
+    interior = cv2.erode((before.segmentation > 0).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=4)
+    assert alpha_after[interior.astype(bool) & ~grow(shown, 3)].min() >= 250
+
+
+@pytest.mark.gl
+@pytest.mark.mediapipe
+def test_loops_are_shaded_and_take_a_recoloured_mask_colour(engine, large):
+    astronaut, astronaut_landmarks = large
+    shown = strap_pixels(astronaut, astronaut_landmarks) & (engine.fit(astronaut, FitOptions()).layer[..., 3] > 150)
+    assert shown.sum() > 30
+    white = engine.fit(astronaut, FitOptions(vary=False)).layer[shown, :3].astype(float)
+    red = engine.fit(astronaut, FitOptions(vary=False, color="#d02020")).layer[shown, :3].astype(float)
+    # The library's surgical mask keeps its white elastic; recoloured, the loops are of the same red fabric.
+    assert np.abs(white.mean(0) - white.mean()).max() < 12 and white.mean() > 150
+    assert red[:, 0].mean() > 2 * red[:, 1].mean() and red[:, 0].mean() > 2 * red[:, 2].mean()
+    # Shaded, not one flat colour: the light falls off along the loop and round the cord.
+    luminance = white @ [0.2126, 0.7152, 0.0722]
+    assert luminance.std() > 8 and np.percentile(luminance, 90) - np.percentile(luminance, 10) > 20
