@@ -37,6 +37,21 @@ FINGER_RADIUS = 0.09         # a finger's half-width, as a share of the wrist-to
 HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
               (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20), (5, 9), (9, 13), (13, 17))
 PALM = (0, 1, 2, 5, 9, 13, 17)
+# The hand-landmark model alone (see HandModel.at): its graph, with the presence score read out.
+LANDMARK_GRAPH = """
+input_stream: "image"
+input_stream: "roi"
+input_side_packet: "model_complexity"
+output_stream: "landmarks"
+node { calculator: "HandLandmarkCpu" input_stream: "IMAGE:image" input_stream: "ROI:roi"
+       input_side_packet: "MODEL_COMPLEXITY:model_complexity" output_stream: "LANDMARKS:landmarks" }
+"""
+PRESENCE_STREAM = "handlandmarkcpu__hand_presence_score"
+HAND_PRESENCE = 0.5          # least presence score of a hand found by the landmark model alone, on both looks
+CHIN_REGION = 1.3            # side of the first look's square about the chin, in forehead-to-chin lengths
+HAND_AGREEMENT = 0.2         # the two looks' landmarks differ by at most this many hand sizes, on average
+TRACKING_POINTS = (0, 1, 2, 5, 6, 9, 10, 13, 14, 17, 18)   # wrist, thumb base, knuckles, middle joints
+TRACKING_SCALE, TRACKING_SHIFT = 2.0, -0.1                 # MediaPipe's hand region about those points
 HELD_REACH = 0.5             # a held object starts within this many hand sizes of the hand's bones
 
 # Face mesh landmarks: skin patches on the cheeks and forehead, and the outer lip contour.
@@ -83,12 +98,28 @@ NONE = Occlusion(None, None, (), 0.0)
 
 
 class HandModel:
-    """One MediaPipe Hands graph (palm detection + hand landmarks), created once and reused."""
+    """MediaPipe Hands (the models ship in the mediapipe wheel), created once and reused: the full
+    graph (palm detection, then hand landmarks), and the hand-landmark model alone on a given region,
+    with its hand-presence score, for hands the palm detector misses (a fist, fingers across a mouth)."""
 
     def __init__(self):
+        from google.protobuf import text_format
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python._framework_bindings import validated_graph_config
+        from mediapipe.python.solution_base import SolutionBase
+
         with native_logs_silenced():
             self._hands = solution("hands").Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
-                                      min_detection_confidence=HAND_CONFIDENCE)
+                                                  min_detection_confidence=HAND_CONFIDENCE)
+            # The landmark subgraph expanded, so its presence score can be read out.
+            expanded = validated_graph_config.ValidatedGraphConfig()
+            expanded.initialize(graph_config=text_format.Parse(LANDMARK_GRAPH, calculator_pb2.CalculatorGraphConfig()))
+            config = calculator_pb2.CalculatorGraphConfig.FromString(expanded.binary_config)
+            config.output_stream.append(PRESENCE_STREAM)
+            # The model is named: left unset, which one runs depends on the graphs made before.
+            self._landmarks = SolutionBase(graph_config=config, outputs=["landmarks", PRESENCE_STREAM],
+                                           side_inputs={"model_complexity": 1},
+                                           calculator_params={"handlandmarkcpu__ThresholdingCalculator.threshold": 0.0})
 
     def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
         """(21, 2) pixel landmarks of each hand found in an HxWx3 uint8 RGB image."""
@@ -97,6 +128,53 @@ class HandModel:
             result = self._hands.process(np.ascontiguousarray(rgb))
         return [np.array([(p.x * w, p.y * h) for p in hand.landmark]) for hand in result.multi_hand_landmarks or []]
 
+    def at(self, rgb: np.ndarray, centre: np.ndarray, side: float, angle: float) -> tuple[float, np.ndarray]:
+        """The hand-landmark model on the square region of `side` pixels about `centre` (x, y pixels),
+        turned `angle` radians clockwise (a hand upright in it has its wrist at the bottom): its
+        presence score (0..1) and (21, 2) pixel landmarks."""
+        from mediapipe.framework.formats import rect_pb2
+
+        h, w = rgb.shape[:2]
+        region = rect_pb2.NormalizedRect(x_center=centre[0] / w, y_center=centre[1] / h, width=side / w,
+                                         height=side / h, rotation=angle)
+        with native_logs_silenced():
+            result = self._landmarks.process({"image": np.ascontiguousarray(rgb), "roi": region})
+        points = np.array([(p.x * w, p.y * h) for p in result.landmarks.landmark])
+        return float(getattr(result, PRESENCE_STREAM)), points
+
+
+def clockwise_from_up(direction: np.ndarray) -> float:
+    """The angle (radians) an image direction (x, y pixels, y down) is turned clockwise from straight up."""
+    return float(np.arctan2(direction[0], -direction[1]))
+
+
+def hand_frame(hand: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The region the hand-landmark model wants for a hand's (21, 2) landmarks, as MediaPipe tracks it:
+    (centre (2,), side, angle), all in pixels and radians."""
+    angle = clockwise_from_up(hand[9] - hand[0])
+    c, s = np.cos(angle), np.sin(angle)
+    to_hand = np.array([[c, s], [-s, c]])                          # image -> the hand's upright frame
+    upright = hand[list(TRACKING_POINTS)] @ to_hand.T
+    low, high = upright.min(0), upright.max(0)
+    side = TRACKING_SCALE * float((high - low).max())
+    centre = ((low + high) / 2 + [0, TRACKING_SHIFT * side]) @ to_hand
+    return centre, side, angle
+
+
+def hand_over_face(rgb: np.ndarray, model: HandModel, face: FittedFace) -> np.ndarray | None:
+    """A hand over the lower face that the palm detector does not see: the hand-landmark model on a
+    region about the chin, upright with the face, kept when a second look on the region its own
+    landmarks give (as MediaPipe tracks a hand) is sure of it too and puts it in the same place: (21, 2)
+    pixel landmarks of the second look, or None."""
+    up = face.landmarks[FOREHEAD, :2] - face.landmarks[CHIN, :2]
+    size = float(np.linalg.norm(up))
+    score, hand = model.at(rgb, face.landmarks[CHIN, :2], CHIN_REGION * size, clockwise_from_up(up))
+    if score < HAND_PRESENCE:
+        return None
+    second_score, second = model.at(rgb, *hand_frame(hand))
+    agreement = np.linalg.norm(second - hand, axis=1).mean() / max(hand_scale(hand), 1.0)
+    return second if second_score >= HAND_PRESENCE and agreement <= HAND_AGREEMENT else None
+
 
 def hand_scale(hand: np.ndarray) -> float:
     """Wrist to middle-finger knuckle, in pixels."""
@@ -104,8 +182,8 @@ def hand_scale(hand: np.ndarray) -> float:
 
 
 def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> list[np.ndarray]:
-    """Hands in a crop around each face's lower half (two face sizes across, scaled up for small faces),
-    without repeats: (21, 2) pixel landmarks each."""
+    """Hands in a crop around each face's lower half (two face sizes across, scaled up for small faces)
+    and over each face's chin and mouth, without repeats: (21, 2) pixel landmarks each."""
     h, w = rgb.shape[:2]
     found = []
     for face in faces:
@@ -119,6 +197,8 @@ def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> li
         zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
         crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
         found += [hand / zoom + [left, top] for hand in model(crop)]
+        over = hand_over_face(rgb, model, face)
+        found += [] if over is None else [over]
     unique: list[np.ndarray] = []
     for hand in found:
         if all(np.linalg.norm(hand[list(PALM)].mean(0) - other[list(PALM)].mean(0)) > 0.5 * hand_scale(other)
