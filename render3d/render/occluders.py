@@ -30,8 +30,10 @@ from render3d.face.topology import canonical_face
 
 KINDS = ("hand", "object", "hair")
 
-HAND_CONFIDENCE = 0.3        # palm detection score; the hand-landmark model's own presence check follows
+HAND_CONFIDENCE = 0.3        # palm detection score
+PALM_HAND_PRESENCE = 0.3     # least presence score of the hand-landmark model on a palm the detector found
 MAX_HANDS = 4
+LOWER_CROP = 0.6            # the tighter crop: nose tip to this many face sizes below the chin, as far each side
 HAND_CROP_PX = 256           # each face's crop is scaled so its long side is at least this
 FINGER_RADIUS = 0.09         # a finger's half-width, as a share of the wrist-to-middle-knuckle length
 HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
@@ -110,7 +112,8 @@ class HandModel:
 
         with native_logs_silenced():
             self._hands = solution("hands").Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
-                                                  min_detection_confidence=HAND_CONFIDENCE)
+                                                  min_detection_confidence=HAND_CONFIDENCE,
+                                                  min_tracking_confidence=PALM_HAND_PRESENCE)
             # The landmark subgraph expanded, so its presence score can be read out.
             expanded = validated_graph_config.ValidatedGraphConfig()
             expanded.initialize(graph_config=text_format.Parse(LANDMARK_GRAPH, calculator_pb2.CalculatorGraphConfig()))
@@ -182,21 +185,25 @@ def hand_scale(hand: np.ndarray) -> float:
 
 
 def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> list[np.ndarray]:
-    """Hands in a crop around each face's lower half (two face sizes across, scaled up for small faces)
-    and over each face's chin and mouth, without repeats: (21, 2) pixel landmarks each."""
+    """Hands near each face: the palm detector on two crops, one around the face's lower half (two face
+    sizes across) and one tighter on the lower face, so a hand at the edge of the photo is large in it
+    (each scaled up for small faces), and the landmark model over the chin and mouth; without repeats:
+    (21, 2) pixel landmarks each."""
     h, w = rgb.shape[:2]
     found = []
     for face in faces:
         (x0, y0), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
         size = max(x1 - x0, y1 - y0)
         cx, cy = (x0 + x1) / 2, y1
-        left, top = int(max(0, cx - size)), int(max(0, cy - size))
-        right, bottom = int(min(w, cx + size)), int(min(h, cy + size))
-        if right - left < 16 or bottom - top < 16:
-            continue
-        zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
-        crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
-        found += [hand / zoom + [left, top] for hand in model(crop)]
+        for left, top, right, bottom in ((cx - size, cy - size, cx + size, cy + size),
+                                         (cx - LOWER_CROP * size, face.landmarks[NOSE_TIP, 1],
+                                          cx + LOWER_CROP * size, cy + LOWER_CROP * size)):
+            left, top, right, bottom = int(max(0, left)), int(max(0, top)), int(min(w, right)), int(min(h, bottom))
+            if right - left < 16 or bottom - top < 16:
+                continue
+            zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
+            crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
+            found += [hand / zoom + [left, top] for hand in model(crop)]
         over = hand_over_face(rgb, model, face)
         found += [] if over is None else [over]
     unique: list[np.ndarray] = []
@@ -220,6 +227,34 @@ def hand_region(hands: list[np.ndarray], window: tuple[int, int, int, int], reac
         for a, b in HAND_BONES:
             draw_capsule(region, points[a], points[b], radius)
     return region
+
+
+def hand_outline(lab: np.ndarray, hands: list[np.ndarray], window: tuple[int, int, int, int]) -> np.ndarray:
+    """(h, w) uint8 0/1 image of the hands over `window` out to their own edge: the coarse region
+    (`hand_region`) grown, within the landmarks' hull widened by a finger, over the pixels that share
+    its colour (Lab `lab` over the window). Curled fingers, a fist's knuckles and the hand's rim lie
+    off the bones, and where the hand is the face's own colour the hull is what bounds it."""
+    coarse = hand_region(hands, window)
+    if not coarse.any():
+        return coarse
+    x, y, w, h = window
+    hull = np.zeros((h, w), np.uint8)
+    for hand in hands:
+        radius = max(1.0, 2 * FINGER_RADIUS * hand_scale(hand))
+        outline = cv2.convexHull((hand - [x, y]).astype(np.float32))[:, 0]
+        centre = outline.mean(0)
+        away = outline - centre
+        widened = centre + away * (1 + radius / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6))
+        cv2.fillConvexPoly(hull, np.round(widened * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+    alike = (departure(lab, colour_model(lab[coarse > 0])) < DEPARTURE) & (hull > 0)
+    return grown_from(coarse > 0, alike | (coarse > 0))
+
+
+def grown_from(seed: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 0/1: the parts of boolean `region` connected to boolean `seed`."""
+    _, labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[seed & region])
+    return np.isin(labels, touching[touching > 0]).astype(np.uint8)
 
 
 def draw_capsule(region: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float) -> None:
@@ -328,10 +363,7 @@ def solidity(component: np.ndarray) -> float:
 def grown(lab: np.ndarray, component: np.ndarray, within: np.ndarray) -> np.ndarray:
     """`component` and the pixels of `within` connected to it that share its colour."""
     centre = np.median(lab[component], axis=0)
-    alike = ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (within > 0)) | component
-    _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[component])
-    return np.isin(labels, touching[touching > 0]).astype(np.uint8)
+    return grown_from(component, ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (within > 0)) | component)
 
 
 def strand_alpha(lab: np.ndarray, skin_lightness: float, footprint: np.ndarray, below_nose: np.ndarray,
@@ -381,7 +413,7 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     lab = to_lab(photo)
     guide = photo.astype(np.float32) / 255
     scale = face.scale
-    hand = hand_region(hands, window)
+    hand = hand_outline(lab, hands, window)
     lips = polygon_image(face.landmarks[list(OUTER_LIP), :2], window)
     mouth = cv2.dilate(lips, np.ones((3, 3), np.uint8), iterations=pixels(MOUTH_MARGIN_CM, scale))
     skin = colour_model(skin_lab(rgb, face))
