@@ -3,10 +3,12 @@
 Between render and composite, each face's mask render is cut where something in the photo lies in
 front of the face, so the layer, the composite and the segmentation all leave it showing:
 
-- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel), found in a crop
-  around each face's lower half; the bones, drawn as capsules of a
-  finger's width, give a coarse region that a guided filter (the photo as guide) snaps to the
-  hand's own edge;
+- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel): the palm detector on
+  two crops about each face's lower half, and the hand-landmark model alone on a region about the
+  chin, for the hands the palm detector misses (a fist, fingers across the mouth), kept when a second
+  look, on the region its landmarks give, agrees. The bones, drawn as capsules of a finger's width,
+  grow over the hand's own colour within its landmarks' hull, and a guided filter (the photo as
+  guide) snaps the result to the hand's edge;
 - objects (microphones, cups, food): compact regions inside the mask's footprint whose colour
   departs strongly from both the face's skin (sampled on the cheeks and forehead) and its lips, and
   either touch a hand or overlap the face itself; the mouth, dark low-chroma pixels (beard,
@@ -164,19 +166,22 @@ def hand_frame(hand: np.ndarray) -> tuple[np.ndarray, float, float]:
     return centre, side, angle
 
 
+def confirmed(rgb: np.ndarray, model: HandModel, hand: np.ndarray) -> np.ndarray | None:
+    """A found hand ((21, 2) pixel landmarks) looked at again by the hand-landmark model, on the region
+    its landmarks give (as MediaPipe tracks a hand): the second look's landmarks when it is sure of a
+    hand and puts it in the same place, else None."""
+    score, second = model.at(rgb, *hand_frame(hand))
+    agreement = np.linalg.norm(second - hand, axis=1).mean() / max(hand_scale(hand), 1.0)
+    return second if score >= HAND_PRESENCE and agreement <= HAND_AGREEMENT else None
+
+
 def hand_over_face(rgb: np.ndarray, model: HandModel, face: FittedFace) -> np.ndarray | None:
     """A hand over the lower face that the palm detector does not see: the hand-landmark model on a
-    region about the chin, upright with the face, kept when a second look on the region its own
-    landmarks give (as MediaPipe tracks a hand) is sure of it too and puts it in the same place: (21, 2)
-    pixel landmarks of the second look, or None."""
+    region about the chin, upright with the face: (21, 2) pixel landmarks, or None."""
     up = face.landmarks[FOREHEAD, :2] - face.landmarks[CHIN, :2]
-    size = float(np.linalg.norm(up))
-    score, hand = model.at(rgb, face.landmarks[CHIN, :2], CHIN_REGION * size, clockwise_from_up(up))
-    if score < HAND_PRESENCE:
-        return None
-    second_score, second = model.at(rgb, *hand_frame(hand))
-    agreement = np.linalg.norm(second - hand, axis=1).mean() / max(hand_scale(hand), 1.0)
-    return second if second_score >= HAND_PRESENCE and agreement <= HAND_AGREEMENT else None
+    score, hand = model.at(rgb, face.landmarks[CHIN, :2], CHIN_REGION * float(np.linalg.norm(up)),
+                           clockwise_from_up(up))
+    return hand if score >= HAND_PRESENCE else None
 
 
 def hand_scale(hand: np.ndarray) -> float:
@@ -187,8 +192,8 @@ def hand_scale(hand: np.ndarray) -> float:
 def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> list[np.ndarray]:
     """Hands near each face: the palm detector on two crops, one around the face's lower half (two face
     sizes across) and one tighter on the lower face, so a hand at the edge of the photo is large in it
-    (each scaled up for small faces), and the landmark model over the chin and mouth; without repeats:
-    (21, 2) pixel landmarks each."""
+    (each scaled up for small faces), and the landmark model over the chin and mouth; each confirmed by
+    a second look, without repeats: (21, 2) pixel landmarks each."""
     h, w = rgb.shape[:2]
     found = []
     for face in faces:
@@ -207,9 +212,9 @@ def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> li
         over = hand_over_face(rgb, model, face)
         found += [] if over is None else [over]
     unique: list[np.ndarray] = []
-    for hand in found:
-        if all(np.linalg.norm(hand[list(PALM)].mean(0) - other[list(PALM)].mean(0)) > 0.5 * hand_scale(other)
-               for other in unique):
+    for hand in (confirmed(rgb, model, hand) for hand in found):
+        if hand is not None and all(np.linalg.norm(hand[list(PALM)].mean(0) - other[list(PALM)].mean(0))
+                                    > 0.5 * hand_scale(other) for other in unique):
             unique.append(hand)
     return unique
 
