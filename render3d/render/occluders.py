@@ -53,10 +53,11 @@ node { calculator: "HandLandmarkCpu" input_stream: "IMAGE:image" input_stream: "
 PRESENCE_STREAM = "handlandmarkcpu__hand_presence_score"
 HAND_PRESENCE = 0.5          # least presence score of a hand found by the landmark model alone, on both looks
 CHIN_REGION = 1.3            # side of the first look's square about the chin, in forehead-to-chin lengths
+CHIN_LOOK_MIN_PX = 120       # least forehead-to-chin length for that look: on smaller faces it sees hands in chins
 HAND_AGREEMENT = 0.2         # the two looks' landmarks differ by at most this many hand sizes, on average
 TRACKING_POINTS = (0, 1, 2, 5, 6, 9, 10, 13, 14, 17, 18)   # wrist, thumb base, knuckles, middle joints
 TRACKING_SCALE, TRACKING_SHIFT = 2.0, -0.1                 # MediaPipe's hand region about those points
-HELD_REACH = 0.5             # a held object starts within this many hand sizes of the hand's bones
+HELD_REACH = 0.35            # a held object starts at the hand or within this many hand sizes of its bones
 
 # Face mesh landmarks: skin patches on the cheeks and forehead, and the outer lip contour.
 SKIN_POINTS = (50, 280, 117, 346, 101, 330, 151, 108, 337, 9)
@@ -177,10 +178,13 @@ def confirmed(rgb: np.ndarray, model: HandModel, hand: np.ndarray) -> np.ndarray
 
 def hand_over_face(rgb: np.ndarray, model: HandModel, face: FittedFace) -> np.ndarray | None:
     """A hand over the lower face that the palm detector does not see: the hand-landmark model on a
-    region about the chin, upright with the face: (21, 2) pixel landmarks, or None."""
+    region about the chin, upright with the face, on faces large enough for it: (21, 2) pixel
+    landmarks, or None."""
     up = face.landmarks[FOREHEAD, :2] - face.landmarks[CHIN, :2]
-    score, hand = model.at(rgb, face.landmarks[CHIN, :2], CHIN_REGION * float(np.linalg.norm(up)),
-                           clockwise_from_up(up))
+    size = float(np.linalg.norm(up))
+    if size < CHIN_LOOK_MIN_PX:
+        return None
+    score, hand = model.at(rgb, face.landmarks[CHIN, :2], CHIN_REGION * size, clockwise_from_up(up))
     return hand if score >= HAND_PRESENCE else None
 
 
@@ -428,7 +432,7 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     face_area = polygon_image(face.landmarks[canonical_face().outer_loop, :2], window)
     # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
     near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
-    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand_region(hands, window, HELD_REACH))
+    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand | hand_region(hands, window, HELD_REACH))
     layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
               "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)
               * (mouth == 0)}            # the lips' dark line beside a lowered mask's edge is no strand
