@@ -4,11 +4,11 @@ Between render and composite, each face's mask render is cut where something in 
 front of the face, so the layer, the composite and the segmentation all leave it showing:
 
 - hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel): the palm detector on
-  two crops about each face's lower half, and the hand-landmark model alone on a region about the
-  chin, for the hands the palm detector misses (a fist, fingers across the mouth), kept when a second
-  look, on the region its landmarks give, agrees. The bones, drawn as capsules of a finger's width,
-  grow over the hand's own colour within its landmarks' hull, and a guided filter (the photo as
-  guide) snaps the result to the hand's edge;
+  a crop about each face's lower half, and the hand-landmark model alone on a region about the
+  chin, for the hands the palm detector misses (a fist, fingers across the mouth); each hand is kept
+  when a second look, on the region its landmarks give, agrees. The bones, drawn as capsules of a
+  finger's width, grow over the hand's own colour within its landmarks' hull, and a guided filter
+  (the photo as guide) snaps the result to the hand's edge;
 - objects (microphones, cups, food): compact regions inside the mask's footprint whose colour
   departs strongly from both the face's skin (sampled on the cheeks and forehead) and its lips, and
   either touch a hand or overlap the face itself; the mouth, dark low-chroma pixels (beard,
@@ -32,10 +32,8 @@ from render3d.face.topology import canonical_face
 
 KINDS = ("hand", "object", "hair")
 
-HAND_CONFIDENCE = 0.3        # palm detection score
-PALM_HAND_PRESENCE = 0.3     # least presence score of the hand-landmark model on a palm the detector found
+HAND_CONFIDENCE = 0.3        # palm detection score; the hand-landmark model's own presence check follows
 MAX_HANDS = 4
-LOWER_CROP = 0.6            # the tighter crop: nose tip to this many face sizes below the chin, as far each side
 HAND_CROP_PX = 256           # each face's crop is scaled so its long side is at least this
 FINGER_RADIUS = 0.09         # a finger's half-width, as a share of the wrist-to-middle-knuckle length
 HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
@@ -115,8 +113,7 @@ class HandModel:
 
         with native_logs_silenced():
             self._hands = solution("hands").Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
-                                                  min_detection_confidence=HAND_CONFIDENCE,
-                                                  min_tracking_confidence=PALM_HAND_PRESENCE)
+                                                  min_detection_confidence=HAND_CONFIDENCE)
             # The landmark subgraph expanded, so its presence score can be read out.
             expanded = validated_graph_config.ValidatedGraphConfig()
             expanded.initialize(graph_config=text_format.Parse(LANDMARK_GRAPH, calculator_pb2.CalculatorGraphConfig()))
@@ -194,22 +191,18 @@ def hand_scale(hand: np.ndarray) -> float:
 
 
 def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> list[np.ndarray]:
-    """Hands near each face: the palm detector on two crops, one around the face's lower half (two face
-    sizes across) and one tighter on the lower face, so a hand at the edge of the photo is large in it
-    (each scaled up for small faces), and the landmark model over the chin and mouth; each confirmed by
-    a second look, without repeats: (21, 2) pixel landmarks each."""
+    """Hands near each face: the palm detector on a crop around the face's lower half (two face sizes
+    across, scaled up for small faces) and the landmark model over the chin and mouth, each confirmed
+    by a second look, without repeats: (21, 2) pixel landmarks each."""
     h, w = rgb.shape[:2]
     found = []
     for face in faces:
         (x0, y0), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
         size = max(x1 - x0, y1 - y0)
         cx, cy = (x0 + x1) / 2, y1
-        for left, top, right, bottom in ((cx - size, cy - size, cx + size, cy + size),
-                                         (cx - LOWER_CROP * size, face.landmarks[NOSE_TIP, 1],
-                                          cx + LOWER_CROP * size, cy + LOWER_CROP * size)):
-            left, top, right, bottom = int(max(0, left)), int(max(0, top)), int(min(w, right)), int(min(h, bottom))
-            if right - left < 16 or bottom - top < 16:
-                continue
+        left, top = int(max(0, cx - size)), int(max(0, cy - size))
+        right, bottom = int(min(w, cx + size)), int(min(h, cy + size))
+        if right - left >= 16 and bottom - top >= 16:
             zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
             crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
             found += [hand / zoom + [left, top] for hand in model(crop)]
