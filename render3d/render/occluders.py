@@ -119,7 +119,7 @@ class HandModel:
             expanded.initialize(graph_config=text_format.Parse(LANDMARK_GRAPH, calculator_pb2.CalculatorGraphConfig()))
             config = calculator_pb2.CalculatorGraphConfig.FromString(expanded.binary_config)
             config.output_stream.append(PRESENCE_STREAM)
-            # The model is named: left unset, which one runs depends on the graphs made before.
+            # The full model, asked for by name: left unset, which one runs depends on the graphs made before.
             self._landmarks = SolutionBase(graph_config=config, outputs=["landmarks", PRESENCE_STREAM],
                                            side_inputs={"model_complexity": 1},
                                            calculator_params={"handlandmarkcpu__ThresholdingCalculator.threshold": 0.0})
@@ -233,8 +233,8 @@ def hand_region(hands: list[np.ndarray], window: tuple[int, int, int, int], reac
 
 def hand_outline(lab: np.ndarray, hands: list[np.ndarray], window: tuple[int, int, int, int]) -> np.ndarray:
     """(h, w) uint8 0/1 image of the hands over `window` out to their own edge: the coarse region
-    (`hand_region`) grown, within the landmarks' hull widened by a finger, over the pixels that share
-    its colour (Lab `lab` over the window). Curled fingers, a fist's knuckles and the hand's rim lie
+    (`hand_region`) grown, within the landmarks' hull widened by a finger's width, over the pixels
+    that share its colour (Lab `lab` over the window). Curled fingers, a fist's knuckles and the hand's rim lie
     off the bones, and where the hand is the face's own colour the hull is what bounds it."""
     coarse = hand_region(hands, window)
     if not coarse.any():
