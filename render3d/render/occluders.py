@@ -39,15 +39,6 @@ FINGER_RADIUS = 0.09         # a finger's half-width, as a share of the wrist-to
 HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
               (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20), (5, 9), (9, 13), (13, 17))
 PALM = (0, 1, 2, 5, 9, 13, 17)
-# The hand-landmark model alone (see HandModel.at): its graph, with the presence score read out.
-LANDMARK_GRAPH = """
-input_stream: "image"
-input_stream: "roi"
-input_side_packet: "model_complexity"
-output_stream: "landmarks"
-node { calculator: "HandLandmarkCpu" input_stream: "IMAGE:image" input_stream: "ROI:roi"
-       input_side_packet: "MODEL_COMPLEXITY:model_complexity" output_stream: "LANDMARKS:landmarks" }
-"""
 PRESENCE_STREAM = "handlandmarkcpu__hand_presence_score"
 HAND_PRESENCE = 0.5          # least presence score of a hand found by the landmark model alone, on both looks
 CHIN_REGION = 1.3            # side of the first look's square about the chin, in forehead-to-chin lengths
@@ -106,7 +97,6 @@ class HandModel:
     with its hand-presence score, for hands the palm detector misses (a fist, fingers across a mouth)."""
 
     def __init__(self):
-        from google.protobuf import text_format
         from mediapipe.framework import calculator_pb2
         from mediapipe.python._framework_bindings import validated_graph_config
         from mediapipe.python.solution_base import SolutionBase
@@ -114,9 +104,13 @@ class HandModel:
         with native_logs_silenced():
             self._hands = solution("hands").Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
                                                   min_detection_confidence=HAND_CONFIDENCE)
-            # The landmark subgraph expanded, so its presence score can be read out.
+            # The hand-landmark model alone, its subgraph expanded so its presence score can be read out.
+            graph = calculator_pb2.CalculatorGraphConfig(input_stream=["image", "roi"], output_stream=["landmarks"],
+                                                         input_side_packet=["model_complexity"])
+            graph.node.add(calculator="HandLandmarkCpu", input_stream=["IMAGE:image", "ROI:roi"],
+                           input_side_packet=["MODEL_COMPLEXITY:model_complexity"], output_stream=["LANDMARKS:landmarks"])
             expanded = validated_graph_config.ValidatedGraphConfig()
-            expanded.initialize(graph_config=text_format.Parse(LANDMARK_GRAPH, calculator_pb2.CalculatorGraphConfig()))
+            expanded.initialize(graph_config=graph)
             config = calculator_pb2.CalculatorGraphConfig.FromString(expanded.binary_config)
             config.output_stream.append(PRESENCE_STREAM)
             # The full model, asked for by name: left unset, which one runs depends on the graphs made before.
