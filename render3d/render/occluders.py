@@ -3,10 +3,12 @@
 Between render and composite, each face's mask render is cut where something in the photo lies in
 front of the face, so the layer, the composite and the segmentation all leave it showing:
 
-- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel), found in a crop
-  around each face's lower half; the bones, drawn as capsules of a
-  finger's width, give a coarse region that a guided filter (the photo as guide) snaps to the
-  hand's own edge;
+- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel): the palm detector on
+  a crop about each face's lower half, and the hand-landmark model alone on a region about the
+  chin, for the hands the palm detector misses (a fist, fingers across the mouth); each hand is kept
+  when a second look, on the region its landmarks give, agrees. The bones, drawn as capsules of a
+  finger's width, grow over the hand's own colour within its landmarks' hull, and a guided filter
+  (the photo as guide) snaps the result to the hand's edge;
 - objects (microphones, cups, food): compact regions inside the mask's footprint whose colour
   departs strongly from both the face's skin (sampled on the cheeks and forehead) and its lips, and
   either touch a hand or overlap the face itself; the mouth, dark low-chroma pixels (beard,
@@ -37,7 +39,14 @@ FINGER_RADIUS = 0.09         # a finger's half-width, as a share of the wrist-to
 HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
               (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20), (5, 9), (9, 13), (13, 17))
 PALM = (0, 1, 2, 5, 9, 13, 17)
-HELD_REACH = 0.5             # a held object starts within this many hand sizes of the hand's bones
+PRESENCE_STREAM = "handlandmarkcpu__hand_presence_score"
+HAND_PRESENCE = 0.5          # least presence score of a hand found by the landmark model alone, on both looks
+CHIN_REGION = 1.3            # side of the first look's square about the chin, in forehead-to-chin lengths
+CHIN_LOOK_MIN_PX = 120       # least forehead-to-chin length for that look: on smaller faces it sees hands in chins
+HAND_AGREEMENT = 0.2         # the two looks' landmarks differ by at most this many hand sizes, on average
+TRACKING_POINTS = (0, 1, 2, 5, 6, 9, 10, 13, 14, 17, 18)   # wrist, thumb base, knuckles, middle joints
+TRACKING_SCALE, TRACKING_SHIFT = 2.0, -0.1                 # MediaPipe's hand region about those points
+HELD_REACH = 0.35            # a held object starts at the hand or within this many hand sizes of its bones
 
 # Face mesh landmarks: skin patches on the cheeks and forehead, and the outer lip contour.
 SKIN_POINTS = (50, 280, 117, 346, 101, 330, 151, 108, 337, 9)
@@ -83,12 +92,31 @@ NONE = Occlusion(None, None, (), 0.0)
 
 
 class HandModel:
-    """One MediaPipe Hands graph (palm detection + hand landmarks), created once and reused."""
+    """MediaPipe Hands (the models ship in the mediapipe wheel), created once and reused: the full
+    graph (palm detection, then hand landmarks), and the hand-landmark model alone on a given region,
+    with its hand-presence score, for hands the palm detector misses (a fist, fingers across a mouth)."""
 
     def __init__(self):
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python._framework_bindings import validated_graph_config
+        from mediapipe.python.solution_base import SolutionBase
+
         with native_logs_silenced():
             self._hands = solution("hands").Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
-                                      min_detection_confidence=HAND_CONFIDENCE)
+                                                  min_detection_confidence=HAND_CONFIDENCE)
+            # The hand-landmark model alone, its subgraph expanded so its presence score can be read out.
+            graph = calculator_pb2.CalculatorGraphConfig(input_stream=["image", "roi"], output_stream=["landmarks"],
+                                                         input_side_packet=["model_complexity"])
+            graph.node.add(calculator="HandLandmarkCpu", input_stream=["IMAGE:image", "ROI:roi"],
+                           input_side_packet=["MODEL_COMPLEXITY:model_complexity"], output_stream=["LANDMARKS:landmarks"])
+            expanded = validated_graph_config.ValidatedGraphConfig()
+            expanded.initialize(graph_config=graph)
+            config = calculator_pb2.CalculatorGraphConfig.FromString(expanded.binary_config)
+            config.output_stream.append(PRESENCE_STREAM)
+            # The full model, asked for by name: left unset, which one runs depends on the graphs made before.
+            self._landmarks = SolutionBase(graph_config=config, outputs=["landmarks", PRESENCE_STREAM],
+                                           side_inputs={"model_complexity": 1},
+                                           calculator_params={"handlandmarkcpu__ThresholdingCalculator.threshold": 0.0})
 
     def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
         """(21, 2) pixel landmarks of each hand found in an HxWx3 uint8 RGB image."""
@@ -97,6 +125,59 @@ class HandModel:
             result = self._hands.process(np.ascontiguousarray(rgb))
         return [np.array([(p.x * w, p.y * h) for p in hand.landmark]) for hand in result.multi_hand_landmarks or []]
 
+    def at(self, rgb: np.ndarray, centre: np.ndarray, side: float, angle: float) -> tuple[float, np.ndarray]:
+        """The hand-landmark model on the square region of `side` pixels about `centre` (x, y pixels),
+        turned `angle` radians clockwise (a hand upright in it has its wrist at the bottom): its
+        presence score (0..1) and (21, 2) pixel landmarks."""
+        from mediapipe.framework.formats import rect_pb2
+
+        h, w = rgb.shape[:2]
+        region = rect_pb2.NormalizedRect(x_center=centre[0] / w, y_center=centre[1] / h, width=side / w,
+                                         height=side / h, rotation=angle)
+        with native_logs_silenced():
+            result = self._landmarks.process({"image": np.ascontiguousarray(rgb), "roi": region})
+        points = np.array([(p.x * w, p.y * h) for p in result.landmarks.landmark])
+        return float(getattr(result, PRESENCE_STREAM)), points
+
+
+def clockwise_from_up(direction: np.ndarray) -> float:
+    """The angle (radians) an image direction (x, y pixels, y down) is turned clockwise from straight up."""
+    return float(np.arctan2(direction[0], -direction[1]))
+
+
+def hand_frame(hand: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The region the hand-landmark model wants for a hand's (21, 2) landmarks, as MediaPipe tracks it:
+    (centre (2,), side, angle), all in pixels and radians."""
+    angle = clockwise_from_up(hand[9] - hand[0])
+    c, s = np.cos(angle), np.sin(angle)
+    to_hand = np.array([[c, s], [-s, c]])                          # image -> the hand's upright frame
+    upright = hand[list(TRACKING_POINTS)] @ to_hand.T
+    low, high = upright.min(0), upright.max(0)
+    side = TRACKING_SCALE * float((high - low).max())
+    centre = ((low + high) / 2 + [0, TRACKING_SHIFT * side]) @ to_hand
+    return centre, side, angle
+
+
+def confirmed(rgb: np.ndarray, model: HandModel, hand: np.ndarray) -> np.ndarray | None:
+    """A found hand ((21, 2) pixel landmarks) looked at again by the hand-landmark model, on the region
+    its landmarks give (as MediaPipe tracks a hand): the second look's landmarks when it is sure of a
+    hand and puts it in the same place, else None."""
+    score, second = model.at(rgb, *hand_frame(hand))
+    agreement = np.linalg.norm(second - hand, axis=1).mean() / max(hand_scale(hand), 1.0)
+    return second if score >= HAND_PRESENCE and agreement <= HAND_AGREEMENT else None
+
+
+def hand_over_face(rgb: np.ndarray, model: HandModel, face: FittedFace) -> np.ndarray | None:
+    """A hand over the lower face that the palm detector does not see: the hand-landmark model on a
+    region about the chin, upright with the face, on faces large enough for it: (21, 2) pixel
+    landmarks, or None."""
+    up = face.landmarks[FOREHEAD, :2] - face.landmarks[CHIN, :2]
+    size = float(np.linalg.norm(up))
+    if size < CHIN_LOOK_MIN_PX:
+        return None
+    score, hand = model.at(rgb, face.landmarks[CHIN, :2], CHIN_REGION * size, clockwise_from_up(up))
+    return hand if score >= HAND_PRESENCE else None
+
 
 def hand_scale(hand: np.ndarray) -> float:
     """Wrist to middle-finger knuckle, in pixels."""
@@ -104,8 +185,9 @@ def hand_scale(hand: np.ndarray) -> float:
 
 
 def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> list[np.ndarray]:
-    """Hands in a crop around each face's lower half (two face sizes across, scaled up for small faces),
-    without repeats: (21, 2) pixel landmarks each."""
+    """Hands near each face: the palm detector on a crop around the face's lower half (two face sizes
+    across, scaled up for small faces) and the landmark model over the chin and mouth, each confirmed
+    by a second look, without repeats: (21, 2) pixel landmarks each."""
     h, w = rgb.shape[:2]
     found = []
     for face in faces:
@@ -114,15 +196,16 @@ def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> li
         cx, cy = (x0 + x1) / 2, y1
         left, top = int(max(0, cx - size)), int(max(0, cy - size))
         right, bottom = int(min(w, cx + size)), int(min(h, cy + size))
-        if right - left < 16 or bottom - top < 16:
-            continue
-        zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
-        crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
-        found += [hand / zoom + [left, top] for hand in model(crop)]
+        if right - left >= 16 and bottom - top >= 16:
+            zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
+            crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
+            found += [hand / zoom + [left, top] for hand in model(crop)]
+        over = hand_over_face(rgb, model, face)
+        found += [] if over is None else [over]
     unique: list[np.ndarray] = []
-    for hand in found:
-        if all(np.linalg.norm(hand[list(PALM)].mean(0) - other[list(PALM)].mean(0)) > 0.5 * hand_scale(other)
-               for other in unique):
+    for hand in (confirmed(rgb, model, hand) for hand in found):
+        if hand is not None and all(np.linalg.norm(hand[list(PALM)].mean(0) - other[list(PALM)].mean(0))
+                                    > 0.5 * hand_scale(other) for other in unique):
             unique.append(hand)
     return unique
 
@@ -140,6 +223,34 @@ def hand_region(hands: list[np.ndarray], window: tuple[int, int, int, int], reac
         for a, b in HAND_BONES:
             draw_capsule(region, points[a], points[b], radius)
     return region
+
+
+def hand_outline(lab: np.ndarray, hands: list[np.ndarray], window: tuple[int, int, int, int]) -> np.ndarray:
+    """(h, w) uint8 0/1 image of the hands over `window` out to their own edge: the coarse region
+    (`hand_region`) grown, within the landmarks' hull widened by a finger's width, over the pixels
+    that share its colour (Lab `lab` over the window). Curled fingers, a fist's knuckles and the hand's rim lie
+    off the bones, and where the hand is the face's own colour the hull is what bounds it."""
+    coarse = hand_region(hands, window)
+    if not coarse.any():
+        return coarse
+    x, y, w, h = window
+    hull = np.zeros((h, w), np.uint8)
+    for hand in hands:
+        radius = max(1.0, 2 * FINGER_RADIUS * hand_scale(hand))
+        outline = cv2.convexHull((hand - [x, y]).astype(np.float32))[:, 0]
+        centre = outline.mean(0)
+        away = outline - centre
+        widened = centre + away * (1 + radius / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6))
+        cv2.fillConvexPoly(hull, np.round(widened * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+    alike = (departure(lab, colour_model(lab[coarse > 0])) < DEPARTURE) & (hull > 0)
+    return grown_from(coarse > 0, alike | (coarse > 0))
+
+
+def grown_from(seed: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 0/1: the parts of boolean `region` connected to boolean `seed`."""
+    _, labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[seed & region])
+    return np.isin(labels, touching[touching > 0]).astype(np.uint8)
 
 
 def draw_capsule(region: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float) -> None:
@@ -248,10 +359,7 @@ def solidity(component: np.ndarray) -> float:
 def grown(lab: np.ndarray, component: np.ndarray, within: np.ndarray) -> np.ndarray:
     """`component` and the pixels of `within` connected to it that share its colour."""
     centre = np.median(lab[component], axis=0)
-    alike = ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (within > 0)) | component
-    _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[component])
-    return np.isin(labels, touching[touching > 0]).astype(np.uint8)
+    return grown_from(component, ((departure(lab, (centre, LAB_FLOOR)) < DEPARTURE) & (within > 0)) | component)
 
 
 def strand_alpha(lab: np.ndarray, skin_lightness: float, footprint: np.ndarray, below_nose: np.ndarray,
@@ -301,7 +409,7 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     lab = to_lab(photo)
     guide = photo.astype(np.float32) / 255
     scale = face.scale
-    hand = hand_region(hands, window)
+    hand = hand_outline(lab, hands, window)
     lips = polygon_image(face.landmarks[list(OUTER_LIP), :2], window)
     mouth = cv2.dilate(lips, np.ones((3, 3), np.uint8), iterations=pixels(MOUTH_MARGIN_CM, scale))
     skin = colour_model(skin_lab(rgb, face))
@@ -311,7 +419,7 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     face_area = polygon_image(face.landmarks[canonical_face().outer_loop, :2], window)
     # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
     near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
-    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand_region(hands, window, HELD_REACH))
+    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand | hand_region(hands, window, HELD_REACH))
     layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
               "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)
               * (mouth == 0)}            # the lips' dark line beside a lowered mask's edge is no strand
