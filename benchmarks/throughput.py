@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import render3d.pipeline
+import render3d.realism
 from render3d import Render3DError, default_engine
 from render3d.io.image_in import load_image
 from render3d.io.image_out import encode_image, output_format
@@ -43,7 +44,7 @@ def encode_all(result) -> None:
 
 @contextmanager
 def cpu_timed(timings: dict, stage: str):
-    """`render3d.pipeline.timed` on the process's CPU clock (all threads)."""
+    """`render3d.timing.timed` on the process's CPU clock (all threads)."""
     start = time.process_time()
     yield
     timings[stage] = timings.get(stage, 0.0) + time.process_time() - start
@@ -99,7 +100,7 @@ def main() -> None:
     parser.add_argument("--cpu-stages", action="store_true", help="time stages in CPU time, not wall time")
     args = parser.parse_args()
     if args.cpu_stages:
-        render3d.pipeline.timed = cpu_timed
+        render3d.pipeline.timed = render3d.realism.timed = cpu_timed
     paths = images_in(args.folder, args.limit)
     if not paths:
         raise SystemExit(f"no images under {args.folder}")
