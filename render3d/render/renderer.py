@@ -142,8 +142,8 @@ class Renderer:
             program["u_crop"] = (x0, y0, width, height)
             program["u_depth"] = (float(z.min()) - DEPTH_PADDING, float(z.max()) + DEPTH_PADDING)
 
+        msaa.viewport = msaa.scissor = (0, 0, *size)   # clear and resolve the window only, not the whole target
         msaa.use()
-        msaa.viewport = (0, 0, *size)
         msaa.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE)
