@@ -151,7 +151,8 @@ class Renderer:
         msaa.color_mask = (False, False, False, False)
         msaa.use()                      # a framebuffer's colour mask applies when it is bound
         for vertices, triangles in occluders:
-            self._draw(self.occluder_program, triangles, vertices)
+            if overlaps(vertices, window):      # another face's occluder far from this one adds no depth here
+                self._draw(self.occluder_program, triangles, vertices)
         msaa.color_mask = (True, True, True, True)
         msaa.use()
         for part in parts:
@@ -199,6 +200,13 @@ class Renderer:
         ao = np.ones(len(part.positions)) if part.ao is None else part.ao
         shade = np.ones((len(part.positions), 3)) if part.shade is None else part.shade
         self._draw(program, part.triangles, part.positions, part.normals, part.uvs, ao[:, None], shade)
+
+
+def overlaps(vertices: np.ndarray, window: tuple[int, int, int, int]) -> bool:
+    """Whether the x, y bounding box of image-space (V, 3) vertices meets the window (x0, y0, w, h)."""
+    x0, y0, width, height = window
+    low, high = vertices[:, :2].min(0), vertices[:, :2].max(0)
+    return bool(low[0] <= x0 + width and high[0] >= x0 and low[1] <= y0 + height and high[1] >= y0)
 
 
 def texture_bytes(texture: moderngl.Texture) -> int:
