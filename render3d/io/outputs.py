@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from render3d.errors import OutputError
 from render3d.io.image_out import (
@@ -14,7 +15,9 @@ from render3d.io.image_out import (
     output_extension,
     output_format,
 )
-from render3d.pipeline import FitResult
+
+if TYPE_CHECKING:
+    from render3d.results import FitResult
 
 ALL_OUTPUTS = ("composite", "layer", "seg", "instances", "original", "json")
 DEFAULT_OUTPUTS = ("composite", "layer", "seg", "json")
