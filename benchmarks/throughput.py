@@ -7,7 +7,9 @@ and warmed up on the first image, which is not counted. Each image is masked end
 encoded, not written), then given one plain face-mesh call; the ratio of the two is reported in
 wall time and in CPU time (all threads), which a busy machine disturbs less. Target (issue #12, 250 px
 copies of the dev photos): end to end at most 4x one face-mesh call. With --cpu-stages the time per
-stage is CPU time too (the engine's stage clock is swapped for this process's CPU clock).
+stage is CPU time too (the engine's stage clock is swapped for this process's CPU clock). The render
+stage is also given in its two halves: `render.mask_vertices` (placing and lighting the mask's vertices)
+and `render.gl` (drawing them).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from render3d.io.image_in import load_image
 from render3d.io.image_out import encode_image, output_format
 from render3d.io.outputs import metadata_json
 from render3d.pipeline import FitOptions
+from render3d.render.renderer import Renderer
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -42,6 +45,23 @@ def encode_all(result) -> None:
     metadata_json(result.metadata)
 
 
+def split_render_stage(timings: dict) -> None:
+    """Time the render stage's two halves apart, as `render.mask_vertices` (the mask's vertices placed
+    on the face and lit: `pipeline.draw_parts`) and `render.gl` (rasterised, resolved and read back),
+    on the clock that `render3d.pipeline.timed` uses."""
+    draw_parts, render = render3d.pipeline.draw_parts, Renderer.render
+
+    def timed_draw_parts(*args, **kwargs):
+        with render3d.pipeline.timed(timings, "render.mask_vertices"):
+            return draw_parts(*args, **kwargs)
+
+    def timed_render(self, *args, **kwargs):
+        with render3d.pipeline.timed(timings, "render.gl"):
+            return render(self, *args, **kwargs)
+
+    render3d.pipeline.draw_parts, Renderer.render = timed_draw_parts, timed_render
+
+
 @contextmanager
 def cpu_timed(timings: dict, stage: str):
     """`render3d.timing.timed` on the process's CPU clock (all threads)."""
@@ -56,12 +76,16 @@ def measure(paths: list[Path], options: FitOptions) -> dict:
     engine.fit(paths[0], options)                      # warm-up: first-call set-up is not counted
     stages: dict[str, list[float]] = {}
     end_to_end, landmark_only, end_to_end_cpu, landmark_only_cpu, faces = [], [], [], [], 0
+    render_halves: dict[str, float] = {}
+    split_render_stage(render_halves)
     for path in paths:
+        render_halves.clear()
         start, start_cpu = time.perf_counter(), time.process_time()
         try:
             result = engine.fit(path, options)
         except Render3DError:
             continue
+        result.timings.update(render_halves)
         with render3d.pipeline.timed(result.timings, "encode"):
             encode_all(result)
         end_to_end.append(time.perf_counter() - start)
