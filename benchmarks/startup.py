@@ -1,5 +1,6 @@
 """Start-up: whole-process wall time of `render3d --help`, `render3d masks` and `render3d fit PHOTO`
-as ratios to a bare one-shot MediaPipe face-mesh script on the same photo, alternated in one run.
+as ratios to a bare one-shot MediaPipe face-mesh script on the same photo, alternated in one run;
+the same for their CPU time (user + system), which a busy machine disturbs less.
 
     python benchmarks/startup.py [PHOTO] [--rounds 7]
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,29 +41,34 @@ def commands(photo: Path, out: Path) -> dict[str, list[str]]:
     }
 
 
-def wall_time(command: list[str]) -> float:
-    start = time.perf_counter()
+def timed_run(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, the process and its children) of one command."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def measure(photo: Path, rounds: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         runs = commands(photo, Path(scratch) / "out")
         for command in runs.values():                 # warm the file cache; not counted
-            wall_time(command)
-        seconds: dict[str, list[float]] = {name: [] for name in runs}
+            timed_run(command)
+        seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for _ in range(rounds):
             for name, command in runs.items():
-                seconds[name].append(wall_time(command))
-    median = {name: float(np.median(values)) for name, values in seconds.items()}
-    bare = median["bare_mediapipe"]
+                seconds[name].append(timed_run(command))
+    wall = {name: float(np.median([w for w, _ in values])) for name, values in seconds.items()}
+    cpu = {name: float(np.median([c for _, c in values])) for name, values in seconds.items()}
     return {
         "photo": str(photo),
         "rounds": rounds,
-        "median_s": {name: round(value, 3) for name, value in median.items()},
-        "over_bare_mediapipe": {name: round(value / bare, 2) for name, value in median.items()
+        "median_s": {name: round(value, 3) for name, value in wall.items()},
+        "over_bare_mediapipe": {name: round(value / wall["bare_mediapipe"], 2) for name, value in wall.items()
                                 if name != "bare_mediapipe"},
+        "median_cpu_s": {name: round(value, 3) for name, value in cpu.items()},
+        "cpu_over_bare_mediapipe": {name: round(value / cpu["bare_mediapipe"], 2) for name, value in cpu.items()
+                                    if name != "bare_mediapipe"},
         "targets": {"help": 0.5, "masks": 0.5, "fit": 2.0},
     }
 

@@ -7,7 +7,9 @@ and warmed up on the first image, which is not counted. Each image is masked end
 encoded, not written), then given one plain face-mesh call; the ratio of the two is reported in
 wall time and in CPU time (all threads), which a busy machine disturbs less. Target (issue #12, 250 px
 copies of the dev photos): end to end at most 4x one face-mesh call. With --cpu-stages the time per
-stage is CPU time too (the engine's stage clock is swapped for this process's CPU clock).
+stage is CPU time too (the engine's stage clock is swapped for this process's CPU clock). The render
+stage is also given in its two halves: `render.mask_vertices` (placing and lighting the mask's vertices)
+and `render.gl` (drawing them).
 """
 from __future__ import annotations
 
@@ -20,11 +22,13 @@ from pathlib import Path
 import numpy as np
 
 import render3d.pipeline
+import render3d.realism
 from render3d import Render3DError, default_engine
 from render3d.io.image_in import load_image
 from render3d.io.image_out import encode_image, output_format
 from render3d.io.outputs import metadata_json
 from render3d.pipeline import FitOptions
+from render3d.render.renderer import Renderer
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -41,9 +45,26 @@ def encode_all(result) -> None:
     metadata_json(result.metadata)
 
 
+def split_render_stage(timings: dict) -> None:
+    """Time the render stage's two halves apart, as `render.mask_vertices` (the mask's vertices placed
+    on the face and lit: `pipeline.draw_parts`) and `render.gl` (rasterised, resolved and read back),
+    on the clock that `render3d.pipeline.timed` uses."""
+    draw_parts, render = render3d.pipeline.draw_parts, Renderer.render
+
+    def timed_draw_parts(*args, **kwargs):
+        with render3d.pipeline.timed(timings, "render.mask_vertices"):
+            return draw_parts(*args, **kwargs)
+
+    def timed_render(self, *args, **kwargs):
+        with render3d.pipeline.timed(timings, "render.gl"):
+            return render(self, *args, **kwargs)
+
+    render3d.pipeline.draw_parts, Renderer.render = timed_draw_parts, timed_render
+
+
 @contextmanager
 def cpu_timed(timings: dict, stage: str):
-    """`render3d.pipeline.timed` on the process's CPU clock (all threads)."""
+    """`render3d.timing.timed` on the process's CPU clock (all threads)."""
     start = time.process_time()
     yield
     timings[stage] = timings.get(stage, 0.0) + time.process_time() - start
@@ -55,12 +76,16 @@ def measure(paths: list[Path], options: FitOptions) -> dict:
     engine.fit(paths[0], options)                      # warm-up: first-call set-up is not counted
     stages: dict[str, list[float]] = {}
     end_to_end, landmark_only, end_to_end_cpu, landmark_only_cpu, faces = [], [], [], [], 0
+    render_halves: dict[str, float] = {}
+    split_render_stage(render_halves)
     for path in paths:
+        render_halves.clear()
         start, start_cpu = time.perf_counter(), time.process_time()
         try:
             result = engine.fit(path, options)
         except Render3DError:
             continue
+        result.timings.update(render_halves)
         with render3d.pipeline.timed(result.timings, "encode"):
             encode_all(result)
         end_to_end.append(time.perf_counter() - start)
@@ -99,7 +124,7 @@ def main() -> None:
     parser.add_argument("--cpu-stages", action="store_true", help="time stages in CPU time, not wall time")
     args = parser.parse_args()
     if args.cpu_stages:
-        render3d.pipeline.timed = cpu_timed
+        render3d.pipeline.timed = render3d.realism.timed = cpu_timed
     paths = images_in(args.folder, args.limit)
     if not paths:
         raise SystemExit(f"no images under {args.folder}")

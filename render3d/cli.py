@@ -24,9 +24,10 @@ from render3d.errors import InputError, NoFaceError, Render3DError, one_line
 from render3d.io.image_in import DEFAULT_MAX_PIXELS
 from render3d.io.outputs import ALL_OUTPUTS, DEFAULT_OUTPUTS
 from render3d.kinds import OCCLUDER_MODES
+from render3d.kinds import REALISM_MODES as MODES
+from render3d.kinds import REALISM_STAGES as STAGES
 from render3d.launch import INTERRUPTED, stop_pending, stops_delivered
-from render3d.pipeline import FitOptions
-from render3d.realism import MODES, STAGES
+from render3d.options import FitOptions
 
 
 class ReadableArgument(TyperArgument):

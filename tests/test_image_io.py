@@ -1,6 +1,8 @@
 """Image decoding and writing, on variants of the public-domain skimage astronaut photo."""
 import io
+import json
 import os
+import re
 import struct
 import warnings
 import zlib
@@ -15,6 +17,8 @@ from skimage import data
 from render3d.errors import InputError, OutputError
 from render3d.io.image_in import DEFAULT_MAX_PIXELS, LoadedImage, load_image
 from render3d.io.image_out import atomic_write, encode_image, ensure_output_dir, output_extension, output_format
+from render3d.io.outputs import metadata_json
+from render3d.options import FitOptions
 
 
 @pytest.fixture(scope="module")
@@ -344,3 +348,16 @@ def test_ensure_output_dir_real_write_probe(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "open", read_only_open)
     with pytest.raises(OutputError, match="not writable.*Permission denied"):
         ensure_output_dir(tmp_path)
+
+
+@pytest.mark.gl
+@pytest.mark.mediapipe
+def test_metadata_json_holds_the_metadata_with_a_landmark_a_line(engine, astronaut):
+    metadata = engine.fit(astronaut, FitOptions(mask="surgical")).metadata
+    text = metadata_json(metadata).decode()
+    assert json.loads(text) == json.loads(json.dumps(metadata)) and text.endswith("}\n")
+    lines = text.splitlines()
+    start = lines.index('      "landmarks": [') + 1
+    point = re.compile(r" {8}\[-?\d+\.\d, -?\d+\.\d, -?\d+\.\d\],?")
+    assert all(point.fullmatch(line) for line in lines[start:start + 478]) and lines[start + 478] == "      ],"
+    assert len(text) < 0.5 * len(json.dumps(metadata, indent=2, sort_keys=True))

@@ -25,7 +25,9 @@ def loaded(modules: set[str], names: tuple[str, ...]) -> set[str]:
 
 
 def test_cli_imports_no_heavy_library():
-    assert loaded(imported_after("import render3d.cli"), HEAVY) == set()
+    modules = imported_after("import render3d.cli")
+    assert loaded(modules, HEAVY) == set()
+    assert "render3d.pipeline" not in modules          # the engine loads with the first fit, in its process
 
 
 def test_fit_imports_neither_matplotlib_nor_the_audio_tasks():

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from render3d.batch import gpu, manifest
 from render3d.batch.code import CodeEntry, assign, parse_code
@@ -31,8 +31,10 @@ from render3d.batch.shard import Shard
 from render3d.errors import EngineError, InputError, MaskError, OutputError, Render3DError
 from render3d.io.image_out import atomic_write, ensure_output_dir, open_nofollow, remove_stale_temps
 from render3d.io.outputs import DEFAULT_OUTPUTS, output_names, write_outputs
-from render3d.pipeline import Engine, FitOptions, FitResult
-from render3d.render.fallback import describe
+
+if TYPE_CHECKING:      # the engine loads in the workers, not with the command line
+    from render3d.options import FitOptions
+    from render3d.results import FitResult
 
 REASONS = {InputError: "bad_input", OutputError: "output_error", MaskError: "mask_error"}
 DEFAULT_IMAGE_TIMEOUT_S = 900.0
@@ -77,6 +79,8 @@ class ImageWorker:
     """Masks one image of a batch (a Job) and writes its outputs; returns its row."""
 
     def __init__(self, config: BatchConfig, device: int | None = None):
+        from render3d.pipeline import Engine
+
         self.config = config
         self.engine = Engine(device=device)
 
@@ -102,6 +106,8 @@ class ImageWorker:
             reason = next((name for kind, name in REASONS.items() if isinstance(exc, kind)), "error")
             row.update(reason=reason, error=str(exc))
         except Exception as exc:        # one bad image must not stop the batch
+            from render3d.render.fallback import describe
+
             row.update(reason="internal_error", error=describe(exc))
         row["timings"]["total"] = time.perf_counter() - start
         row["timings"] = {stage: round(seconds, 4) for stage, seconds in row["timings"].items()}

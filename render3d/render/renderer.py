@@ -145,8 +145,8 @@ class Renderer:
             program["u_crop"] = (x0, y0, width, height)
             program["u_depth"] = (float(z.min()) - DEPTH_PADDING, float(z.max()) + DEPTH_PADDING)
 
+        msaa.viewport = msaa.scissor = (0, 0, *size)   # clear and resolve the window only, not the whole target
         msaa.use()
-        msaa.viewport = (0, 0, *size)
         msaa.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE)
@@ -154,7 +154,8 @@ class Renderer:
         msaa.color_mask = (False, False, False, False)
         msaa.use()                      # a framebuffer's colour mask applies when it is bound
         for vertices, triangles in occluders:
-            self._draw(self.occluder_program, triangles, vertices)
+            if overlaps(vertices, window):      # another face's occluder far from this one adds no depth here
+                self._draw(self.occluder_program, triangles, vertices)
         msaa.color_mask = (True, True, True, True)
         msaa.use()
         for part in parts:
@@ -214,6 +215,11 @@ class Renderer:
 def detail_map() -> np.ndarray:
     """(H, W, 3) uint8 fabric detail map (`render3d.assetgen.detail`): normal x, y and fibre shade."""
     return load_image(DETAIL_TEXTURE).rgb
+def overlaps(vertices: np.ndarray, window: tuple[int, int, int, int]) -> bool:
+    """Whether the x, y bounding box of image-space (V, 3) vertices meets the window (x0, y0, w, h)."""
+    x0, y0, width, height = window
+    low, high = vertices[:, :2].min(0), vertices[:, :2].max(0)
+    return bool(low[0] <= x0 + width and high[0] >= x0 and low[1] <= y0 + height and high[1] >= y0)
 
 
 def texture_bytes(texture: moderngl.Texture) -> int:
