@@ -13,4 +13,5 @@ def _data_dir(name: str) -> Path:
 ASSETS_DIR = _data_dir("assets")
 MESHES_DIR = ASSETS_DIR / "meshes"
 TEXTURES_DIR = ASSETS_DIR / "textures"
+PATTERNS_DIR = ASSETS_DIR / "patterns"
 SHADERS_DIR = _PACKAGE_DIR / "render" / "shaders"
