@@ -177,7 +177,7 @@ def houndstooth(rng: np.random.Generator) -> np.ndarray:
 def gingham(rng: np.random.Generator) -> np.ndarray:
     """Gingham: ink 1 bands across and down at half coverage, solid where they cross."""
     x, y = centres()
-    across, down = (x / TILE_PX * 8) % 1 < 0.5, (y / TILE_PX * 8) % 1 < 0.5
+    across, down = (x / TILE_PX * 4) % 1 < 0.5, (y / TILE_PX * 4) % 1 < 0.5
     return stack(0.5 * (across ^ down) + 1.0 * (across & down))
 
 
@@ -279,7 +279,7 @@ def denim(rng: np.random.Generator) -> np.ndarray:
 def knit(rng: np.random.Generator) -> np.ndarray:
     """Jersey knit: columns of V-shaped loops, the gaps between them in a darker yarn (ink 1)."""
     x, y = centres()
-    wale, course = x / 8.0, y / 6.0
+    wale, course = x / 8.0, y / (TILE_PX / 86)          # pairs of courses repeat 43 times down the tile
     loops = np.abs(np.sin(np.pi * (wale + 0.5 * np.abs((course % 2) - 1))))
     return stack(0.75 * (1 - loops) ** 2, 0.25 * np.clip(noise((TILE_PX, TILE_PX), (1.0, 6.0), seed=511), 0, 1))
 
@@ -344,7 +344,7 @@ PATTERNS: dict[str, tuple[Callable[[np.random.Generator], np.ndarray], str, floa
     "tartan": (tartan, "plaid", 9.0, TARTANS),
     "buffalo_check": (buffalo_check, "plaid", 6.0, TARTANS),
     "houndstooth": (houndstooth, "plaid", 2.4, TARTANS + CHECKS[:3]),
-    "gingham": (gingham, "gingham", 4.0, CHECKS),
+    "gingham": (gingham, "gingham", 5.0, CHECKS),
     "stripes": (stripes, "stripes", 6.0, PRINTS),
     "stripes_multi": (stripes_multi, "stripes", 9.0, PRINTS),
     "polka_dots": (polka_dots, "dots", 6.0, PRINTS),
