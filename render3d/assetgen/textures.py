@@ -17,7 +17,7 @@ from scipy.ndimage import gaussian_filter
 
 BODY_SIZE = (1024, 512)                 # width, height of body textures
 BODY_CM = (20.0, 14.0)                  # the physical span a body texture covers, roughly
-GAITER_CM = (30.0, 15.0)
+GAITER_CM = (30.0, 20.0)
 STRAP_SIZE = (512, 64)
 VALVE_SIZE = (512, 256)                 # valve housing and vent plate
 
