@@ -375,7 +375,7 @@ def build(patterns_dir: Path) -> list[Path]:
     index, written = {}, []
     for name, (_, kind, tile_cm, colourways) in PATTERNS.items():
         path = patterns_dir / f"{name}.png"
-        Image.fromarray(tile(name)).save(path, format="PNG", optimize=True)
+        Image.fromarray(tile(name)).save(path, format="PNG")
         written.append(path)
         index[name] = {"file": path.name, "kind": kind, "tile_cm": tile_cm,
                        "colourways": [list(colours) for colours in colourways]}
