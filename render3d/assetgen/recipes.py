@@ -126,15 +126,14 @@ def cloth(face: Face) -> list[Part]:
 
 def gaiter(face: Face) -> list[Part]:
     """A stretch-knit tube pulled up over the nose: wraps past the ears, hugs the neck and runs on down
-    over the collar, where it loosens into soft drape folds and flares out to an uneven hem."""
+    over the collar, where it loosens into soft drape folds and flares out a little to a gently uneven hem."""
     lm = face.landmarks
     frame = Cylinder((0.0, head_axis_z(lm)))
     cols, rows = 91, 88
     control, _ = standard_top(face)
     top = upper_edge(face, frame, control, lm[454] + [0.3, -0.9, -1.8], cols)
     u = np.linspace(0, 1, cols)
-    hem = 0.7 * np.sin(2 * np.pi * 1.5 * u) + 0.45 * np.sin(2 * np.pi * 3.5 * u + 1.0) + \
-        0.25 * np.sin(2 * np.pi * 6.5 * u + 2.3)
+    hem = 0.35 * np.sin(2 * np.pi * u) + 0.15 * np.sin(2 * np.pi * 2.5 * u + 1.0)   # gently uneven, no jags
     bottom = (top[0] * 0.95, lm[152, 1] - GAITER_DROP_CM + hem)
 
     def folds(sheet: Sheet) -> np.ndarray:
