@@ -206,8 +206,9 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
             if not vary or choice.look() not in seen:
                 break
         seen.add(choice.look())
-        if vary:
-            outline = np.clip(outline_rng.normal(0, OUTLINE_SPREAD), -OUTLINE_LIMIT, OUTLINE_LIMIT)
+        outline = np.clip(outline_rng.normal(0, OUTLINE_SPREAD), -OUTLINE_LIMIT, OUTLINE_LIMIT)
+        # A mask pulled down folds under the jaw, where heights no longer run along the fabric: it keeps its outline.
+        if vary and worn == "correct":
             choice = replace(choice, outline=tuple(float(o) for o in outline))
         choices.append(choice)
     return choices

@@ -158,6 +158,7 @@ def test_outlines_vary_per_face_and_keep_the_top_edge_on_the_bridge():
     assert choices[0].outline == choose_masks("surgical", 6, 11)[0].outline
     assert len({c.outline for c in choices}) == 6
     assert all(c.outline == (0.0, 0.0, 0.0, 0.0) for c in choose_masks("surgical", 2, 11, vary=False))
+    assert all(c.outline == (0.0, 0.0, 0.0, 0.0) for c in choose_masks("surgical", 2, 11, wear="chin"))
     # A column of points from the top edge (y = 2) down to the lower edge (y = -10), 3 cm off the midline.
     points = np.column_stack([np.full(13, 3.0), np.linspace(2, -10, 13), np.zeros(13)])
     for choice in choices:
