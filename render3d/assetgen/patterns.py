@@ -9,8 +9,8 @@ pattern's kind, the physical size of its tile and the colourways it comes in (se
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

@@ -6,9 +6,20 @@ import numpy as np
 from render3d.assetgen import textures
 from render3d.assetgen.face import BUILD_CLEARANCE_CM, Face, head_axis_z
 from render3d.assetgen.parts import Part, nearest_node, revolve, sheet_part, vent_plate
-from render3d.assetgen.shaping import (Cylinder, Sheet, jaw_lower_edge, rows_with_folds, seam, smoothstep,
-                                       sphere_frame, sphere_sheet, standard_top, stretch, under_the_eyes,
-                                       upper_edge)
+from render3d.assetgen.shaping import (
+    Cylinder,
+    Sheet,
+    jaw_lower_edge,
+    rows_with_folds,
+    seam,
+    smoothstep,
+    sphere_frame,
+    sphere_sheet,
+    standard_top,
+    stretch,
+    under_the_eyes,
+    upper_edge,
+)
 from render3d.assetgen.straps import ear_loops, head_strap, merge, standoff
 
 GAITER_DROP_CM = 10.0          # how far below the chin a gaiter runs, down the neck and over the collar

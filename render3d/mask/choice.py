@@ -14,10 +14,10 @@ import numpy as np
 from render3d.colourspace import LUMINANCE, hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError, OptionError
 from render3d.kinds import WEAR_STYLES, Wear
-from render3d.tolerances import RATIO_FLOOR
 from render3d.mask.library import MASK_ALIASES, MaskPart, available_masks, load_mask_spec, read_texture, resolve_mask
 from render3d.mask.patterns import PrintDraw, check_pattern, draw_print, printed_albedo, seeded_pattern
 from render3d.mask.wear import WEAR_ALIASES, resolve_wear
+from render3d.tolerances import RATIO_FLOOR
 
 WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
 PRINT_STREAM = 2            # and so do prints

@@ -20,7 +20,7 @@ import numpy as np
 
 from render3d._paths import PATTERNS_DIR
 from render3d.colourspace import LINEAR_LUT, hex_to_rgb, linear_to_srgb, luminance
-from render3d.errors import MaskError
+from render3d.errors import InputError, MaskError
 from render3d.io.image_in import load_image
 from render3d.tolerances import RATIO_FLOOR
 
@@ -111,7 +111,7 @@ def tile_colours(pattern: str, colourway: tuple[str, ...] | None) -> tuple[np.nd
     if spec is None:
         try:
             return LINEAR_LUT[load_image(Path(pattern)).rgb], FILE_TILE_CM
-        except Exception as exc:
+        except InputError as exc:
             raise MaskError(f"cannot read pattern image {pattern}: {exc}") from None
     coverage = load_image(spec.path).rgb.astype(np.float32) / 255
     inks = [LINEAR_LUT[np.array(hex_to_rgb(c))] for c in colourway]
@@ -138,9 +138,9 @@ def uv_span_cm(vertices: np.ndarray, uvs: np.ndarray, triangles: np.ndarray) -> 
 
 def printed_albedo(albedo: np.ndarray, print_map: np.ndarray | None, base_color: tuple[int, int, int],
                    span_cm: tuple[float, float], draw: PrintDraw,
-                   color_tint: np.ndarray = np.ones(3)) -> np.ndarray:
+                   color_tint: np.ndarray | None = None) -> np.ndarray:
     """The (H, W, 3) uint8 sRGB albedo of a part printed with `draw`: the fabric (`albedo`, recoloured by the
-    linear `color_tint`) blended with the print by draw.weight times the print map's cover, the print shaded
+    linear `color_tint`, None for none) blended with the print by draw.weight times the print map's cover, the print shaded
     by the map (or, without one, by the fabric's brightness against its sRGB `base_color`). `span_cm` is
     the part's cm per unit of u and v (`uv_span_cm`)."""
     h, w = albedo.shape[:2]
@@ -155,7 +155,7 @@ def printed_albedo(albedo: np.ndarray, print_map: np.ndarray | None, base_color:
     tile, tile_cm = tile_colours(draw.pattern, draw.colourway)
     width_cm = tile_cm * draw.scale
     size = (width_cm, width_cm * tile.shape[0] / tile.shape[1])                   # the tile's cm across, down
-    pixels = (max(int(round(size[0] * w / span_cm[0])), 4), max(int(round(size[1] * h / span_cm[1])), 4))
+    pixels = (max(round(size[0] * w / span_cm[0]), 4), max(round(size[1] * h / span_cm[1]), 4))
     small = cv2.resize(tile, pixels, interpolation=cv2.INTER_AREA if pixels[0] < tile.shape[1] else cv2.INTER_LINEAR)
     x, y = np.meshgrid((np.arange(w, dtype=np.float32) + 0.5) * span_cm[0] / w,
                        (np.arange(h, dtype=np.float32) + 0.5) * span_cm[1] / h)
@@ -164,7 +164,7 @@ def printed_albedo(albedo: np.ndarray, print_map: np.ndarray | None, base_color:
     down = ((c * y - s * x) / size[1] + draw.offset[1]) % 1.0
     printed = cv2.remap(small, (across * pixels[0] - 0.5).astype(np.float32),
                         (down * pixels[1] - 0.5).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    fabric = linear * np.asarray(color_tint, np.float32)
+    fabric = linear if color_tint is None else linear * np.asarray(color_tint, np.float32)
     blend = (draw.weight * cover)[..., None]
     out = fabric + blend * (printed * shade[..., None] - fabric)
     return SRGB_CODE[np.round(np.clip(out, 0, 1) * 4095).astype(np.int32)]
