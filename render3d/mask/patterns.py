@@ -141,7 +141,8 @@ def printed_albedo(albedo: np.ndarray, print_map: np.ndarray | None, base_color:
                    color_tint: np.ndarray | None = None) -> np.ndarray:
     """The (H, W, 3) uint8 sRGB albedo of a part printed with `draw`: the fabric (`albedo`, recoloured by the
     linear `color_tint`, None for none) blended with the print by draw.weight times the print map's cover, the print shaded
-    by the map (or, without one, by the fabric's brightness against its sRGB `base_color`). `span_cm` is
+    by the map (or, without one, by the fabric's brightness against its sRGB `base_color`). Where the map leaves
+    the fabric bare (a binding, a thread), a bundled print's darkest ink recolours it. `span_cm` is
     the part's cm per unit of u and v (`uv_span_cm`)."""
     h, w = albedo.shape[:2]
     linear = LINEAR_LUT[albedo]
@@ -165,6 +166,11 @@ def printed_albedo(albedo: np.ndarray, print_map: np.ndarray | None, base_color:
     printed = cv2.remap(small, (across * pixels[0] - 0.5).astype(np.float32),
                         (down * pixels[1] - 0.5).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     fabric = linear if color_tint is None else linear * np.asarray(color_tint, np.float32)
+    bare = cover < 1
+    if draw.colourway is not None and bare.any():    # a binding or thread is made to match: the darkest ink
+        trim = min((LINEAR_LUT[np.array(hex_to_rgb(c))] for c in draw.colourway), key=luminance)
+        level = luminance(fabric) / max(float(np.median(luminance(fabric[bare]))), RATIO_FLOOR)
+        fabric = np.where(bare[..., None], level[..., None] * trim, fabric)
     blend = (draw.weight * cover)[..., None]
     out = fabric + blend * (printed * shade[..., None] - fabric)
     return SRGB_CODE[np.round(np.clip(out, 0, 1) * 4095).astype(np.int32)]

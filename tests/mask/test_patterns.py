@@ -83,13 +83,16 @@ def test_the_weight_blends_the_print_over_the_fabric_in_linear_light():
     assert half[~white & (full[..., 0] == 0), 0].max() < 128 - 20               # black ink half way down
 
 
-def test_a_print_map_keeps_the_fabric_where_it_does_not_cover():
+def test_a_print_map_leaves_a_trim_in_the_prints_darkest_ink(tmp_path):
     cover = np.zeros((256, 512), np.uint8)
     cover[:, 256:] = 255
     print_map = np.stack([np.full((256, 512), 128, np.uint8), cover], -1)
-    draw = PrintDraw("gingham", ("#FFFFFF", "#202020", "#202020", "#202020"), 1.0, 0.0, (0.0, 0.0), 1.0)
+    draw = PrintDraw("gingham", ("#FFFFFF", "#203040", "#203040", "#203040"), 1.0, 0.0, (0.0, 0.0), 1.0)
     out = printed_albedo(GREY, print_map, (128, 128, 128), SPAN, draw)
-    assert np.array_equal(out[:, :250], GREY[:, :250]) and out[:, 260:].std() > 30
+    assert np.abs(out[:, :250].astype(int) - (32, 48, 64)).max() <= 1 and out[:, 260:].std() > 30
+    Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(tmp_path / "plain.png")
+    image = PrintDraw(str(tmp_path / "plain.png"), None, 1.0, 0.0, (0.0, 0.0), 1.0)   # an image's print leaves it
+    assert np.array_equal(printed_albedo(GREY, print_map, (128, 128, 128), SPAN, image)[:, :250], GREY[:, :250])
 
 
 def test_a_pattern_image_prints_its_own_colours(tmp_path):
