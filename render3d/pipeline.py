@@ -43,14 +43,12 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
     skin = Skin.of(fitted)
     oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in mask.parts]   # camera frame
     looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
-    heights = mask.parts[0].vertices[:, 1]
     for part, look_args in zip(mask.parts, looks):
-        points = part.vertices if choice is None else choice.reshape(part.vertices, heights.max(), heights.min())
         key, albedo, tint, creases = part.key, part.albedo, (1.0, 1.0, 1.0), None
         if choice is not None and part.recolor:
             tint, creases = choice.tint, choice.creases
             key, albedo = choice.fabric(part, mask.color)
-        parts.append(DrawPart(positions=place(points, part.binding, fitted, skin), uvs=part.uvs,
+        parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
                               triangles=part.triangles, texture_key=key, albedo=albedo, normal_map=part.normal_map,
                               tint=tint, sheen=part.sheen, creases=creases, **look_args))
     return parts
@@ -165,7 +163,6 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
                       texture=str(choice.texture) if choice.texture else None, creases=len(choice.creases),
                       pattern=choice.print.as_json() if choice.print else None,
                       color_weight=choice.color_weight if choice.color else None,
-                      outline=tuple(round(o, 4) for o in choice.outline),
                       iou=round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear,
                                               foreground.visible(occlusion, segmentation.shape)), 4),
                       status=drawn.status, reason=drawn.reason, detail=drawn.detail, realism=look.as_json(),

@@ -35,7 +35,6 @@ class FaceResult:
     occluders: tuple[str, ...] = ()              # the kinds in front of it: hand, object, hair
     pattern: dict | None = None                  # its print (`PrintDraw.as_json()`), if any
     color_weight: float | None = None            # the blend of `color` with the fabric, when recoloured
-    outline: tuple[float, ...] = ()              # the seeded outline: width, height, stretch, lean (4 decimals)
 
     def as_json(self) -> dict:
         """The face's record in the JSON output."""
@@ -45,7 +44,7 @@ class FaceResult:
                 "shade": self.shade, "texture": self.texture, "creases": self.creases, "iou": self.iou,
                 "status": self.status, "reason": self.reason, "detail": self.detail, "realism": self.realism,
                 "occluded_fraction": self.occluded_fraction, "occluders": list(self.occluders),
-                "pattern": self.pattern, "color_weight": self.color_weight, "outline": list(self.outline)}
+                "pattern": self.pattern, "color_weight": self.color_weight}
 
 
 @dataclass

@@ -133,7 +133,7 @@ def test_recolour_renders_the_exact_colour(astronaut, tmp_path):
 
 def test_seeds_vary_the_colour_and_the_creases(astronaut):
     """Seeded draws recolour some masks from the palette and crease each one differently: the
-    mask's fabric changes with the seed, its outline only slightly."""
+    mask's fabric changes with the seed, its placement does not."""
     results = [render3d.fit(astronaut, mask="surgical", seed=s) for s in range(8)]
     shades = [r.faces[0].shade for r in results]
     assert 1 <= sum(s is not None for s in shades) <= 7 and set(shades) - {None} <= set(PALETTE)
@@ -142,10 +142,7 @@ def test_seeds_vary_the_colour_and_the_creases(astronaut):
         if shade is not None:                   # recoloured toward the palette colour
             covered = result.layer[..., 3] == 255
             assert np.abs(result.layer[covered, :3].mean(0) - hex_to_rgb(shade)).max() < 70
-    # The outline varies by a few percent: each seed's mask overlaps the others' nearly everywhere.
-    for result in results[1:]:
-        a, b = result.segmentation > 0, results[0].segmentation > 0
-        assert 0.85 < (a & b).sum() / (a | b).sum() < 1.0
+    assert all(np.array_equal(r.segmentation, results[0].segmentation) for r in results)
     # Same colour, other creases: the shading differs where the creases lie.
     plain = render3d.fit(astronaut, mask="surgical", vary=False)
     creased = [r for r, shade in zip(results, shades) if shade is None][0]

@@ -6,7 +6,7 @@ face's draw is recorded in the JSON. With variation on, no two faces of one imag
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +17,9 @@ from render3d.kinds import WEAR_STYLES, Wear
 from render3d.mask.library import MASK_ALIASES, MaskPart, available_masks, load_mask_spec, read_texture, resolve_mask
 from render3d.mask.patterns import PrintDraw, check_pattern, draw_print, printed_albedo, seeded_pattern
 from render3d.mask.wear import WEAR_ALIASES, resolve_wear
-from render3d.tolerances import RATIO_FLOOR
 
 WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
 PRINT_STREAM = 2            # and so do prints
-OUTLINE_STREAM = 3          # and the outline's variation
-# Seeded variation of a mask's outline, as standard deviation and limit: its width, its height below the
-# nose bridge, how much more the upper half stretches than the lower (pleats and panels closer or further
-# apart), and how far the lower edge leans sideways per cm of height (a slight asymmetry).
-OUTLINE_SPREAD = np.array([0.025, 0.025, 0.12, 0.012])
-OUTLINE_LIMIT = np.array([0.05, 0.05, 0.3, 0.03])
 DISTINCT_TRIES = 8          # redraws of a face whose look another face of the image already wears
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
@@ -62,19 +55,6 @@ class MaskChoice:
     print: PrintDraw | None = None        # the print on the fabric, if any
     fabric_tint: tuple[float, float, float] = (1.0, 1.0, 1.0)   # linear recolouring of the fabric under a print
     color_weight: float = 1.0             # blend of `color` with the fabric's own colour
-    outline: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)   # width, height, stretch, lean (OUTLINE_SPREAD)
-
-    def reshape(self, points: np.ndarray, top: float, bottom: float) -> np.ndarray:
-        """(V, 3) canonical cm points of a mask whose body spans heights `top` to `bottom` (cm), with this draw's
-        outline: wider or narrower about the midline, taller or shorter below the top edge (which stays on the
-        nose bridge), its upper and lower halves stretched unequally, its lower part leaning to one side."""
-        width, height, stretch, lean = self.outline
-        if not any(self.outline):
-            return points
-        span = max(top - bottom, RATIO_FLOOR)
-        t = np.clip((top - points[:, 1]) / span, 0.0, 1.0)           # 0 on the top edge, 1 on the lower one
-        drop = span * (height * t + stretch * np.sin(2 * np.pi * t) / (2 * np.pi))
-        return points + np.column_stack([width * points[:, 0] + lean * span * t, -drop, np.zeros(len(points))])
 
     def look(self) -> tuple:
         """What tells this face's mask apart at a glance: the mask, its palette colour and its print."""
@@ -182,7 +162,6 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
             raise OptionError(f"{name} must be a number in [0, 1], got {weight!r}")
     rng = np.random.default_rng(seed)
     print_rng = np.random.default_rng([seed, PRINT_STREAM])
-    outline_rng = np.random.default_rng([seed, OUTLINE_STREAM])
     if mask != "random":
         resolve_mask(mask, mask_dirs)
     if mask == "random":
@@ -206,10 +185,6 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
             if not vary or choice.look() not in seen:
                 break
         seen.add(choice.look())
-        outline = np.clip(outline_rng.normal(0, OUTLINE_SPREAD), -OUTLINE_LIMIT, OUTLINE_LIMIT)
-        # A mask pulled down folds under the jaw, where heights no longer run along the fabric: it keeps its outline.
-        if vary and worn == "correct":
-            choice = replace(choice, outline=tuple(float(o) for o in outline))
         choices.append(choice)
     return choices
 

@@ -154,21 +154,3 @@ def test_pattern_option_prints_every_face_and_no_vary_lays_it_plainly():
                                                          0.0, (0.0, 0.0), 1.0)
     assert choose_masks("cloth", 1, 5, color="#d02020")[0].print is None        # a colour asks for a plain fabric
     assert hex_to_rgb(plain[0].print.colourway[0])
-
-
-def test_outlines_vary_per_face_and_keep_the_top_edge_on_the_bridge():
-    choices = choose_masks("surgical", 6, 11)
-    assert choices[0].outline == choose_masks("surgical", 6, 11)[0].outline
-    assert len({c.outline for c in choices}) == 6
-    assert all(c.outline == (0.0, 0.0, 0.0, 0.0) for c in choose_masks("surgical", 2, 11, vary=False))
-    assert all(c.outline == (0.0, 0.0, 0.0, 0.0) for c in choose_masks("surgical", 2, 11, wear="chin"))
-    # A column of points from the top edge (y = 2) down to the lower edge (y = -10), 3 cm off the midline.
-    points = np.column_stack([np.full(13, 3.0), np.linspace(2, -10, 13), np.zeros(13)])
-    for choice in choices:
-        width, height, _, lean = choice.outline
-        moved = choice.reshape(points, 2.0, -10.0)
-        assert np.allclose(moved[0], [3.0 * (1 + width), 2.0, 0.0])                  # the top edge stays
-        assert moved[-1, 1] == pytest.approx(-10 - 12 * height)                        # the height scales
-        assert moved[-1, 0] == pytest.approx(3.0 * (1 + width) + 12 * lean)
-        assert np.all(np.diff(moved[:, 1]) < 0)                                       # nothing folds over
-        assert np.abs(moved - points).max() < 0.8
