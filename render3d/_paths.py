@@ -13,5 +13,6 @@ def _data_dir(name: str) -> Path:
 ASSETS_DIR = _data_dir("assets")
 MESHES_DIR = ASSETS_DIR / "meshes"
 TEXTURES_DIR = ASSETS_DIR / "textures"
+PATTERNS_DIR = ASSETS_DIR / "patterns"
 SHADERS_DIR = _PACKAGE_DIR / "render" / "shaders"
 DETAIL_TEXTURE = TEXTURES_DIR / "fabric_detail.png"

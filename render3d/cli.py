@@ -168,6 +168,12 @@ def fit(
     wear_weights: str = typer.Option("", "--wear-weights", help="Random wear weights: 'correct=8,nose-out=1,chin=1'."),
     color: Optional[str] = typer.Option(None, "--color", help="Recolour the mask: '#RRGGBB'."),
     texture: Optional[Path] = typer.Option(None, "--texture", help="Replace the mask's fabric texture (PNG/JPEG)."),
+    pattern: Optional[str] = typer.Option(None, "--pattern", help="Print the fabric: a bundled pattern (see "
+                                          "`render3d masks --patterns`), 'random' or a pattern image."),
+    pattern_weight: float = typer.Option(1.0, "--pattern-weight", min=0.0, max=1.0,
+                                         help="Blend of the pattern over the fabric (0..1)."),
+    color_weight: float = typer.Option(1.0, "--color-weight", min=0.0, max=1.0,
+                                       help="Blend of --color with the fabric's own colour (0..1)."),
     vary: bool = typer.Option(True, "--vary/--no-vary", help="Seeded variation of the mask's colour tone."),
     out: Path = typer.Option(Path("render3d_out"), "--out", "-o", help="Output directory."),
     seed: int = typer.Option(0, "--seed", help="Seed for every random choice."),
@@ -357,9 +363,17 @@ def merge(output_dir: Path = typer.Argument(..., help="Output folder the shards 
 def masks(
     mask_dir: Optional[List[Path]] = typer.Option(None, "--mask-dir", help="Extra folder of user masks."),
     sheet: Optional[Path] = typer.Option(None, "--sheet", help="Also render a contact sheet PNG of every mask."),
+    patterns: bool = typer.Option(False, "--patterns", help="List the bundled patterns for --pattern instead."),
 ):
-    """List every available mask with its description."""
+    """List every available mask with its description (or, with --patterns, every bundled pattern)."""
     from render3d.mask.library import available_masks, load_mask_spec
+
+    if patterns:
+        from render3d.mask.patterns import pattern_library
+
+        for name, spec in pattern_library().items():
+            say(f"{name:18s} {spec.kind:10s} {spec.tile_cm:g} cm tile, {len(spec.colourways)} colourways")
+        return
 
     library = available_masks(tuple(mask_dir or ()))
     for name, path in library.items():

@@ -30,6 +30,9 @@ class FitOptions:
     wear_weights: str = ""          # 'correct=8,nose-out=1,chin=1' for random wear
     color: str | None = None        # '#RRGGBB' recolouring
     texture: Path | None = None     # replacement albedo texture
+    pattern: str | None = None      # print every face: a library pattern, 'random' or an image file
+    pattern_weight: float = 1.0     # blend of the pattern over the fabric, 0..1
+    color_weight: float = 1.0       # blend of `color` with the fabric's own colour, 0..1
     vary: bool = True               # seeded variation of the colour tone
     min_iou: float | None = None    # verify faces: below this IoU use the 2D fallback (None: no check)
     realism: RealismMode = "full"   # full (lit, matched to the photo) or flat (unlit albedo)
@@ -64,7 +67,8 @@ class FitOptions:
                 "mask_dirs": [str(d) for d in self.mask_dirs], "max_pixels": self.max_pixels,
                 "mask_weights": self.mask_weights, "wear": self.wear,
                 "wear_weights": self.wear_weights, "color": self.color,
-                "texture": str(self.texture) if self.texture else None, "vary": self.vary,
+                "texture": str(self.texture) if self.texture else None, "pattern": self.pattern,
+                "pattern_weight": self.pattern_weight, "color_weight": self.color_weight, "vary": self.vary,
                 "min_iou": self.min_iou, "realism": self.realism, "realism_off": sorted(self.realism_off),
                 "occluders": self.occluders}
 
@@ -72,7 +76,8 @@ class FitOptions:
         """One seeded mask choice for each of `count` faces."""
         return choose_masks(self.mask, count, self.seed, weights=self.mask_weights, wear=self.wear,
                             wear_weights=self.wear_weights, color=self.color, texture=self.texture, vary=self.vary,
-                            mask_dirs=self.mask_dirs)
+                            mask_dirs=self.mask_dirs, pattern=self.pattern, pattern_weight=self.pattern_weight,
+                            color_weight=self.color_weight)
 
 
 def check_realism(mode: str, off: tuple[str, ...]) -> None:

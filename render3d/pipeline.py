@@ -18,7 +18,7 @@ from render3d.face.landmarks import LandmarkModel, check_not_forked
 from render3d.geometry import Window, flip_yz
 from render3d.io.image_in import Source, load_image
 from render3d.mask.choice import MaskChoice
-from render3d.mask.library import Mask, load_mask, read_texture
+from render3d.mask.library import Mask, load_mask
 from render3d.mask.placement import Skin, place
 from render3d.options import FitOptions
 from render3d.qa.verify import placement_iou
@@ -51,8 +51,7 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
             look_args = {**look_args, "normals": normals, "ao": straps.rounded(look_args.get("ao"), normals)}
         if choice is not None and part.recolor:
             tint, creases = choice.tint, choice.creases
-            if choice.texture is not None:
-                key, albedo = f"{choice.texture}", read_texture(choice.texture)
+            key, albedo = choice.fabric(part, mask.color)
         elif choice is not None and (choice.shade or choice.color) and straps.is_strap(part):
             tint = straps.strap_tint(mask, part, choice.tint)      # loops of the recoloured fabric
         parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
@@ -174,6 +173,8 @@ def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: Mask
                       landmarks_5=np.round(face.landmarks[FIVE_POINTS, :2], 1), mask=choice.name, wear=choice.wear,
                       tint=tuple(round(c, 4) for c in choice.tint), color=choice.color, shade=choice.shade,
                       texture=str(choice.texture) if choice.texture else None, creases=len(choice.creases),
+                      pattern=choice.print.as_json() if choice.print else None,
+                      color_weight=choice.color_weight if choice.color else None,
                       iou=round(placement_iou(segmentation > 0, fitted.landmarks, choice.wear,
                                               foreground.visible(occlusion, segmentation.shape)), 4),
                       status=drawn.status, reason=drawn.reason, detail=drawn.detail, realism=look.as_json(),

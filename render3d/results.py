@@ -33,6 +33,8 @@ class FaceResult:
     realism: dict                                # `Look.as_json()`: the light, colour and camera estimates
     occluded_fraction: float = 0.0               # share of its mask's coverage hidden by what is in front
     occluders: tuple[str, ...] = ()              # the kinds in front of it: hand, object, hair
+    pattern: dict | None = None                  # its print (`PrintDraw.as_json()`), if any
+    color_weight: float | None = None            # the blend of `color` with the fabric, when recoloured
 
     def as_json(self) -> dict:
         """The face's record in the JSON output."""
@@ -41,7 +43,8 @@ class FaceResult:
                 "mask": self.mask, "wear": self.wear, "tint": list(self.tint), "color": self.color,
                 "shade": self.shade, "texture": self.texture, "creases": self.creases, "iou": self.iou,
                 "status": self.status, "reason": self.reason, "detail": self.detail, "realism": self.realism,
-                "occluded_fraction": self.occluded_fraction, "occluders": list(self.occluders)}
+                "occluded_fraction": self.occluded_fraction, "occluders": list(self.occluders),
+                "pattern": self.pattern, "color_weight": self.color_weight}
 
 
 @dataclass

@@ -72,7 +72,8 @@ def test_mask_files_are_well_formed(path: Path):
     assert re.fullmatch(r"#[0-9A-Fa-f]{6}", spec["color"])
     assert spec["parts"] and spec["parts"][0]["recolor"] is True
     for part in spec["parts"]:
-        assert set(part) == {"mesh", "albedo", "normal", "sheen", "recolor"}
+        assert {"mesh", "albedo", "normal", "sheen", "recolor"} <= set(part) <= {
+            "mesh", "albedo", "normal", "sheen", "recolor", "print"}
         assert 0.0 <= part["sheen"] <= 1.0 and isinstance(part["recolor"], bool)
         for key in ("albedo", "normal"):
             if part[key] is None:
@@ -80,6 +81,9 @@ def test_mask_files_are_well_formed(path: Path):
                 continue
             image = Image.open(path.parent / part[key])
             assert image.mode == "RGB" and max(image.size) >= 512
+        if "print" in part:             # a print map over the body's own albedo: shade and cover
+            assert part["recolor"] and Image.open(path.parent / part["print"]).mode == "LA"
+            assert Image.open(path.parent / part["print"]).size == Image.open(path.parent / part["albedo"]).size
         mesh = (path.parent / part["mesh"]).resolve()
         v, vt, vn, f = read_obj(mesh)
         assert f.max() < len(v) and np.all((vt >= 0) & (vt <= 1))
@@ -114,5 +118,5 @@ def test_generator_is_deterministic(tmp_path: Path):
     masks.build_mask("cloth", meshes, textures, canonical())
     built = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*.*")}
     shipped = {name: (MESHES_DIR.parent / name).read_bytes() for name in built}
-    assert built.keys() == shipped.keys() and len(built) == 6     # JSON, 2 meshes, 3 textures
+    assert built.keys() == shipped.keys() and len(built) == 7     # JSON, 2 meshes, 3 textures, a print map
     assert all(built[k] == shipped[k] for k in built)

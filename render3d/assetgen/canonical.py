@@ -102,8 +102,12 @@ def canonical_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
 
 def write_obj(path: Path, vertices: np.ndarray, triangles: np.ndarray, header: str) -> None:
     """Write (478, 3) cm vertices and (T, 3) triangles as an OBJ file with a header comment."""
+    def number(value: float) -> str:     # the midline's x is zero up to MediaPipe's jitter, whose sign varies
+        text = f"{value:.5f}"
+        return "0.00000" if text == "-0.00000" else text
+
     lines = [f"# {line}" for line in header.strip().splitlines()]
-    lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in vertices]
+    lines += ["v " + " ".join(number(c) for c in vertex) for vertex in vertices]
     lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in triangles]
     path.write_text("\n".join(lines) + "\n")
 

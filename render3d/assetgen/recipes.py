@@ -6,12 +6,23 @@ import numpy as np
 from render3d.assetgen import textures
 from render3d.assetgen.face import BUILD_CLEARANCE_CM, Face, head_axis_z
 from render3d.assetgen.parts import Part, nearest_node, revolve, sheet_part, vent_plate
-from render3d.assetgen.shaping import (Cylinder, Sheet, jaw_lower_edge, rows_with_folds, seam, smoothstep,
-                                       sphere_frame, sphere_sheet, standard_top, stretch, under_the_eyes,
-                                       upper_edge)
+from render3d.assetgen.shaping import (
+    Cylinder,
+    Sheet,
+    jaw_lower_edge,
+    rows_with_folds,
+    seam,
+    smoothstep,
+    sphere_frame,
+    sphere_sheet,
+    standard_top,
+    stretch,
+    under_the_eyes,
+    upper_edge,
+)
 from render3d.assetgen.straps import ear_loops, head_strap, merge, standoff
 
-GAITER_DROP_CM = 6.0           # how far below the chin a gaiter runs down the neck
+GAITER_DROP_CM = 10.0          # how far below the chin a gaiter runs, down the neck and over the collar
 
 
 def surgical(face: Face) -> list[Part]:
@@ -125,21 +136,25 @@ def cloth(face: Face) -> list[Part]:
 
 
 def gaiter(face: Face) -> list[Part]:
-    """A stretch-knit tube pulled up over the nose: wraps past the ears and runs down the neck to the
-    collar, its lower hem uneven where it bunches."""
+    """A stretch-knit tube pulled up over the nose: wraps past the ears, hugs the neck and runs on down
+    over the collar, where it loosens into soft drape folds and flares out a little to a gently uneven hem."""
     lm = face.landmarks
     frame = Cylinder((0.0, head_axis_z(lm)))
-    cols, rows = 91, 70
+    cols, rows = 91, 88
     control, _ = standard_top(face)
     top = upper_edge(face, frame, control, lm[454] + [0.3, -0.9, -1.8], cols)
     u = np.linspace(0, 1, cols)
-    hem = 0.5 * np.sin(2 * np.pi * 1.5 * u) + 0.3 * np.sin(2 * np.pi * 3.5 * u + 1.0)
+    hem = 0.35 * np.sin(2 * np.pi * u) + 0.15 * np.sin(2 * np.pi * 2.5 * u + 1.0)   # gently uneven, no jags
     bottom = (top[0] * 0.95, lm[152, 1] - GAITER_DROP_CM + hem)
 
-    def folds(sheet: Sheet) -> np.ndarray:           # soft bunching under the chin
+    def folds(sheet: Sheet) -> np.ndarray:
         u, v = sheet.u, sheet.v
-        ripple = 0.5 + 0.5 * np.cos(2 * np.pi * (v - 0.7) / 0.11 + 0.8 * np.sin(2 * np.pi * u * 3))
-        return 0.12 * ripple * smoothstep(0.55, 0.75, v) * (1 - smoothstep(0.93, 1.0, v))
+        # soft bunching under the chin
+        ripple = 0.5 + 0.5 * np.cos(2 * np.pi * (v - 0.5) / 0.09 + 0.8 * np.sin(2 * np.pi * u * 3))
+        bunching = 0.12 * ripple * smoothstep(0.42, 0.55, v) * (1 - smoothstep(0.68, 0.76, v))
+        # below the neck the tube hangs loose: long folds down to the hem, spreading over the collar
+        drape = 0.5 + 0.5 * np.cos(2 * np.pi * (11 * u + 0.35 * np.sin(2 * np.pi * 2 * u)))
+        return bunching + (0.18 * drape + 0.45 * smoothstep(0.8, 1.0, v)) * smoothstep(0.66, 1.0, v)
 
     def head(origins: np.ndarray, dirs: np.ndarray) -> np.ndarray:   # neck and head behind the ears
         t = smoothstep(lm[58, 1] - 1.0, lm[93, 1], origins[:, 1])

@@ -17,7 +17,7 @@ from scipy.ndimage import gaussian_filter
 
 BODY_SIZE = (1024, 512)                 # width, height of body textures
 BODY_CM = (20.0, 14.0)                  # the physical span a body texture covers, roughly
-GAITER_CM = (30.0, 15.0)
+GAITER_CM = (30.0, 20.0)
 STRAP_SIZE = (512, 64)
 VALVE_SIZE = (512, 256)                 # valve housing and vent plate
 
@@ -348,12 +348,17 @@ def floral_print(size: tuple[int, int], seed: int) -> np.ndarray:
     return image
 
 
+def cloth_fabric() -> tuple[np.ndarray, np.ndarray]:
+    """The cloth body's (BODY_SIZE) shade of its weave and hem (1 = the print's own colour) and its topstitching."""
+    u, v = grid(BODY_SIZE)
+    thread = stitches(u, v, (0.49, 0.51), (), (0.015, 0.03))
+    return (1 + 0.05 * weave(BODY_SIZE, 4.0)) * (1 - 0.1 * border(u, v, 0.012, 0.022)), thread
+
+
 def cloth_albedo() -> np.ndarray:
     """The cloth mask body's (BODY_SIZE) uint8 sRGB albedo."""
-    u, v = grid(BODY_SIZE)
     image = floral_print(BODY_SIZE, seed=61).astype(float) / 255
-    thread = stitches(u, v, (0.49, 0.51), (), (0.015, 0.03))
-    shade = (1 + 0.05 * weave(BODY_SIZE, 4.0)) * (1 - 0.1 * border(u, v, 0.012, 0.022))
+    shade, thread = cloth_fabric()
     linear = image ** 2.2 * shade[..., None]
     linear = linear * (1 - thread[..., None]) + (hex_rgb("#D8D2C4") ** 2.2) * thread[..., None]
     return to_srgb8(linear)
@@ -378,10 +383,15 @@ def gaiter_albedo() -> np.ndarray:
         blob = noise(BODY_SIZE, (14, 22), seed=70 + k) + 0.35 * noise(BODY_SIZE, 4, seed=80 + k)
         mask = np.clip((blob - 0.55) * 6, 0, 1)[..., None]
         linear = linear * (1 - mask) + colour * mask
+    return to_srgb8(linear * gaiter_shade()[..., None])
+
+
+def gaiter_shade() -> np.ndarray:
+    """The gaiter's (BODY_SIZE) shade of its knit and hems (1 = the camouflage's own colour)."""
     u, v = grid(BODY_SIZE)
     knit = np.abs(np.sin(np.pi * u * BODY_SIZE[0] / 3.0))
     hem = border(u, v, -1.0, 0.03)
-    return to_srgb8(linear * (0.92 + 0.1 * knit)[..., None] * (1 - 0.15 * hem)[..., None])
+    return (0.92 + 0.1 * knit) * (1 - 0.15 * hem)
 
 
 def gaiter_normal() -> np.ndarray:
@@ -416,15 +426,19 @@ def hexagons(size: tuple[int, int], pitch: float) -> np.ndarray:
     return np.clip((distance - 0.55) / 0.1, 0, 1)
 
 
+def sport_fabric() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sports mask body's (BODY_SIZE) shade of its knit cells, of its yarn, and where its binding is."""
+    return 1 + 0.12 * hexagons(BODY_SIZE, 18.0), 1 + 0.03 * noise(BODY_SIZE, 2, seed=91), sport_layout()["binding"]
+
+
 def sport_albedo() -> np.ndarray:
     """The sports mask body's (BODY_SIZE) uint8 sRGB albedo."""
-    layout = sport_layout()
-    cells = hexagons(BODY_SIZE, 18.0)
-    base = hex_rgb("#30343A") ** 2.2 * (1 + 0.12 * cells)[..., None]
+    cells, yarn, binding = sport_fabric()
+    base = hex_rgb("#30343A") ** 2.2 * cells[..., None]
     trim = hex_rgb("#E8672A") ** 2.2
-    binding = layout["binding"][..., None]
+    binding = binding[..., None]
     linear = base * (1 - binding) + trim * binding
-    return to_srgb8(linear * (1 + 0.03 * noise(BODY_SIZE, 2, seed=91))[..., None])
+    return to_srgb8(linear * yarn[..., None])
 
 
 def sport_normal() -> np.ndarray:
@@ -452,6 +466,29 @@ def vent_normal() -> np.ndarray:
     rim = gaussian_filter(band(r, 0.84, 2.0, 0.03), 2)
     height = -0.04 * gaussian_filter(slots.astype(float), 1.2) + 0.02 * rim
     return normal_map(height, (6.0, 3.0))
+
+
+# --------------------------------------------------------------------------------------------
+# Print maps: how a print laid over a body shows (see `render3d.mask.patterns`)
+
+
+def print_map(shade: np.ndarray, cover: np.ndarray) -> np.ndarray:
+    """An (H, W, 2) uint8 print map: the shade a print takes (128 = 1) and where the print covers the body
+    (255; 0 keeps the body's own albedo, as on a contrasting binding or thread)."""
+    return np.stack([np.round(np.clip(shade * 128, 0, 255)), np.round(np.clip(cover, 0, 1) * 255)],
+                    -1).astype(np.uint8)
+
+
+def cloth_print() -> np.ndarray:
+    """Prints on the cloth body: its weave and hem shade them, its topstitching stays."""
+    shade, thread = cloth_fabric()
+    return print_map(shade, 1 - thread)
+
+
+def sport_print() -> np.ndarray:
+    """Prints on the sports body: its knit cells and yarn shade them, its binding stays."""
+    cells, yarn, binding = sport_fabric()
+    return print_map(cells * yarn, 1 - binding)
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,6 +523,9 @@ TEXTURES: dict[str, Callable[[], np.ndarray]] = {
     "sport_albedo": sport_albedo,
     "sport_normal": sport_normal,
     "sport_strap_albedo": lambda: strap_albedo("#2A2C31"),
+    "cloth_print": cloth_print,
+    "gaiter_print": lambda: print_map(gaiter_shade(), np.ones(BODY_SIZE[::-1])),
+    "sport_print": sport_print,
     "vent_albedo": vent_albedo,
     "vent_normal": vent_normal,
 }

@@ -1,7 +1,8 @@
-"""Which mask each face wears: the mask, its wearing style, colour, texture, seeded tone and creases.
+"""Which mask each face wears: the mask, its wearing style, colour, texture, print, seeded tone and creases.
 
-Every random draw comes from one generator seeded with the image's seed, so a draw is repeatable,
-and each face's draw is recorded in the JSON.
+Every random draw comes from generators seeded with the image's seed, so a draw is repeatable, and each
+face's draw is recorded in the JSON. With variation on, no two faces of one image wear the same look
+(mask, palette colour and print) while another draw can give them different ones.
 """
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import numpy as np
 from render3d.colourspace import LUMINANCE, hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError, OptionError
 from render3d.kinds import WEAR_STYLES, Wear
-from render3d.mask.library import MASK_ALIASES, available_masks, load_mask_spec, resolve_mask
+from render3d.mask.library import MASK_ALIASES, MaskPart, available_masks, load_mask_spec, read_texture, resolve_mask
+from render3d.mask.patterns import PrintDraw, check_pattern, draw_print, printed_albedo, seeded_pattern
 from render3d.mask.wear import WEAR_ALIASES, resolve_wear
 
 WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
+PRINT_STREAM = 2            # and so do prints
+DISTINCT_TRIES = 8          # redraws of a face whose look another face of the image already wears
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 # Colours real masks come in (sRGB): surgical blues and greens, white, greys, black, navy, denim, pink,
@@ -48,6 +52,26 @@ class MaskChoice:
     shade: str | None = None              # the PALETTE colour a seeded draw recoloured the fabric to, if any
     creases: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), np.float32))
     # (C, 6) per crease: u, v of its centre, angle (radians, in texture space), depth, width, half length
+    print: PrintDraw | None = None        # the print on the fabric, if any
+    fabric_tint: tuple[float, float, float] = (1.0, 1.0, 1.0)   # linear recolouring of the fabric under a print
+    color_weight: float = 1.0             # blend of `color` with the fabric's own colour
+
+    def look(self) -> tuple:
+        """What tells this face's mask apart at a glance: the mask, its palette colour and its print."""
+        return self.name, self.shade, self.print.pattern if self.print else None, \
+            self.print.colourway if self.print else None
+
+    def fabric(self, part: MaskPart, base_color: tuple[int, int, int]) -> tuple[str, np.ndarray]:
+        """A recolourable part's texture-cache key and (H, W, 3) uint8 albedo: its own, the --texture, and the
+        print laid over either (shaded by the part's print map, or by the albedo against `base_color`)."""
+        key, albedo, print_map = part.key, part.albedo, part.print_map
+        if self.texture is not None:
+            key, albedo, print_map = f"{self.texture}", read_texture(self.texture), None
+            base_color = tuple(int(c) for c in np.median(albedo.reshape(-1, 3), axis=0))
+        if self.print is None:
+            return key, albedo
+        return (f"{key}:{self.print}:{self.fabric_tint}",
+                printed_albedo(albedo, print_map, base_color, part.uv_cm, self.print, np.array(self.fabric_tint)))
 
 
 def draw_creases(rng: np.random.Generator) -> np.ndarray:
@@ -94,13 +118,14 @@ def weighted_draws(weights: str, names: list[str], count: int, rng: np.random.Ge
     return [drawn[i] for i in rng.choice(len(drawn), size=count, p=p / p.sum())]
 
 
-def base_tint(base_color: tuple[int, int, int], color: str | None) -> np.ndarray:
-    """Multiplier that turns an albedo of `base_color` into `color` (both sRGB), in linear RGB."""
+def base_tint(base_color: tuple[int, int, int], color: str | None, weight: float = 1.0) -> np.ndarray:
+    """Multiplier that turns an albedo of `base_color` into `color` (both sRGB), in linear RGB; `weight`
+    blends it with the albedo's own colour (0: unchanged, 1: `color`)."""
     if color is None:
         return np.ones(3)
     target = srgb_to_linear(np.array(hex_to_rgb(color)) / 255)
     base = srgb_to_linear(np.maximum(np.array(base_color), 1) / 255)
-    return target / base
+    return 1 + weight * (target / base - 1)
 
 
 def palette_for(base_color: tuple[int, int, int]) -> list[str]:
@@ -112,9 +137,12 @@ def palette_for(base_color: tuple[int, int, int]) -> list[str]:
 
 def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: str = "correct",
                  wear_weights: str = "", color: str | None = None, texture: Path | None = None,
-                 vary: bool = True, mask_dirs: tuple[Path, ...] = ()) -> list[MaskChoice]:
+                 vary: bool = True, mask_dirs: tuple[Path, ...] = (), pattern: str | None = None,
+                 pattern_weight: float = 1.0, color_weight: float = 1.0) -> list[MaskChoice]:
     """One choice per face. `mask` is a name, a mask file, or 'random' (weighted by `weights`); `wear` is a
-    style, a MaskedFace-Net class name, or 'random' (weighted by `wear_weights`)."""
+    style, a MaskedFace-Net class name, or 'random' (weighted by `wear_weights`). `pattern` (a library
+    pattern, 'random' or an image file) prints every face at `pattern_weight`; without it, seeded draws
+    print a mask's share of faces (its `prints`). `color_weight` blends `color` with the fabric."""
     if wear != "random" and resolve_wear(wear) not in WEAR_STYLES:
         raise OptionError(f"unknown wear {wear!r}; choose one of: {', '.join(WEAR_STYLES + tuple(WEAR_ALIASES))}, "
                           "random")
@@ -127,7 +155,13 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
             raise OptionError(str(exc)) from None
     if texture is not None and not Path(texture).is_file():
         raise MaskError(f"texture {texture} does not exist")
+    if pattern is not None:
+        check_pattern(pattern)
+    for name, weight in (("pattern_weight", pattern_weight), ("color_weight", color_weight)):
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
+            raise OptionError(f"{name} must be a number in [0, 1], got {weight!r}")
     rng = np.random.default_rng(seed)
+    print_rng = np.random.default_rng([seed, PRINT_STREAM])
     if mask != "random":
         resolve_mask(mask, mask_dirs)
     if mask == "random":
@@ -142,19 +176,43 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
                                 "wear", WEAR_ALIASES))
     except MaskError as exc:                # the wear is an option, not a mask: bad usage (exit 2)
         raise OptionError(str(exc)) from None
-    choices = []
+    choices, seen = [], set()
     for name, worn in zip(picks, wears):
         path = resolve_mask(name, mask_dirs)
-        tint = base_tint(load_mask_spec(path).color, color)
-        creases, shade = np.zeros((0, 6), np.float32), None
-        if vary:
-            recolour = rng.random() < PALETTE_SHARE and color is None and texture is None
-            shades = palette_for(load_mask_spec(path).color)
-            drawn = shades[rng.integers(len(shades))]
-            if recolour:
-                shade, tint = drawn, base_tint(load_mask_spec(path).color, drawn)
-            tint = tint * np.exp(rng.normal(0, TONE_SPREAD) + rng.normal(0, CHANNEL_SPREAD, 3))
-            creases = draw_creases(rng)
-        choices.append(MaskChoice(load_mask_spec(path).name, path, worn, tuple(float(t) for t in tint),
-                                  color, Path(texture) if texture else None, shade, creases))
+        for _ in range(DISTINCT_TRIES):
+            choice = draw_choice(path, worn, rng, print_rng, color, color_weight, texture, vary, pattern,
+                                 pattern_weight)
+            if not vary or choice.look() not in seen:
+                break
+        seen.add(choice.look())
+        choices.append(choice)
     return choices
+
+
+def draw_choice(path: Path, worn: Wear, rng: np.random.Generator, print_rng: np.random.Generator,
+                color: str | None, color_weight: float, texture: Path | None, vary: bool, pattern: str | None,
+                pattern_weight: float) -> MaskChoice:
+    """One face's draw of the mask at `path`: its tint (colour, seeded palette colour and tone), creases from
+    `rng`, and its print from `print_rng` (see `choose_masks`)."""
+    spec = load_mask_spec(path)
+    printed = None
+    if pattern is not None:
+        printed = draw_print(print_rng, pattern, pattern_weight, vary)
+    elif vary and color is None and texture is None and spec.print_share > 0 and print_rng.random() < spec.print_share:
+        printed = draw_print(print_rng, seeded_pattern(print_rng, spec.print_kinds), 1.0)
+    tint = base_tint(spec.color, color, color_weight)
+    creases, shade, tone = np.zeros((0, 6), np.float32), None, np.ones(3)
+    if vary:
+        recolour = rng.random() < PALETTE_SHARE and color is None and texture is None and printed is None
+        shades = palette_for(spec.color)
+        drawn = shades[rng.integers(len(shades))]
+        if recolour:
+            shade, tint = drawn, base_tint(spec.color, drawn)
+        tone = np.exp(rng.normal(0, TONE_SPREAD) + rng.normal(0, CHANNEL_SPREAD, 3))
+        creases = draw_creases(rng)
+    fabric_tint = np.ones(3)
+    if printed is not None:                 # the colour goes under the print, the tone over both
+        fabric_tint, tint = tint, np.ones(3)
+    return MaskChoice(spec.name, path, worn, tuple(float(t) for t in tint * tone), color,
+                      Path(texture) if texture else None, shade, creases, printed,
+                      tuple(float(t) for t in fabric_tint), color_weight)

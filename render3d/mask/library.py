@@ -20,12 +20,14 @@ Each mask NAME is described by `assets/meshes/NAME.json`:
     {"name": "surgical",
      "description": "One sentence.",
      "color": "#RRGGBB",            # base colour of the recolourable albedo (sRGB)
+     "prints": {"share": 0.3, "kinds": ["floral", "plaid"]},   # optional: seeded prints, see below
      "parts": [
         {"mesh": "surgical_body.obj",                     # paths relative to the JSON file
          "albedo": "../textures/surgical_blue_albedo.png",
          "normal": "../textures/surgical_normal.png",     # or null
          "sheen": 0.3,                                    # 0..1 grazing-angle fabric sheen
-         "recolor": true},                                # whether `color` recolouring applies
+         "recolor": true,                                 # whether `color` recolouring applies
+         "print": null},                                  # optional print map, see below
         {"mesh": "surgical_loops.obj", "albedo": "../textures/loop_white_albedo.png",
          "normal": null, "sheen": 0.2, "recolor": false}]}
 
@@ -44,6 +46,12 @@ length and v around them, a valve u around its axis and v up its profile to the 
 cap, a vent plate is mapped face-on. All texture coordinates lie in [0, 1].
 Albedos are 8-bit sRGB RGB PNGs. Normal maps are tangent-space RGB PNGs, n = 2 * rgb / 255 - 1,
 with x along +u, y along +v (up in the image, the OpenGL convention) and z out of the surface.
+
+Prints (`render3d.mask.patterns`) go on the recolourable parts. `prints` says what share of seeded draws
+print the mask and in which pattern kinds (without it, only --pattern prints it). A part's optional
+print map is a 2-channel (grey + alpha) PNG over its texture: grey is the shade the fabric gives a print
+(128 = none), alpha where the print covers it (0 keeps the part's own albedo, as on a binding). Without
+one, a print covers the whole part, shaded by the albedo's brightness against the mask's `color`.
 """
 from __future__ import annotations
 
@@ -59,6 +67,7 @@ from render3d._paths import MESHES_DIR
 from render3d.colourspace import hex_to_rgb
 from render3d.errors import InputError, MaskError
 from render3d.io.image_in import load_image
+from render3d.mask.patterns import uv_span_cm
 from render3d.mask.placement import Binding, bind, over_face
 from render3d.mask.wear import body_drop, lowered
 from render3d.realism.occlusion import bake_occlusion
@@ -83,6 +92,8 @@ class MaskPart:
     binding: Binding
     key: str                     # unique name for texture caches
     occlusion: np.ndarray        # (V,) float32 baked ambient visibility
+    print_map: np.ndarray | None = None   # (H, W, 2) uint8: a print's shade (128 = 1) and cover (255 = all)
+    uv_cm: tuple[float, float] = (1.0, 1.0)   # surface cm per unit of u and of v
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,20 @@ def resolve_mask(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
         raise MaskError(f"unknown mask {name_or_path!r}; choose one of: {', '.join(sorted(library))} "
                         f"(or the aliases {', '.join(MASK_ALIASES)})")
     return library[name]
+
+
+@lru_cache(maxsize=16)
+def read_print_map(path: Path | None) -> np.ndarray | None:
+    """An (H, W, 2) uint8 print map (grey, alpha) from a file; MaskError if unreadable."""
+    if path is None:
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("LA"))
+    except OSError as exc:
+        raise MaskError(f"cannot read print map {path}: {exc}") from None
 
 
 @lru_cache(maxsize=32)
@@ -238,12 +263,13 @@ def bound_geometry(mesh_path: Path, index: int, drop: tuple[float, float]) -> tu
 
 
 def _part(mesh_path: Path, index: int, albedo, normal_map, sheen: float, recolor: bool, key: str,
-          drop: tuple[float, float]) -> MaskPart:
+          drop: tuple[float, float], print_map: np.ndarray | None = None) -> MaskPart:
     geometry = load_geometries(mesh_path)[index]
     vertices, binding, occlusion = bound_geometry(mesh_path, index, drop)
     return MaskPart(vertices, geometry.normals, geometry.uvs, geometry.triangles,
                     albedo if albedo is not None else WHITE_TEXTURE, normal_map, sheen, recolor,
-                    binding, key, occlusion)
+                    binding, key, occlusion, print_map,
+                    uv_span_cm(geometry.vertices, geometry.uvs, geometry.triangles))
 
 
 @dataclass(frozen=True)
@@ -253,6 +279,8 @@ class MaskSpec:
     description: str
     color: tuple[int, int, int]
     parts: tuple[dict, ...]      # the JSON's part entries; empty for a bare mesh file
+    print_share: float = 0.0     # the share of seeded draws that print it
+    print_kinds: tuple[str, ...] = ()   # the pattern kinds those prints come in
 
 
 @lru_cache(maxsize=256)
@@ -266,8 +294,13 @@ def load_mask_spec(path: Path) -> MaskSpec:
         parts = tuple(spec["parts"])
         for index, part in enumerate(parts):
             check_part_entry(part, index)
+        prints = spec.get("prints", {"share": 0.0, "kinds": []})
+        share, kinds = prints["share"], prints["kinds"]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0 or not (
+                isinstance(kinds, list) and all(isinstance(k, str) for k in kinds)) or (share > 0 and not kinds):
+            raise ValueError("'prints' must be {\"share\": 0..1, \"kinds\": [pattern kinds]}")
         return MaskSpec(spec.get("name", path.stem), spec.get("description", ""),
-                        hex_to_rgb(spec.get("color", "#ffffff")), parts)
+                        hex_to_rgb(spec.get("color", "#ffffff")), parts, float(share), tuple(kinds))
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
 
@@ -276,7 +309,7 @@ def check_part_entry(part: dict, index: int) -> None:
     """ValueError unless a JSON part entry follows the asset format."""
     if not isinstance(part, dict) or not isinstance(part.get("mesh"), str):
         raise ValueError(f"part {index} needs a 'mesh' file name")
-    for key in ("albedo", "normal"):
+    for key in ("albedo", "normal", "print"):
         if part.get(key) is not None and not isinstance(part[key], str):
             raise ValueError(f"part {index}: '{key}' must be a file name or null")
     sheen = part.get("sheen", 0.3)
@@ -304,8 +337,9 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
         for i, (entry, mesh) in enumerate(zip(spec.parts, meshes)):
             albedo = read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None
             normal = read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
+            printing = read_print_map(path.parent / entry["print"]) if entry.get("print") else None
             parts += [_part(mesh, j, albedo, normal, float(entry.get("sheen", 0.3)), bool(entry.get("recolor", True)),
-                            f"{path}:{i}:{j}", drop) for j in range(len(load_geometries(mesh)))]
+                            f"{path}:{i}:{j}", drop, printing) for j in range(len(load_geometries(mesh)))]
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
     return Mask(spec.name, spec.color, tuple(parts))
