@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from render3d.batch.code import assign, parse_code, parse_entry, quotas
+from render3d.batch.code import assign, parse_code, quotas
 from render3d.errors import MaskError, OptionError
 from render3d.options import FitOptions
 

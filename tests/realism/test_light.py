@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from render3d.colourspace import LUMINANCE
-from render3d.geometry import flip_yz
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.realism.light import (
     HIDDEN_FLOOR,
