@@ -307,10 +307,11 @@ def batch(
         raise typer.BadParameter(str(exc), param_hint="--shard") from None
     if code:
         taken = [flag for flag, used in (("--mask random", options.mask == "random"), ("--color", options.color),
-                                         ("--texture", options.texture), ("--mask-weights", options.mask_weights))
+                                         ("--texture", options.texture), ("--pattern", options.pattern),
+                                         ("--mask-weights", options.mask_weights))
                  if used]
         if taken:
-            raise typer.BadParameter(f"--code sets each image's mask, colour and texture: leave out {taken[0]}",
+            raise typer.BadParameter(f"--code sets each image's mask, colour, texture and print: leave out {taken[0]}",
                                      param_hint="--code")
         from render3d.batch.code import parse_code
 

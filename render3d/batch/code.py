@@ -3,8 +3,8 @@
 `--code 'surgical-#0473e2=2,cloth-#e54294=1,n95=1'`: each entry is `MASK[-FIELD][=WEIGHT]`, a mask name
 (or alias), then optionally one field, then its weight (default 1):
 - `#RRGGBB`: the mask recoloured (as `--color`);
-- `KIND:VALUE`: a field of a named kind, from `NAMED_FIELDS` (none yet: reserved for kinds such as
-  `pattern:plaid`);
+- `KIND:VALUE`: a field of a named kind, from `NAMED_FIELDS`: `pattern:NAME` prints the fabric with a
+  bundled pattern (as `--pattern`; `render3d masks --patterns` lists them);
 - anything else: a texture file (as `--texture`), relative to the working folder or absolute.
 
 The entries are given to the images of a run in exact proportions (largest remainder: each entry
@@ -27,19 +27,19 @@ from render3d.options import FitOptions
 CODE_STREAM = 2             # the shuffle's own random stream of the batch seed (masks draw from 0, wear from 1)
 NAMED_FIELD = re.compile(r"([a-z_]+):(.+)")
 # `KIND:VALUE` fields: KIND -> the FitOptions fields that VALUE sets
-NAMED_FIELDS: dict[str, Callable[[str], dict]] = {}
+NAMED_FIELDS: dict[str, Callable[[str], dict]] = {"pattern": lambda name: {"pattern": name}}
 
 
 @dataclass(frozen=True)
 class CodeEntry:
     """One entry of a `--code` mix: what it is called in the outputs, the options it sets, its weight."""
     text: str                           # the entry as written, less its weight: 'surgical-#0473e2'
-    settings: tuple[tuple[str, object], ...]   # (FitOptions field, value) pairs: mask, then color or texture
+    settings: tuple[tuple[str, object], ...]   # (FitOptions field, value) pairs: mask, then color, texture or pattern
     weight: float = 1.0
 
     def options(self, options: FitOptions) -> FitOptions:
-        """`options` with this entry's mask, colour or texture (raises as FitOptions does on bad ones)."""
-        return replace(options, **{"color": None, "texture": None, **dict(self.settings)})
+        """`options` with this entry's mask, colour, texture or pattern (raises as FitOptions does on bad ones)."""
+        return replace(options, **{"color": None, "texture": None, "pattern": None, **dict(self.settings)})
 
 
 def parse_entry(item: str) -> CodeEntry:
@@ -77,7 +77,7 @@ def parse_code(code: str, options: FitOptions) -> list[CodeEntry]:
     a bad colour OptionError, as the options themselves do)."""
     entries = [parse_entry(item) for item in code.split(",") if item.strip()]
     if not entries:
-        raise OptionError("--code names no entry: 'MASK[-#RRGGBB|-TEXTURE][=WEIGHT],...'")
+        raise OptionError("--code names no entry: 'MASK[-#RRGGBB|-TEXTURE|-pattern:NAME][=WEIGHT],...'")
     for entry in entries:
         entry.options(options)
     return entries

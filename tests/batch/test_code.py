@@ -21,15 +21,22 @@ def test_entries_name_a_mask_then_a_colour_or_a_texture_file(tmp_path):
     assert (options.mask, options.texture, options.color, textured.weight) == ("cloth", texture, None, 0.5)
 
 
+def test_an_entry_names_a_bundled_pattern():
+    printed, plain = parse_code("cloth-pattern:tartan=3,cloth", FitOptions())
+    assert printed.options(FitOptions()).pattern == "tartan" and printed.weight == 3.0
+    assert plain.options(FitOptions(pattern="stars")).pattern is None     # each entry sets the print alone
+
+
 @pytest.mark.parametrize("code, error, words", [
     ("", OptionError, "names no entry"),
     ("surgical=two", OptionError, "not a number"),
     ("surgical=0", OptionError, "above 0"),
     ("-#ffffff", OptionError, "names no mask"),
     ("surgical-#zzzzzz", OptionError, "zzzzzz"),
-    ("cloth-pattern:plaid", OptionError, "unknown field kind 'pattern'"),
+    ("cloth-weave:plaid", OptionError, "unknown field kind 'weave'"),
     ("no_such_mask-#ffffff", MaskError, "no_such_mask"),
     ("cloth-/no/such/texture.png", MaskError, "does not exist"),
+    ("cloth-pattern:no_such_print", MaskError, "unknown pattern 'no_such_print'"),
 ])
 def test_bad_entries_are_refused(code, error, words):
     with pytest.raises(error, match=words):
