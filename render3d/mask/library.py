@@ -70,7 +70,7 @@ from render3d.io.image_in import load_image
 from render3d.mask.patterns import uv_span_cm
 from render3d.mask.placement import Binding, bind, over_face
 from render3d.mask.wear import body_drop, lowered
-from render3d.realism.occlusion import bake_occlusion
+from render3d.mask.occlusion import bake_occlusion
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)

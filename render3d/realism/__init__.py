@@ -2,7 +2,7 @@
 
 Stages (each can be turned off; `flat` turns them all off and draws the unlit albedo):
   light   SH irradiance fitted to the face's skin (`render3d.realism.light`)
-  ao      baked ambient occlusion of the mask (`render3d.realism.occlusion`)
+  ao      ambient occlusion baked with the mask (`render3d.mask.occlusion`)
   colour  exposure, white balance and saturation from the skin and the photo (`render3d.realism.colour`)
   camera  the photo's blur, noise and JPEG compression (`render3d.realism.camera`)
   shadow  contact and cast shadows of the mask on the skin (`render3d.realism.shadow`)
@@ -27,7 +27,7 @@ from render3d.render.renderer import DEFAULT_SH
 from render3d.timing import timed
 
 if TYPE_CHECKING:
-    from render3d.mask.library import MaskPart  # the mask library bakes its occlusion with this stage
+    from render3d.mask.library import MaskPart
 
 MODES = REALISM_MODES
 STAGES = REALISM_STAGES
