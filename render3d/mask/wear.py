@@ -58,7 +58,7 @@ NEAR_SKIN_CM = 1.0             # points less deep than this under the face's sur
 LOWER_LIP = 17                 # the lower lip's bottom, on the midline
 # The chin below the lower lip may drop this much (cm) less than the jaw's turn takes it before it is
 # held down; the hold fades out from the midline to this |x| (cm), toward the jaw's hinges.
-CHIN_SQUEEZE_CM = 0.1
+CHIN_SQUEEZE_CM = 0.5
 CHIN_HOLD_X_CM = 6.0
 
 
@@ -124,15 +124,17 @@ def held_chin(fitted: FittedFace) -> FittedFace:
     """`fitted` with the chin held below the lower lip (its landmarks and residual), for masks not worn
     correctly.
 
-    On a wide-open mouth MediaPipe draws the chin up against the lower lip (at times above it), though
+    On an open mouth MediaPipe may draw the chin up against the lower lip (at times above it), though
     the jaw, turning about its hinge, carries the chin down further than the lower lip, in proportion to
     their distances from the hinge. So no landmark below the lower lip drops (canonical y of the
     residual) by `CHIN_SQUEEZE_CM` less than that, fully on the midline and fading out toward the ears."""
     face = canonical_face().vertices
     residual = fitted.residual.copy()
     lip_drop = residual[LOWER_LIP, 1]
+    if lip_drop >= 0:                             # the mouth is not open: nothing to hold
+        return fitted
     reach = np.linalg.norm(face - JAW_HINGE, axis=1) / np.linalg.norm(face[LOWER_LIP] - JAW_HINGE)
-    allowed = (lip_drop * reach if lip_drop < 0 else lip_drop) + CHIN_SQUEEZE_CM
+    allowed = lip_drop * reach + CHIN_SQUEEZE_CM
     weight = np.clip(1.0 - np.abs(face[:, 0]) / CHIN_HOLD_X_CM, 0.0, 1.0)
     below = face[:, 1] < face[LOWER_LIP, 1]
     residual[below, 1] -= (weight * np.maximum(residual[:, 1] - allowed, 0))[below]
