@@ -20,7 +20,6 @@ from render3d.io.image_in import Source, load_image
 from render3d.mask.choice import MaskChoice
 from render3d.mask.library import Mask, load_mask, read_texture
 from render3d.mask.placement import Skin, place
-from render3d.mask.wear import held_chin
 from render3d.options import FitOptions
 from render3d.qa.verify import placement_iou
 from render3d.realism import Look
@@ -39,11 +38,8 @@ FIVE_POINTS = [468, 473, 1, 61, 291]
 
 def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
                look: Look | None = None) -> list[DrawPart]:
-    """The mask's parts placed on `fitted` in image space, tinted and textured per `choice`, lit per `look`;
-    a mask not worn correctly follows the face with its chin held down (`held_chin`)."""
+    """The mask's parts placed on `fitted` in image space, tinted and textured per `choice`, lit per `look`."""
     parts = []
-    if choice is not None and choice.wear != "correct":
-        fitted = held_chin(fitted)
     skin = Skin.of(fitted)
     oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in mask.parts]   # camera frame
     looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]

@@ -10,19 +10,16 @@ pleats left folded), so that its bottom edge lies under the lower lip.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from render3d.face.fitting import JAW_HINGE
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face, closed_triangles
 from render3d.mask.placement import MIN_CLEARANCE_CM
 
 if TYPE_CHECKING:
-    from render3d.face.fitting import FittedFace
     from scipy.interpolate import LinearNDInterpolator
     from scipy.spatial import cKDTree
 
@@ -55,11 +52,6 @@ RAIL_MAX_X_CM = 6.0            # columns further out use this one's rail (the fa
 UNDER_JAW = (((-0.4, -0.92), 7.5), ((-1.0, 0.0), 12.0))
 OVER_FOREHEAD_CM = 10.0
 NEAR_SKIN_CM = 1.0             # points less deep than this under the face's surface are fabric on it
-LOWER_LIP = 17                 # the lower lip's bottom, on the midline
-# The chin below the lower lip may drop this much (cm) less than the jaw's turn takes it before it is
-# held down; the hold fades out from the midline to this |x| (cm), toward the jaw's hinges.
-CHIN_SQUEEZE_CM = 0.5
-CHIN_HOLD_X_CM = 6.0
 
 
 def resolve_wear(wear: str) -> str:
@@ -118,28 +110,6 @@ def on_rail(points: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
     tangent = segment[rows, best] / length[rows, best, None]
     height = np.einsum("pd,pd->p", points - closest[rows, best], np.c_[tangent[:, 1], -tangent[:, 0]])
     return arc[candidates[rows, best]] + along[rows, best] * length[rows, best], height
-
-
-def held_chin(fitted: FittedFace) -> FittedFace:
-    """`fitted` with the chin held below the lower lip (its landmarks and residual), for masks not worn
-    correctly.
-
-    On an open mouth MediaPipe may draw the chin up against the lower lip (at times above it), though
-    the jaw, turning about its hinge, carries the chin down further than the lower lip, in proportion to
-    their distances from the hinge. So no landmark below the lower lip drops (canonical y of the
-    residual) by `CHIN_SQUEEZE_CM` less than that, fully on the midline and fading out toward the ears."""
-    face = canonical_face().vertices
-    residual = fitted.residual.copy()
-    lip_drop = residual[LOWER_LIP, 1]
-    if lip_drop >= 0:                             # the mouth is not open: nothing to hold
-        return fitted
-    reach = np.linalg.norm(face - JAW_HINGE, axis=1) / np.linalg.norm(face[LOWER_LIP] - JAW_HINGE)
-    allowed = lip_drop * reach + CHIN_SQUEEZE_CM
-    weight = np.clip(1.0 - np.abs(face[:, 0]) / CHIN_HOLD_X_CM, 0.0, 1.0)
-    below = face[:, 1] < face[LOWER_LIP, 1]
-    residual[below, 1] -= (weight * np.maximum(residual[:, 1] - allowed, 0))[below]
-    landmarks = fitted.landmarks + fitted.scale * (residual - fitted.residual) @ fitted.rotation.T
-    return replace(fitted, landmarks=landmarks, residual=residual)
 
 
 @lru_cache(maxsize=128)

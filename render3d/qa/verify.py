@@ -44,9 +44,9 @@ def worn_outline(landmarks: np.ndarray, wear: str, outline: list[int]) -> tuple[
     from render3d.face.fitting import fit_face
     from render3d.face.topology import canonical_face
     from render3d.mask.placement import bind, followed
-    from render3d.mask.wear import corner_x, held_chin, lowered, wear_drop
+    from render3d.mask.wear import corner_x, lowered, wear_drop
 
-    fitted = held_chin(fit_face(landmarks))
+    fitted = fit_face(landmarks)
     face = canonical_face().vertices
     # The polygon's top edge runs straight from the nose bridge to the cheek.
     top, cheek = face[LOWER_FACE_TOP], face[POLYGON_CHEEK]
@@ -74,15 +74,7 @@ def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str 
     if wear in WEAR_BOTTOM_EDGE:
         fitted, outline = worn_outline(landmarks, wear, LOWER_FACE_POLYGON)
         return filled([fitted.to_image(outline)[:, :2]], shape)
-    return face_region(held_landmarks(landmarks), shape) & filled([below_top_edge(landmarks, wear)], shape)
-
-
-def held_landmarks(landmarks: np.ndarray) -> np.ndarray:
-    """(478, 3) landmarks with the chin held below the lower lip, as a mask not worn correctly follows it."""
-    from render3d.face.fitting import fit_face
-    from render3d.mask.wear import held_chin
-
-    return held_chin(fit_face(landmarks)).landmarks
+    return face_region(landmarks, shape) & filled([below_top_edge(landmarks, wear)], shape)
 
 
 def face_box(landmarks: np.ndarray, shape: tuple[int, int]) -> Window:
@@ -120,7 +112,7 @@ def placement_iou(segmentation: np.ndarray, landmarks: np.ndarray, wear: str = "
     box = face_box(landmarks, segmentation.shape).slices
     seen = np.ones(segmentation.shape, bool) if visible is None else visible.astype(bool)
     if wear != "correct":
-        seen = seen & face_region(held_landmarks(landmarks), segmentation.shape)
+        seen = seen & face_region(landmarks, segmentation.shape)
     seen = seen[box]
     mask = fabric(segmentation[box], fit_face(landmarks).scale) & seen
     polygon = lower_face_polygon(landmarks, segmentation.shape, wear)[box] & seen
