@@ -32,7 +32,7 @@ class MaskDraw:
     """What one call drew, for multi-task labels (mask worn or not, which mask, how worn)."""
     applied: bool                          # a mask was put on at least one face
     mask: str | None                       # the mask's name, None when none was applied
-    wear: str | None                       # correct, nose-out or chin
+    wear: str | None                       # correct, nose-out, chin or chin-out
     color: str | None                      # the '#RRGGBB' recolouring asked for, None for the mask's own
     tint: tuple[float, float, float] | None   # the seeded colour variation, linear RGB factors
     faces: int                             # faces masked

@@ -163,8 +163,8 @@ def fit(
     mask: str = typer.Option("surgical", "--mask", "-m",
                              help="Mask name (see `render3d masks`), a mask file, 'random' or 'all'."),
     mask_weights: str = typer.Option("", "--mask-weights", help="Random draw weights: 'surgical=3,n95=1'."),
-    wear: str = typer.Option("correct", "--wear", help="How the mask is worn: correct, nose-out, chin (or "
-                             "Mask_Mouth_Chin, Mask_Chin), or random."),
+    wear: str = typer.Option("correct", "--wear", help="How the mask is worn: correct, nose-out, chin, chin-out "
+                             "(or Mask_Mouth_Chin, Mask_Chin, Mask_Nose_Mouth), or random."),
     wear_weights: str = typer.Option("", "--wear-weights", help="Random wear weights: 'correct=8,nose-out=1,chin=1'."),
     color: Optional[str] = typer.Option(None, "--color", help="Recolour the mask: '#RRGGBB'."),
     texture: Optional[Path] = typer.Option(None, "--texture", help="Replace the mask's fabric texture (PNG/JPEG)."),

@@ -9,7 +9,7 @@ from typing import Literal, get_args
 FaceStatus = Literal["ok", "fallback", "failed"]            # best to worst; an image takes its worst face's
 ImageStatus = Literal["ok", "fallback", "failed", "no_face"]
 FallbackReason = Literal["low_iou", "3d_error"]             # why a face's 3D render was not kept
-Wear = Literal["correct", "nose-out", "chin"]
+Wear = Literal["correct", "nose-out", "chin", "chin-out"]
 RealismMode = Literal["full", "flat"]
 RealismStage = Literal["light", "ao", "colour", "camera", "shadow"]
 OccluderMode = Literal["auto", "off"]

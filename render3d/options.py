@@ -26,7 +26,7 @@ class FitOptions:
     mask_dirs: tuple[Path, ...] = ()
     max_pixels: int = DEFAULT_MAX_PIXELS
     mask_weights: str = ""          # 'surgical=3,n95=1' for random draws
-    wear: str = "correct"           # correct, nose-out, chin, a MaskedFace-Net class name, or 'random'
+    wear: str = "correct"           # correct, nose-out, chin, chin-out, a MaskedFace-Net class name, or 'random'
     wear_weights: str = ""          # 'correct=8,nose-out=1,chin=1' for random wear
     color: str | None = None        # '#RRGGBB' recolouring
     texture: Path | None = None     # replacement albedo texture

@@ -13,12 +13,12 @@ import numpy as np
 
 from render3d.kinds import WEAR_STYLES
 from render3d.mask.library import bake, baked_file, read_mesh
-from render3d.mask.wear import body_drop
+from render3d.mask.wear import Drop, body_drop
 
 
-def library_drops(meshes_dir: Path) -> dict[Path, list[tuple[float, float]]]:
+def library_drops(meshes_dir: Path) -> dict[Path, list[Drop]]:
     """Every part mesh the masks in `meshes_dir` name, with the wear drops it is worn with, sorted."""
-    drops: dict[Path, set[tuple[float, float]]] = {}
+    drops: dict[Path, set[Drop]] = {}
     for spec_path in sorted(meshes_dir.glob("*.json")):
         meshes = [(meshes_dir / part["mesh"]).resolve() for part in json.loads(spec_path.read_text())["parts"]]
         body = read_mesh(meshes[0])[0].vertices
@@ -27,7 +27,7 @@ def library_drops(meshes_dir: Path) -> dict[Path, list[tuple[float, float]]]:
     return {mesh: sorted(found) for mesh, found in sorted(drops.items())}
 
 
-def baked_bytes(mesh: Path, drops: list[tuple[float, float]]) -> bytes:
+def baked_bytes(mesh: Path, drops: list[Drop]) -> bytes:
     """The baked file of one mesh, as written (deterministic: the zip entries carry no time)."""
     out = io.BytesIO()
     np.savez_compressed(out, **bake(mesh, drops))

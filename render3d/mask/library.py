@@ -67,10 +67,10 @@ from render3d._paths import MESHES_DIR
 from render3d.colourspace import hex_to_rgb
 from render3d.errors import InputError, MaskError
 from render3d.io.image_in import load_image
+from render3d.mask.occlusion import bake_occlusion
 from render3d.mask.patterns import uv_span_cm
 from render3d.mask.placement import Binding, bind, over_face
-from render3d.mask.wear import body_drop, lowered
-from render3d.mask.occlusion import bake_occlusion
+from render3d.mask.wear import Drop, body_drop, lowered
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)
@@ -216,14 +216,14 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def bake(mesh_path: Path, drops: list[tuple[float, float]]) -> dict[str, np.ndarray]:
+def bake(mesh_path: Path, drops: list[Drop]) -> dict[str, np.ndarray]:
     """The arrays of a one-mesh file's baked file: its geometry and, per wear drop (see `lowered`),
     (W, V) which vertices sit over the face and their ambient occlusion."""
     geometry, = read_mesh(mesh_path)
     worn = [lowered(geometry.vertices, drop) for drop in drops]
     return {"sha256": np.array(file_sha256(mesh_path)), "vertices": geometry.vertices,
             "normals": geometry.normals, "uvs": geometry.uvs, "triangles": geometry.triangles,
-            "drops": np.array(drops, float).reshape(-1, 2),
+            "drops": np.array(drops, float).reshape(-1, 3),
             "over_face": np.array([over_face(vertices) for vertices in worn]).reshape(len(drops), -1),
             "occlusion": np.array([bake_occlusion(vertices, geometry.normals, geometry.triangles)
                                    for vertices in worn], np.float32).reshape(len(drops), -1)}
@@ -250,7 +250,7 @@ def load_geometries(mesh_path: Path) -> tuple[Geometry, ...]:
 
 
 @lru_cache(maxsize=256)
-def bound_geometry(mesh_path: Path, index: int, drop: tuple[float, float]) -> tuple[np.ndarray, Binding, np.ndarray]:
+def bound_geometry(mesh_path: Path, index: int, drop: Drop) -> tuple[np.ndarray, Binding, np.ndarray]:
     """Mesh `index` of a mask mesh file worn with `drop`: its (V, 3) canonical vertices, its binding and
     its (V,) ambient occlusion, baked when its baked file holds that drop."""
     geometry = load_geometries(mesh_path)[index]
@@ -263,7 +263,7 @@ def bound_geometry(mesh_path: Path, index: int, drop: tuple[float, float]) -> tu
 
 
 def _part(mesh_path: Path, index: int, albedo, normal_map, sheen: float, recolor: bool, key: str,
-          drop: tuple[float, float], print_map: np.ndarray | None = None) -> MaskPart:
+          drop: Drop, print_map: np.ndarray | None = None) -> MaskPart:
     geometry = load_geometries(mesh_path)[index]
     vertices, binding, occlusion = bound_geometry(mesh_path, index, drop)
     return MaskPart(vertices, geometry.normals, geometry.uvs, geometry.triangles,

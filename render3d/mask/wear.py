@@ -4,7 +4,9 @@ A pulled-down mask slides down the face as fabric does. Each canonical column (f
 the face's profile at that x, smoothed over its hollows, continued up the forehead and, past the
 jaw, back under the chin toward the neck and down it. A mask vertex keeps its height above its
 column's rail and moves along the rail by the style's drop (arc length), so a mask worn on the chin
-rests on the chin and folds under the jaw instead of hanging in front of the neck.
+rests on the chin and folds under the jaw instead of hanging in front of the neck. A mask worn with
+the chin out keeps its top edge on the nose and is gathered up below it along the same rails (its
+pleats left folded), so that its bottom edge lies under the lower lip.
 """
 from __future__ import annotations
 
@@ -22,11 +24,20 @@ if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
 # MaskedFace-Net's class names for the same styles (its IMFD subfolders).
-WEAR_ALIASES = {"Mask_Mouth_Chin": "nose-out", "Mask_Chin": "chin"}
+WEAR_ALIASES = {"Mask_Mouth_Chin": "nose-out", "Mask_Chin": "chin", "Mask_Nose_Mouth": "chin-out"}
+# How a mask is moved on the face (see `lowered`): cm of arc length down the face at the middle and
+# from the mouth corners out, and the fraction by which its fabric below the nose ridge is gathered up.
+Drop = tuple[float, float, float]
+NO_DROP: Drop = (0.0, 0.0, 0.0)
 
 # The mask's top edge lands, at the middle, halfway between these landmarks' heights: under the
 # nostrils above the upper lip (nose-out), or below the lower lip, above the chin's front (chin).
-WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": (17, 200)}
+UNDER_LOWER_LIP = (17, 200)
+WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": UNDER_LOWER_LIP}
+# With the chin out, the mask's bottom edge lands at the middle halfway between these landmarks' heights
+# (where the chin style's top edge lands), and its fabric is gathered up from the nose ridge's height down.
+WEAR_BOTTOM_EDGE = {"chin-out": UNDER_LOWER_LIP}
+GATHER_FROM = 195
 # Beside the mouth corners the top edge lands this high (cm) above them with nose-out, so the fabric
 # bends under the nose rather than sliding down whole; on the chin it lands as high as at the middle,
 # so the edge is pulled straight under the lower lip.
@@ -124,14 +135,21 @@ def column_of(x: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(x) / RAIL_COLUMN_CM) * RAIL_COLUMN_CM
 
 
-def slid(points: np.ndarray, drop: np.ndarray) -> np.ndarray:
+def slid(points: np.ndarray, drop: np.ndarray, gather: float = 0.0) -> np.ndarray:
     """Canonical points (N, 3) moved down their columns' rails by `drop` (N,) cm of arc length
-    (negative: up), each keeping its height above the face."""
+    (negative: up), each keeping its height above the face; with `gather`, the arc length of those
+    below the nose ridge's height is first shortened by that fraction, toward that height, and fabric
+    hanging further off the face (a gaiter in front of the neck) is laid on it."""
     moved = points.copy()
     columns = column_of(points[:, 0])
     for x in np.unique(columns):
         rows = columns == x
         position, height = on_rail(points[rows, 1:], float(x))
+        if gather:
+            start = rail_arc(float(x), canonical_face().vertices[GATHER_FROM, 1])
+            gathered = position > start
+            position = np.where(gathered, start + (position - start) * (1.0 - gather), position)
+            height = np.where(gathered, np.minimum(height, NEAR_SKIN_CM), height)
         moved[rows, 1:] = rail_point(position + drop[rows], height, float(x))
     return moved
 
@@ -142,34 +160,53 @@ def top_edge(body: np.ndarray, x: float) -> np.ndarray:
     return front[front[:, 1].argmax()]
 
 
+def bottom_edge(body: np.ndarray) -> np.ndarray:
+    """The front vertex of a mask body within half a cm of the midline that lies furthest down its rail."""
+    front = body[(np.abs(body[:, 0]) < 0.5) & (body[:, 2] > EAR_FADE_Z[1])]
+    return front[on_rail(front[:, 1:], 0.0)[0].argmax()]
+
+
+def rail_arc(x: float, target_y: float) -> float:
+    """Arc length (cm) down column `x`'s rail to where it last is on the face at height `target_y` or above."""
+    track, arc = rail(x)
+    on_face = (arc >= 0) & (track[:, 0] >= target_y)
+    return float(arc[on_face].max()) if on_face.any() else 0.0
+
+
 def rail_drop(point: np.ndarray, target_y: float) -> float:
     """Arc length (cm) that takes `point` down its column's rail to the face at height `target_y`."""
     x = float(column_of(point[0]))
-    track, arc = rail(x)
-    on_face = (arc >= 0) & (track[:, 0] >= target_y)
-    target = arc[on_face].max() if on_face.any() else 0.0
-    return float(target - on_rail(point[None, 1:], x)[0][0])
+    return float(rail_arc(x, target_y) - on_rail(point[None, 1:], x)[0][0])
 
 
-def wear_drop(top_middle: np.ndarray, top_corner: np.ndarray, wear: str) -> tuple[float, float]:
-    """How far (cm of arc length down the face) a mask slides at its middle and from beside the mouth
-    corners out, so that its top edge, at canonical points `top_middle` (x = 0) and `top_corner` (beside
-    a mouth corner), lands where style `wear` puts it."""
-    if wear == "correct":
-        return 0.0, 0.0
+def between(landmarks: tuple[int, int]) -> float:
+    """Canonical y (cm) halfway between two landmarks' heights."""
     face = canonical_face().vertices
-    above, below = WEAR_TOP_EDGE[wear]
-    middle_y = (face[above, 1] + face[below, 1]) / 2
-    corner_y = face[MOUTH_CORNER, 1] + CORNER_COVER_CM[wear] if wear in CORNER_COVER_CM else middle_y
+    return float(face[list(landmarks), 1].mean())
+
+
+def wear_drop(top_middle: np.ndarray, top_corner: np.ndarray, bottom_middle: np.ndarray, wear: str) -> Drop:
+    """How a mask moves (see `Drop`) so that its edges, at canonical points `top_middle` (x = 0),
+    `top_corner` (beside a mouth corner) and `bottom_middle` (its bottom at x = 0), land where style
+    `wear` puts them: the top edge for a style worn lower, the bottom edge for one gathered up."""
+    if wear in WEAR_BOTTOM_EDGE:
+        start = rail_arc(0.0, canonical_face().vertices[GATHER_FROM, 1])
+        bottom = on_rail(bottom_middle[None, 1:], 0.0)[0][0]
+        return 0.0, 0.0, float(1.0 - (rail_arc(0.0, between(WEAR_BOTTOM_EDGE[wear])) - start) / (bottom - start))
+    if wear not in WEAR_TOP_EDGE:
+        return NO_DROP
+    middle_y = between(WEAR_TOP_EDGE[wear])
+    corner_y = (canonical_face().vertices[MOUTH_CORNER, 1] + CORNER_COVER_CM[wear] if wear in CORNER_COVER_CM
+                else middle_y)
     middle = rail_drop(top_middle, middle_y)
-    return middle, min(middle, rail_drop(top_corner, corner_y))
+    return middle, min(middle, rail_drop(top_corner, corner_y)), 0.0
 
 
-def body_drop(body: np.ndarray, wear: str) -> tuple[float, float]:
-    """`wear_drop` of a mask body (V, 3), from its own top edge."""
+def body_drop(body: np.ndarray, wear: str) -> Drop:
+    """`wear_drop` of a mask body (V, 3), from its own edges."""
     if wear == "correct":
-        return 0.0, 0.0
-    return wear_drop(top_edge(body, 0.0), top_edge(body, corner_x()), wear)
+        return NO_DROP
+    return wear_drop(top_edge(body, 0.0), top_edge(body, corner_x()), bottom_edge(body), wear)
 
 
 def corner_x() -> float:
@@ -177,12 +214,12 @@ def corner_x() -> float:
     return float(abs(canonical_face().vertices[MOUTH_CORNER, 0]))
 
 
-def lowered(vertices: np.ndarray, drop: tuple[float, float], keep_ears: bool = True) -> np.ndarray:
-    """Vertices slid down the face, by drop[0] at the middle and drop[1] from the mouth corners out;
-    with `keep_ears`, fading out toward the ears so that loops stay on them."""
-    if drop == (0.0, 0.0):
+def lowered(vertices: np.ndarray, drop: Drop, keep_ears: bool = True) -> np.ndarray:
+    """Vertices slid down the face, by drop[0] at the middle and drop[1] from the mouth corners out,
+    after gathering by drop[2]; with `keep_ears`, fading out toward the ears so that loops stay on them."""
+    if drop == NO_DROP:
         return vertices
-    moved = slid(vertices, np.interp(np.abs(vertices[:, 0]), [0.0, corner_x()], drop))
+    moved = slid(vertices, np.interp(np.abs(vertices[:, 0]), [0.0, corner_x()], drop[:2]), drop[2])
     # Where the smoothed rail runs under a bump of the face, fabric resting on it is held off the skin.
     depth = face_depth()(moved[:, 0], moved[:, 1])
     on_skin = np.isfinite(depth) & (moved[:, 2] > depth - NEAR_SKIN_CM)

@@ -1,11 +1,16 @@
 """Verify a placement: IoU between a face's rendered mask and a landmark polygon of its lower face."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from render3d.face.landmark_sets import LOWER_FACE_POLYGON, LOWER_FACE_TOP, NOSE_RIDGE
 from render3d.geometry import Window
+
+if TYPE_CHECKING:
+    from render3d.face.fitting import FittedFace
 
 POLYGON_CHEEK = 50
 POLYGON_TOP_EDGE = [123, 50, 195, 280, 352]     # cheek to cheek over the nose bridge
@@ -14,6 +19,7 @@ POLYGON_TOP_EDGE = [123, 50, 195, 280, 352]     # cheek to cheek over the nose b
 FACE_FRONT = [195, 5, 4, 1, 2, 164, 0, 13, 14, 17, 18, 200, 199, 175, 152,
               50, 280, 136, 150, 149, 176, 148, 377, 400, 378, 379, 365]
 BELOW_CM = 30.0
+CHIN_BOTTOM = 152
 
 
 def filled(outlines: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
@@ -30,9 +36,11 @@ def face_region(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return filled([landmarks[LOWER_FACE_POLYGON, :2], front], shape)
 
 
-def below_top_edge(landmarks: np.ndarray, wear: str) -> np.ndarray:
-    """A pixel polygon holding everything below where the top edge of a mask worn in style `wear` lands:
-    the lower-face polygon's top edge slid down the face as the mask is, and far below it."""
+def worn_outline(landmarks: np.ndarray, wear: str, outline: list[int]) -> tuple[FittedFace, np.ndarray]:
+    """The face fitted to `landmarks` and the canonical face's landmarks `outline` moved as a mask worn in
+    style `wear` is (the lower-face polygon's top edge and chin standing for the mask's), then following
+    the fitted face's expression where they land (an open mouth takes them down with the lower lip):
+    (N, 3) canonical cm."""
     from render3d.face.fitting import fit_face
     from render3d.face.topology import canonical_face
     from render3d.mask.placement import bind, followed
@@ -40,21 +48,32 @@ def below_top_edge(landmarks: np.ndarray, wear: str) -> np.ndarray:
 
     fitted = fit_face(landmarks)
     face = canonical_face().vertices
-    # The polygon's top edge runs straight from the nose bridge to the cheek; slid down, it follows the
-    # expression where it lands (an open mouth takes it down with the lower lip).
+    # The polygon's top edge runs straight from the nose bridge to the cheek.
     top, cheek = face[LOWER_FACE_TOP], face[POLYGON_CHEEK]
     beside_corner = top + (cheek - top) * corner_x() / abs(cheek[0])
-    slid = lowered(face[POLYGON_TOP_EDGE], wear_drop(top, beside_corner, wear), keep_ears=False)
-    edge = followed(slid, bind(slid), fitted)
+    moved = lowered(face[outline], wear_drop(top, beside_corner, face[CHIN_BOTTOM], wear), keep_ears=False)
+    return fitted, followed(moved, bind(moved), fitted)
+
+
+def below_top_edge(landmarks: np.ndarray, wear: str) -> np.ndarray:
+    """A pixel polygon holding everything below where the top edge of a mask worn in style `wear` lands:
+    the lower-face polygon's top edge slid down the face as the mask is, and far below it."""
+    fitted, edge = worn_outline(landmarks, wear, POLYGON_TOP_EDGE)
     far = edge[[-1, 0]] - [0.0, BELOW_CM, 0.0]
     return fitted.to_image(np.concatenate([edge, far]))[:, :2]
 
 
 def lower_face_polygon(landmarks: np.ndarray, shape: tuple[int, int], wear: str = "correct") -> np.ndarray:
-    """Boolean image of the region a mask worn in style `wear` should cover: the lower-face polygon, or
-    for a style worn lower, the lower face below where that style's top edge lands."""
+    """Boolean image of the region a mask worn in style `wear` should cover: the lower-face polygon; for
+    a style worn lower, the lower face below where that style's top edge lands; with the chin out, the
+    polygon gathered up as the mask is, its bottom under the lower lip."""
+    from render3d.mask.wear import WEAR_BOTTOM_EDGE
+
     if wear == "correct":
         return filled([landmarks[LOWER_FACE_POLYGON, :2]], shape)
+    if wear in WEAR_BOTTOM_EDGE:
+        fitted, outline = worn_outline(landmarks, wear, LOWER_FACE_POLYGON)
+        return filled([fitted.to_image(outline)[:, :2]], shape)
     return face_region(landmarks, shape) & filled([below_top_edge(landmarks, wear)], shape)
 
 
