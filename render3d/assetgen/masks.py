@@ -48,28 +48,33 @@ class Entry:
     color: str                              # base colour of the recolourable albedo
     albedos: tuple[tuple[str, str], ...] = ()   # (part suffix, albedo) replacing the shape's own
     prints: Prints | None = None            # None: seeded draws never print it
+    prevalence: float = 1.0                 # how often `--mask random` draws it without weights, relative
 
 
+# As often as each is seen in photos of masked people: blue surgical masks most, pink and green ones seldom.
+SURGICAL_PREVALENCE = {"white": 1.0, "black": 1.0, "green": 0.3, "pink": 0.3}
 LIBRARY: dict[str, Entry] = {
     "surgical": Entry(surgical, "Blue three-ply pleated surgical mask with a nose wire and white ear loops.",
-                      textures.SURGICAL_COLOURS["blue"], prints=Prints(0.3, PRINTED)),
+                      textures.SURGICAL_COLOURS["blue"], prints=Prints(0.05, PRINTED), prevalence=2.0),
     **{f"surgical_{name}": Entry(
         surgical, f"{name.capitalize()} pleated surgical mask with a nose wire and ear loops.",
         textures.SURGICAL_COLOURS[name],
         (("body", f"surgical_{name}_albedo"),) + ((("loops", "loop_black_albedo"),) if name == "black" else ()),
-        Prints(0.3, PRINTED))
+        Prints(0.05, PRINTED), SURGICAL_PREVALENCE[name])
        for name in ("white", "green", "black", "pink")},
-    "n95": Entry(n95, "Moulded white N95 respirator cup with a metal nose clip and two head straps.", "#ECEAE2"),
+    "n95": Entry(n95, "Moulded white N95 respirator cup with a metal nose clip and two head straps.", "#ECEAE2",
+                 prevalence=0.7),
     "kn95": Entry(kn95, "White KN95 respirator folded along a vertical centre seam, with ear loops.",
-                  textures.KN95_WHITE, prints=Prints(0.2, ("floral", "geometric", "camo", "dots", "stars", "animal"))),
+                  textures.KN95_WHITE, prints=Prints(0.05, ("floral", "geometric", "camo", "dots", "stars", "animal"))),
     "ffp2_valve": Entry(ffp2_valve, "White three-panel FFP2 respirator with an exhalation valve and ear loops.",
-                        textures.FFP2_WHITE),
+                        textures.FFP2_WHITE, prevalence=0.4),
     "cloth": Entry(cloth, "Contoured navy cotton mask with a floral print, a centre seam and black ear loops.",
-                   "#2E3F66", prints=Prints(0.9, COTTON, "cloth_print")),
+                   "#2E3F66", prints=Prints(0.5, COTTON, "cloth_print"), prevalence=0.8),
     "gaiter": Entry(gaiter, "Camouflage stretch-knit neck gaiter pulled up over the nose and down past the chin.",
-                    "#7A7B55", prints=Prints(0.95, KNITTED, "gaiter_print")),
+                    "#7A7B55", prints=Prints(0.7, KNITTED, "gaiter_print"), prevalence=0.2),
     "sport": Entry(sport, "Charcoal sports mask with orange binding, a moulded vent grille and flat ear straps.",
-                   "#30343A", prints=Prints(0.6, ("heather", "knit", "camo", "geometric", "stripes"), "sport_print")),
+                   "#30343A", prints=Prints(0.3, ("heather", "knit", "camo", "geometric", "stripes"), "sport_print"),
+                   prevalence=0.15),
 }
 
 
@@ -120,6 +125,8 @@ def build_mask(name: str, meshes_dir: Path, textures_dir: Path, face: Face,
     spec = {"name": name, "description": entry.description, "color": entry.color, "parts": listed}
     if entry.prints is not None:
         spec["prints"] = {"share": entry.prints.share, "kinds": list(entry.prints.kinds)}
+    if entry.prevalence != 1.0:
+        spec["prevalence"] = entry.prevalence
     (meshes_dir / f"{name}.json").write_text(json.dumps(spec, indent=2) + "\n")
     return report
 

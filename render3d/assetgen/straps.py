@@ -93,7 +93,7 @@ def standoff(radius: float | tuple[float, float]) -> float:
     return thickness + 0.5 * (width - thickness) + BUILD_CLEARANCE_CM + 0.03
 
 
-def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.09) -> tuple[np.ndarray, ...]:
+def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.13) -> tuple[np.ndarray, ...]:
     """Elastic loops from the sheet's side corners hooked behind each ear (over the root's top,
     down the groove between ear and head, under the lobe: `EAR_HOOK`); a (width, thickness) pair
     of half sizes makes flat bands."""

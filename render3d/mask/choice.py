@@ -27,7 +27,7 @@ CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 # beige, olive, burgundy. Without --color, this share of the seeded draws recolours the fabric with one.
 PALETTE = ("#8fb8de", "#a9cbe8", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3a3b3f", "#1e1e20",
            "#25304a", "#4a6a8f", "#e8b4c0", "#d8c4a8", "#5d6448", "#6b2a36")
-PALETTE_SHARE = 0.4
+PALETTE_SHARE = 0.25
 MAX_BRIGHTEN = 4.0          # a fabric is recoloured at most this much lighter (linear luminance): dark prints stay dark
 # Seeded creases of the fabric (texture space, the mask's u, v in [0, 1]): a few pulled from the loop
 # corners toward the middle, a few loose ones anywhere. Depth is the crease's peak slope.
@@ -102,11 +102,12 @@ def parse_weights(text: str, what: str = "mask") -> dict[str, float]:
 
 
 def weighted_draws(weights: str, names: list[str], count: int, rng: np.random.Generator, what: str,
-                   aliases: dict[str, str] | None = None) -> list[str]:
-    """`count` names drawn from `names` by the weights 'a=3,b=1' (all equally when empty); names left out
-    of the weights are not drawn, and each alias's weight goes to the name it stands for."""
+                   aliases: dict[str, str] | None = None, defaults: dict[str, float] | None = None) -> list[str]:
+    """`count` names drawn from `names` by the weights 'a=3,b=1' (when empty: by `defaults`, or all
+    equally); names left out of the weights are not drawn, and each alias's weight goes to the name it
+    stands for."""
     table = {}
-    for name, weight in (parse_weights(weights, what) if weights else dict.fromkeys(names, 1.0)).items():
+    for name, weight in (parse_weights(weights, what) if weights else defaults or dict.fromkeys(names, 1.0)).items():
         name = (aliases or {}).get(name, name)
         if name not in names:
             raise MaskError(f"unknown {what} {name!r} in weights; choose from: {', '.join(sorted(names))}")
@@ -167,7 +168,8 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
     if mask == "random":
         library = available_masks(mask_dirs)
         aliases = {alias: name for alias, name in MASK_ALIASES.items() if alias not in library}
-        picks = weighted_draws(weights, sorted(library), count, rng, "mask", aliases)
+        prevalence = {name: load_mask_spec(path).prevalence for name, path in library.items()}
+        picks = weighted_draws(weights, sorted(library), count, rng, "mask", aliases, prevalence)
     else:
         picks = [mask] * count
     try:

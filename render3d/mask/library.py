@@ -21,6 +21,7 @@ Each mask NAME is described by `assets/meshes/NAME.json`:
      "description": "One sentence.",
      "color": "#RRGGBB",            # base colour of the recolourable albedo (sRGB)
      "prints": {"share": 0.3, "kinds": ["floral", "plaid"]},   # optional: seeded prints, see below
+     "prevalence": 2.0,             # optional (default 1): its weight in `--mask random` without weights
      "parts": [
         {"mesh": "surgical_body.obj",                     # paths relative to the JSON file
          "albedo": "../textures/surgical_blue_albedo.png",
@@ -281,6 +282,7 @@ class MaskSpec:
     parts: tuple[dict, ...]      # the JSON's part entries; empty for a bare mesh file
     print_share: float = 0.0     # the share of seeded draws that print it
     print_kinds: tuple[str, ...] = ()   # the pattern kinds those prints come in
+    prevalence: float = 1.0      # its weight in `--mask random` draws without weights
 
 
 @lru_cache(maxsize=256)
@@ -299,8 +301,12 @@ def load_mask_spec(path: Path) -> MaskSpec:
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0 or not (
                 isinstance(kinds, list) and all(isinstance(k, str) for k in kinds)) or (share > 0 and not kinds):
             raise ValueError("'prints' must be {\"share\": 0..1, \"kinds\": [pattern kinds]}")
+        prevalence = spec.get("prevalence", 1.0)
+        if isinstance(prevalence, bool) or not isinstance(prevalence, (int, float)) or not prevalence > 0:
+            raise ValueError("'prevalence' must be a number above 0")
         return MaskSpec(spec.get("name", path.stem), spec.get("description", ""),
-                        hex_to_rgb(spec.get("color", "#ffffff")), parts, float(share), tuple(kinds))
+                        hex_to_rgb(spec.get("color", "#ffffff")), parts, float(share), tuple(kinds),
+                        float(prevalence))
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
 

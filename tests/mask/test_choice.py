@@ -1,12 +1,16 @@
 """Mask choice without GL or MediaPipe: recolouring tints and seeded draws."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from render3d._paths import MESHES_DIR
 from render3d.colourspace import hex_to_rgb, linear_to_srgb, srgb_to_linear
 from render3d.errors import MaskError
 from render3d.mask.choice import base_tint, choose_masks, parse_weights
+from render3d.mask.library import load_mask_spec
 
 
 @pytest.mark.parametrize("base", [(255, 255, 255), (237, 238, 234), (40, 90, 160)])
@@ -50,3 +54,23 @@ def test_random_draws_follow_the_weights_and_the_seed():
     assert 0.65 < picks.count("surgical") / len(picks) < 0.85
     again = [c.name for c in choose_masks("random", 400, 5, weights="surgical=3,n95=1", vary=False)]
     assert picks == again
+
+
+def test_random_draws_without_weights_follow_each_masks_prevalence(tmp_path):
+    picks = [c.name for c in choose_masks("random", 3000, 7, vary=False)]
+    assert 1.6 < picks.count("surgical") / picks.count("surgical_white") < 2.5      # prevalence 2 : 1
+    assert picks.count("gaiter") / len(picks) < 0.04                                  # gaiters are seldom seen
+    user = tmp_path / "masks"
+    user.mkdir()
+    spec = json.loads((MESHES_DIR / "surgical.json").read_text())
+    parts = [{**part, "mesh": str(MESHES_DIR / part["mesh"])} for part in spec["parts"]]
+    (user / "mine.json").write_text(json.dumps({**spec, "name": "mine", "parts": parts, "prevalence": 50}))
+    mine = [c.name for c in choose_masks("random", 400, 7, vary=False, mask_dirs=(user,))]
+    assert mine.count("mine") / len(mine) > 0.6
+
+
+def test_a_prevalence_that_is_not_above_zero_is_a_malformed_mask(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**json.loads((MESHES_DIR / "surgical.json").read_text()), "prevalence": 0}))
+    with pytest.raises(MaskError, match="prevalence"):
+        load_mask_spec(path)
