@@ -36,6 +36,9 @@ RING_SCALES = (1.6, 3.0)       # rings around the face oval, as multiples of its
 LIGHT = np.array([0.0, 0.45, 0.89])   # camera frame (y up, z toward the camera): from the upper front
 AMBIENT = 0.72
 MARGIN = 2
+# The warp folds triangles on a turned face's far side into teeth, and bends thin loops into broken
+# strokes: an opening as wide as this share of the warped mask's width trims both off its outline.
+OPENING_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,17 @@ def warp_mask(parts: list[DrawPart], fitted: FittedFace, shape: tuple[int, int])
         pixels = (positions[:, :2] - [x0, y0]) * SUPERSAMPLE - 0.5    # integer = pixel centre
         draw_part(premultiplied, part, pixels, positions[:, 2])
     small = cv2.resize(premultiplied, (width, height), interpolation=cv2.INTER_AREA)
-    return window, unpremultiply(small)
+    return window, trimmed(unpremultiply(small))
+
+
+def trimmed(rgba: np.ndarray) -> np.ndarray:
+    """Straight-alpha (h, w, 4) `rgba` with what is thinner than `OPENING_SHARE` of its width taken off
+    its alpha (a morphological opening): the teeth and broken strokes a piecewise-affine warp leaves."""
+    size = max(3, int(round(OPENING_SHARE * rgba.shape[1])) | 1)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    opened = rgba.copy()
+    opened[..., 3] = cv2.morphologyEx(rgba[..., 3], cv2.MORPH_OPEN, disc)
+    return opened
 
 
 def draw_part(target: np.ndarray, part: DrawPart, pixels: np.ndarray, depth: np.ndarray) -> None:

@@ -1,0 +1,22 @@
+"""The 2D fallback's outline trim, without GL or MediaPipe."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from render3d.render.fallback import trimmed
+
+
+def test_the_trim_takes_teeth_and_thin_strokes_off_and_keeps_the_body():
+    alpha = np.zeros((200, 300), np.float32)
+    cv2.ellipse(alpha, (150, 110), (110, 70), 0, 0, 360, 1.0, -1)
+    for x in range(60, 250, 30):                                   # teeth along the lower edge, 6 px wide
+        cv2.fillConvexPoly(alpha, np.array([[x - 3, 170], [x + 3, 170], [x, 195]]), 1.0)
+    cv2.line(alpha, (40, 100), (5, 20), 1.0, 2)                     # a broken loop stroke
+    rgba = np.dstack([np.full((200, 300, 3), 0.8, np.float32), alpha])
+    trim = trimmed(rgba)
+    assert trim[186:, :, 3].max() == 0.0 and trim[20:60, 5:25, 3].max() == 0.0
+    body = np.zeros_like(alpha)
+    cv2.ellipse(body, (150, 110), (100, 60), 0, 0, 360, 1.0, -1)
+    assert (trim[..., 3][body > 0] == 1.0).all()                    # the mask itself stays whole
+    assert np.array_equal(trim[..., :3], rgba[..., :3])              # and keeps its colour
