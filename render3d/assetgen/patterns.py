@@ -21,31 +21,12 @@ from render3d.assetgen.textures import noise
 TILE_PX = 512
 SUBPIXEL = 16                    # cv2 draws with 4 fractional bits
 
-# Colourways, sRGB: ground, ink 1, ink 2, ink 3.
-PRINTS = [("#1F2A44", "#F2EEE3", "#C8553D", "#E9B44C"), ("#F4EFE6", "#2F4B7C", "#C94C4C", "#6C9A5B"),
-          ("#161616", "#EDEDED", "#8A8A8A", "#C0392B"), ("#F3D1DC", "#FFFFFF", "#B5485D", "#5E8C61"),
-          ("#8FA58A", "#F1E9D2", "#D9A441", "#5B4636"), ("#6B2737", "#F0D9B5", "#E08E45", "#2E4057"),
-          ("#2D6A74", "#F6F1E7", "#F2A65A", "#1B3A40"), ("#E9E4D8", "#1E1E1E", "#7D7D7D", "#B8860B"),
-          ("#3B3B58", "#C9ADA7", "#F2E9E4", "#9A8C98"), ("#F6E7B4", "#C1440E", "#2F5233", "#4B3F72"),
-          ("#4A5D23", "#E8E0C8", "#A3B18A", "#2B2D1E"), ("#D9E3EC", "#3E5C76", "#F0F4F8", "#1D2D44")]
-TARTANS = [("#9E1B1B", "#1C2541", "#1F4D2B", "#E8C547"), ("#1C2541", "#1F4D2B", "#0B0B0B", "#3A6EA5"),
-           ("#5A5A5A", "#1A1A1A", "#D8D8D8", "#8B0000"), ("#C6A15B", "#3D2B1F", "#F1E4C3", "#7A2E2E"),
-           ("#2F4F4F", "#8FBC8F", "#F5F5DC", "#8B4513"), ("#B22222", "#141414", "#5C1010", "#E0E0E0")]
+# Colourways, sRGB: ground, ink 1, ink 2, ink 3, by the kind of print they go with.
+COLOURWAYS = {kind: [tuple(colours) for colours in ways]
+              for kind, ways in json.loads(Path(__file__).with_name("colourways.json").read_text()).items()}
+PRINTS, TARTANS, DENIMS, KNITS, HEATHERS, CAMOS, ANIMALS = (
+    COLOURWAYS[kind] for kind in ("prints", "tartans", "denims", "knits", "heathers", "camos", "animals"))
 CHECKS = [("#F7F7F4", c, c, c) for c in ("#C0392B", "#1F4E8C", "#151515", "#2E7D32", "#E58FA6", "#E6A817")]
-DENIMS = [("#1E2B4A", "#C9CED6", "#3A4F78", "#2A3A5E"), ("#3D5A80", "#E0E5EC", "#5B7DA8", "#33506F"),
-          ("#22252B", "#8C8F94", "#3A3D44", "#2A2D33"), ("#6F8FB5", "#EEF1F5", "#8AA7C9", "#5F7FA5")]
-KNITS = [("#2B2B2E", "#151517", "#3A3A3E", "#0E0E10"), ("#1F2A44", "#111827", "#2C3A5C", "#0B1222"),
-         ("#6B6E73", "#45474B", "#7D8085", "#36383B"), ("#7A1F2B", "#4D121A", "#8E2B38", "#3A0D13"),
-         ("#3F4A2F", "#262D1C", "#4E5B3A", "#1C2214"), ("#D8D5CE", "#A9A59C", "#E6E3DD", "#8F8B82"),
-         ("#C8553D", "#8A3525", "#D86A52", "#6E2A1D"), ("#264653", "#17303A", "#31586A", "#10242C")]
-HEATHERS = [("#8C8D90", "#C9CACC", "#4E4F52", "#A9AAAD"), ("#2F3A52", "#6A7690", "#1A2030", "#48546E"),
-            ("#4A4B4F", "#8A8B8F", "#2A2B2E", "#66676B"), ("#6E2C3A", "#A35A68", "#40161F", "#874050"),
-            ("#5C6B4A", "#95A27F", "#3A4530", "#778663"), ("#B9B3A8", "#E2DDD3", "#8D877C", "#CFC9BE")]
-CAMOS = [("#7A7B55", "#4F5A36", "#8E7650", "#2F3126"), ("#C8B68E", "#A38B62", "#7E6B4B", "#E0D3B0"),
-         ("#9A9C9E", "#5E6164", "#C9CBCC", "#2E3033"), ("#E9ECEE", "#B8BEC4", "#8A9299", "#5A6269"),
-         ("#3E4A2C", "#2A3320", "#6B6A42", "#151A10"), ("#5C6F8A", "#2F3E55", "#8FA1B8", "#1B2433")]
-ANIMALS = [("#C9A36B", "#2A1D14", "#8A5A2B", "#E3C99A"), ("#E7DCCB", "#1E1E1E", "#9B8B77", "#F4EEE4"),
-           ("#D89AAE", "#2B1A22", "#A65C78", "#EBC3D0"), ("#B0B0B0", "#111111", "#6D6D6D", "#D0D0D0")]
 
 
 # --------------------------------------------------------------------------------------------
