@@ -142,9 +142,11 @@ def _torchvision_adapter():
             self.augment = MaskAugment(p, masks, seed, **fit_options)
 
         def set_epoch(self, epoch: int) -> None:
+            """Draws from here on depend on (seed, `epoch`, index)."""
             self.augment.set_epoch(epoch)
 
         def forward(self, image, index: int | None = None):
+            """(Image (3, H, W), Mask (H, W) of 0/1, the draw's record) for one numpy, PIL or tensor image."""
             masked, segmentation, drawn = self.augment.draw(image, index)
             pixels = torch.from_numpy(np.ascontiguousarray(np.moveaxis(masked, -1, 0)))
             if isinstance(image, torch.Tensor) and image.is_floating_point():
@@ -172,24 +174,30 @@ def _albumentations_adapter():
             self.augment = MaskAugment(p, masks, seed, **fit_options)
 
         def set_epoch(self, epoch: int) -> None:
+            """Draws from here on depend on (seed, `epoch`, index)."""
             self.augment.set_epoch(epoch)
 
         def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+            """The draw for this sample: the masked image, its 0/1 segmentation and the record."""
             masked, segmentation, drawn = self.augment.draw(data["image"], data.get("index"))
             return {"masked": masked, "segmentation": segmentation // 255, "mask_draw": drawn.as_dict()}
 
         def apply_with_params(self, params: dict, *args, **data) -> dict:
+            """Albumentations' result, with the draw's record added as `mask_draw`."""
             result = super().apply_with_params(params, *args, **data)
             result["mask_draw"] = params["mask_draw"]
             return result
 
         def apply(self, img: np.ndarray, masked: np.ndarray, **params) -> np.ndarray:
+            """The image target: the masked image."""
             return masked
 
         def apply_to_mask(self, mask: np.ndarray, segmentation: np.ndarray, **params) -> np.ndarray:
+            """The `mask` target: the face-mask segmentation (H, W) uint8 of 0/1."""
             return segmentation
 
         def get_transform_init_args_names(self) -> tuple[str, ...]:
+            """No init arguments to serialise: the draws are MaskAugment's."""
             return ()
 
     return AlbumentationsMaskAugment

@@ -20,7 +20,7 @@ from render3d.mask.wear import WEAR_ALIASES, resolve_wear
 
 WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
 PRINT_STREAM = 2            # and so do prints
-DISTINCT_TRIES = 8          # redraws of a face whose look another face of the image already wears
+DISTINCT_TRIES = 32         # redraws of a face whose look another face of the image already wears
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
 # Colours real masks come in (sRGB): surgical blues and greens, white, greys, black, navy, denim, pink,

@@ -133,11 +133,11 @@ def test_faces_of_one_image_never_wear_the_same_look():
 
 
 def test_seeded_prints_are_repeatable_and_follow_each_masks_kinds():
-    draws = [choose_masks("random", 4, seed) for seed in range(40)]
+    draws = [choose_masks("random", 4, seed) for seed in range(200)]
     assert [c.print for c in draws[7]] == [c.print for c in choose_masks("random", 4, 7)]
-    assert [c.print for c in draws[7]] != [c.print for c in draws[8]]
+    assert len({tuple(c.print for c in faces) for faces in draws}) > 40     # seeds print differently
     printed = [c for faces in draws for c in faces if c.print]
-    assert 0.3 < len(printed) / (40 * 4) < 0.8
+    assert 0.05 < len(printed) / (200 * 4) < 0.2         # about 11%: by each mask's prevalence and print share
     assert len({c.print.pattern for c in printed}) >= 15 and len({c.print.colourway for c in printed}) >= 30
     library = pattern_library()
     for choice in printed:
