@@ -194,18 +194,14 @@ def fit(
     """
     options = fit_options({name: value for name, value in locals().items() if name not in ("image", "out")})
     from render3d import default_engine
+    from render3d.batch.runner import image_seed, mask_runs
     from render3d.io.image_out import check_output_dir
     from render3d.io.outputs import write_outputs
-    from render3d.mask.library import available_masks
 
     if mask == "random":                                    # a draw per input, as a batch makes
-        from render3d.batch.runner import image_seed
         options = replace(options, seed=image_seed(options.seed, image.name))
-    runs = {image.stem: options}
-    if mask == "all":
-        runs = {f"{image.stem}_{name}": replace(options, mask=name) for name in available_masks(options.mask_dirs)}
     check_output_dir(out)                                   # fail fast on an output folder that cannot be written
-    for stem, run_options in runs.items():
+    for stem, run_options in mask_runs(options, image.stem):
         result = default_engine().fit(image, run_options)
         for path in write_outputs(result, out, stem).values():
             say(str(path))
@@ -299,14 +295,13 @@ def batch(
     chosen = {name.strip() for name in outputs.split(",") if name.strip()} | ({"original"} if write_original else set())
     if not chosen or chosen - set(ALL_OUTPUTS):
         raise typer.BadParameter(f"choose from {','.join(ALL_OUTPUTS)}", param_hint="--outputs")
-    if options.mask == "all":
-        raise typer.BadParameter("'all' is for `fit`; batches take a name or 'random'", param_hint="--mask")
     try:
         part = Shard.parse(shard) if shard else Shard()
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--shard") from None
     if code:
-        taken = [flag for flag, used in (("--mask random", options.mask == "random"), ("--color", options.color),
+        taken = [flag for flag, used in (("--mask random", options.mask == "random"), ("--mask all", options.mask == "all"),
+                                         ("--color", options.color),
                                          ("--texture", options.texture), ("--pattern", options.pattern),
                                          ("--mask-weights", options.mask_weights))
                  if used]

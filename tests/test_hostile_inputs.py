@@ -463,6 +463,7 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     (["batch", "{tmp}", "{tmp}/out", "--code", "surgical=2", "--color", "#ffffff"], 2),
     (["batch", "{tmp}", "{tmp}/out", "--code", "surgical-#00ff0=1"], 2),
     (["batch", "{tmp}", "{tmp}/out", "--code", "surgical=1,no_such_mask=1"], 6),
+    (["batch", "{tmp}", "{tmp}/out", "--code", "surgical=1", "--mask", "all"], 2),
 ])
 def test_every_error_is_one_line_with_its_exit_code(photo, tmp_path, args, code):
     (tmp_path / "text.jpg").write_text("not a picture\n")

@@ -1,4 +1,4 @@
-"""MaskTheFace's names and options: mask aliases, aliases in weights, --write-original and --code quotas."""
+"""MaskTheFace's names and options: mask aliases, aliases in weights, --write-original, --mask all and --code quotas."""
 from __future__ import annotations
 
 import json
@@ -56,6 +56,34 @@ def test_write_original_beside_the_composite(tmp_path, astronaut):
     away = ~binary_dilation(segmentation, iterations=20)             # beyond the mask and its contact shadow
     assert (composite[away] == original[away]).all(axis=1).mean() > 0.99
     assert (np.abs(composite.astype(int) - original).max(axis=2) > 30)[segmentation].mean() > 0.5
+
+
+@pytest.mark.gl
+@pytest.mark.mediapipe
+def test_batch_mask_all_fits_every_library_mask_and_exports_each(tmp_path, astronaut):
+    """`batch --mask all` (MaskTheFace's --mask_type all) writes every library mask under {stem}_{mask},
+    records them in the image's manifest row and exports each fit as an image of its own."""
+    from render3d.mask.library import available_masks
+
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    Image.fromarray(astronaut).save(photos / "a.png")
+    done = subprocess.run([str(RENDER3D), "batch", str(photos), str(out), "--workers", "1", "--mask", "all",
+                           "--outputs", "composite,instances,seg,json"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    names = sorted(available_masks())
+    (row,) = manifest_rows(out).values()
+    assert row["status"] == "ok" and sorted(row["masks"]) == names and row["faces"] == len(names)
+    composites = [np.array(Image.open(out / f"a_{name}_masked.png")) for name in names]
+    assert len({composite.tobytes() for composite in composites}) == len(names)     # each its own mask
+    for name in names:
+        assert json.loads((out / f"a_{name}.json").read_text())["faces"][0]["mask"] == name
+        assert (out / f"a_{name}_masked.png").is_file() and f"a_{name}_masked.png" in row["outputs"]
+    exported = subprocess.run([str(RENDER3D), "export", "coco", str(out)], capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    coco = json.loads((out / "coco" / "coco.json").read_text())
+    assert len(coco["images"]) == len(names)
+    assert {c["name"] for c in coco["categories"]} >= {f"{name}/correct" for name in names}
 
 
 def batch_codes(photos: Path, out: Path, code: str, *args: str) -> None:

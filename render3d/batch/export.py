@@ -43,7 +43,8 @@ def class_name(face: dict) -> str:
 
 
 def masked_images(batch_dir: Path) -> list[MaskedImage]:
-    """The batch's images with at least one masked face, in manifest (path) order."""
+    """The batch's masked images (each input's, or with `--mask all` each of its fits), in manifest
+    (path) order: those with at least one masked face."""
     rows = load(batch_dir / "manifest.jsonl")
     if not rows:
         raise InputError(f"no manifest rows in {batch_dir / 'manifest.jsonl'}")
@@ -52,21 +53,27 @@ def masked_images(batch_dir: Path) -> list[MaskedImage]:
         row = json.loads(line)
         if row["status"] not in MASKED:
             continue
-        json_name = next((name for name in row["outputs"] if name.endswith(".json")), None)
-        json_path = batch_dir / json_name if json_name else None
-        if json_path is None or not json_path.is_file():
+        json_names = [name for name in row["outputs"] if name.endswith(".json")]
+        if not json_names or not all((batch_dir / name).is_file() for name in json_names):
             raise InputError(f"{row['path']}: export needs the batch's json output")
-        record = json.loads(json_path.read_text())
-        paths = output_paths(json_path.parent, json_path.stem, record["input"]["format"])
-        if not (paths["instances"].is_file() and paths["composite"].is_file()):
-            raise InputError(f"{row['path']}: export needs the batch's composite, instances and json outputs "
-                             "(--outputs composite,instances,json)")
-        with Image.open(paths["instances"]) as ids:
-            instances = np.array(ids, np.uint16)
-        faces = [face for face in record["faces"] if face["status"] in MASKED]
-        images.append(MaskedImage(paths["composite"].relative_to(batch_dir).as_posix(), record["input"]["width"],
-                                  record["input"]["height"], faces, instances))
+        for json_name in json_names:
+            record = json.loads((batch_dir / json_name).read_text())
+            faces = [face for face in record["faces"] if face["status"] in MASKED]
+            if faces:
+                images.append(masked_image(batch_dir, row["path"], batch_dir / json_name, record, faces))
     return images
+
+
+def masked_image(batch_dir: Path, path: str, json_path: Path, record: dict, faces: list[dict]) -> MaskedImage:
+    """One fit's composite, size, masked faces and instance ids, from its JSON record at `json_path`."""
+    paths = output_paths(json_path.parent, json_path.stem, record["input"]["format"])
+    if not (paths["instances"].is_file() and paths["composite"].is_file()):
+        raise InputError(f"{path}: export needs the batch's composite, instances and json outputs "
+                         "(--outputs composite,instances,json)")
+    with Image.open(paths["instances"]) as ids:
+        instances = np.array(ids, np.uint16)
+    return MaskedImage(paths["composite"].relative_to(batch_dir).as_posix(), record["input"]["width"],
+                       record["input"]["height"], faces, instances)
 
 
 def polygons(region: np.ndarray) -> list[np.ndarray]:

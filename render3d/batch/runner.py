@@ -31,6 +31,7 @@ from render3d.batch.shard import Shard
 from render3d.errors import EngineError, InputError, MaskError, OutputError, Render3DError
 from render3d.io.image_out import atomic_write, ensure_output_dir, open_nofollow, remove_stale_temps
 from render3d.io.outputs import DEFAULT_OUTPUTS, output_names, write_outputs
+from render3d.kinds import FACE_STATUSES
 
 if TYPE_CHECKING:      # the engine loads in the workers, not with the command line
     from render3d.options import FitOptions
@@ -91,15 +92,20 @@ class ImageWorker:
         try:
             row["seed"] = image_seed(config.options.seed, path)
             options = replace(config.options, seed=row["seed"])
-            result = self.engine.fit(config.input_dir / path, job.code.options(options) if job.code else options)
-            if job.code:
-                for face in result.metadata["faces"]:
-                    face["code"] = job.code.text
             folder, stem = output_place(config.output_dir, path)
-            written = write_outputs(result, confined(config.output_dir, folder), stem, config.outputs)
-            row.update(result_fields(result), timings=dict(result.timings),
-                       codes=[job.code.text if job.code else None] * len(result.faces),
-                       outputs=sorted(p.relative_to(config.output_dir).as_posix() for p in written.values()))
+            runs, written, timings = [], [], {}
+            for run_stem, run_options in mask_runs(job.code.options(options) if job.code else options, stem):
+                result = self.engine.fit(config.input_dir / path, run_options)
+                if job.code:
+                    for face in result.metadata["faces"]:
+                        face["code"] = job.code.text
+                written += write_outputs(result, confined(config.output_dir, folder), run_stem, config.outputs).values()
+                runs.append(result_fields(result))
+                for stage, seconds in result.timings.items():
+                    timings[stage] = timings.get(stage, 0.0) + seconds
+            row.update(merged_fields(runs), timings=timings,
+                       codes=[job.code.text if job.code else None] * sum(run["faces"] for run in runs),
+                       outputs=sorted(p.relative_to(config.output_dir).as_posix() for p in written))
         except EngineError:             # a broken engine fails every image: it stops the batch
             raise
         except Render3DError as exc:
@@ -112,6 +118,16 @@ class ImageWorker:
         row["timings"]["total"] = time.perf_counter() - start
         row["timings"] = {stage: round(seconds, 4) for stage, seconds in row["timings"].items()}
         return row
+
+
+def mask_runs(options: FitOptions, stem: str) -> list[tuple[str, FitOptions]]:
+    """The fits an input gets, each with the stem of its outputs: one under its own stem, or with
+    `--mask all` one per library mask (and `--mask-dir` mask), under `{stem}_{mask}`."""
+    if options.mask != "all":
+        return [(stem, options)]
+    from render3d.mask.library import available_masks
+
+    return [(f"{stem}_{name}", replace(options, mask=name)) for name in available_masks(options.mask_dirs)]
 
 
 def result_fields(result: FitResult) -> dict:
@@ -128,6 +144,14 @@ def result_fields(result: FitResult) -> dict:
         "iou": [f.iou for f in faces],
         "face_status": [f.status for f in faces],
     }
+
+
+def merged_fields(runs: list[dict]) -> dict:
+    """The manifest fields of an input's fits (`result_fields` each): the worst fit's status and reason,
+    and every fit's faces, in turn."""
+    worst = max(runs, key=lambda run: FACE_STATUSES.index(run["status"]) if run["faces"] else -1)
+    lists = {key: [value for run in runs for value in run[key]] for key in ("masks", "wear", "iou", "face_status")}
+    return {**worst, **lists, "faces": sum(run["faces"] for run in runs)}
 
 
 def start_worker(worker: Callable[..., Callable], config: BatchConfig, turns: gpu.DeviceTurns) -> Callable:
