@@ -65,6 +65,10 @@ SMOOTH_NEIGHBOURS = 4          # face landmarks each mask vertex is smoothed thr
 # radiance = c . (1, x, y, x y) in cm, and carried to the mask at the same canonical place, clamped to
 # the sampled extent; its luminance to RESIDUAL_RANGE, each channel's share of it to RESIDUAL_TINT.
 RESIDUAL_RANGE = (0.6, 1.5)
+# The skin's directional bands carry the colour of its subsurface scattering (red light spreads under
+# the skin, so its red band is flatter): on a white mask they paint a warm blotch where the light
+# faces it. The fabric keeps this share of the bands' own colour (a coloured key or rim light).
+BAND_CHROMA = 0.35
 RESIDUAL_TINT = (0.92, 1.08)
 RESIDUAL_RIDGE = 0.05
 
@@ -359,9 +363,13 @@ def form_gain(sh: np.ndarray, skin_normals: np.ndarray, mask_normals: np.ndarray
 
 
 def with_gain(sh: np.ndarray, gain: float) -> np.ndarray:
-    """The SH with its directional bands scaled by `gain`, kept above MIN_RELATIVE_IRRADIANCE."""
+    """The SH for the fabric: its directional bands scaled by `gain`, with `BAND_CHROMA` of their colour
+    apart from the ambient band's, and kept above MIN_RELATIVE_IRRADIANCE."""
     scaled = sh.copy()
     scaled[1:] *= gain
+    tint = scaled[0] / max(float(scaled[0] @ LUMINANCE), RADIANCE_FLOOR)
+    grey = (scaled[1:] @ LUMINANCE)[:, None] * tint
+    scaled[1:] = grey + BAND_CHROMA * (scaled[1:] - grey)
     return limit_contrast(scaled).astype(np.float32)
 
 

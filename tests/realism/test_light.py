@@ -7,18 +7,20 @@ import pytest
 from render3d.colourspace import LUMINANCE
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.realism.light import (
+    BAND_CHROMA,
     HIDDEN_FLOOR,
-    canonical_normals,
     MASK_NORMALS,
     MIN_RELATIVE_IRRADIANCE,
     MIN_SAMPLES,
     SkinSamples,
+    canonical_normals,
     facing_share,
     fibonacci_directions,
     fit_lighting,
     hidden_light,
     limit_contrast,
     sh_basis,
+    with_gain,
 )
 
 # Ambient plus a light from the subject's upper left (camera frame: x right, y up, z toward the camera).
@@ -97,3 +99,16 @@ def test_hidden_light_darkens_the_masks_sides_and_underside():
     # Upside down (the camera's up is the head's down) the part under the chin faces up, into the light.
     flipped = hidden_light(body, UPRIGHT @ np.diag([-1.0, -1.0, 1.0]), canonical_normals() * [-1, -1, 1])
     assert flipped[bottom].mean() > share[bottom].mean() + 0.2
+
+
+def test_the_fabric_keeps_the_light_and_a_share_of_its_bands_colour():
+    """The skin's warm directional bands (red flatter than blue) reach the fabric as light, with only
+    BAND_CHROMA of their colour apart from the ambient band's."""
+    sh = TRUE_SH.copy()
+    sh[1:4] *= np.array([0.6, 1.0, 1.4])            # red band flatter, as under the skin
+    fabric = with_gain(sh, 1.0)
+    assert np.allclose(fabric[1:4] @ LUMINANCE, sh[1:4] @ LUMINANCE, atol=1e-6)   # the light is kept
+    tint = sh[0] / (sh[0] @ LUMINANCE)
+    before = sh[1:4] / (sh[1:4] @ LUMINANCE)[:, None] - tint
+    after = fabric[1:4] / (fabric[1:4] @ LUMINANCE)[:, None] - tint
+    assert np.allclose(after, BAND_CHROMA * before, atol=1e-5)
