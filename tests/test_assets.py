@@ -111,6 +111,7 @@ def test_normals_face_away_from_the_head():
     assert np.mean(np.einsum("ij,ij->i", vn, v - centre) > 0) > 0.95
 
 
+@pytest.mark.rebuild
 def test_generator_is_deterministic(tmp_path: Path):
     """A fresh build gives the same bytes as the build that made the shipped files."""
     meshes, textures = tmp_path / "meshes", tmp_path / "textures"

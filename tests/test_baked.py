@@ -22,11 +22,13 @@ def test_every_library_mesh_has_a_current_baked_file_for_every_wear():
         assert np.array_equal(baked["drops"], np.array(drops)) and len(drops) >= 2
 
 
+@pytest.mark.rebuild
 @pytest.mark.parametrize("mesh", list(LIBRARY), ids=lambda p: p.stem)
 def test_baked_file_matches_a_fresh_bake(mesh):
     assert library.baked_file(mesh).read_bytes() == baked_bytes(mesh, LIBRARY[mesh])
 
 
+@pytest.mark.rebuild
 def test_library_mask_binds_as_a_fresh_binding_would():
     for wear in WEAR_STYLES:
         mask = library.load_mask(library.resolve_mask("n95"), wear)

@@ -18,6 +18,7 @@ from render3d.mask.library import available_masks, load_mask_spec
 from render3d.mask.patterns import PrintDraw, pattern_library, printed_albedo, uv_span_cm
 
 
+@pytest.mark.rebuild
 def test_the_library_rebuilds_byte_for_byte(tmp_path):
     written = generator.build(tmp_path)
     shipped = sorted(p.name for p in PATTERNS_DIR.iterdir())
