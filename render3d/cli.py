@@ -162,7 +162,8 @@ def fit(
     image: Path = typer.Argument(..., help="Photo to mask (JPEG, PNG, WebP, BMP, TIFF...)."),
     mask: str = typer.Option("surgical", "--mask", "-m",
                              help="Mask name (see `render3d masks`), a mask file, 'random' or 'all'."),
-    mask_weights: str = typer.Option("", "--mask-weights", help="Random draw weights: 'surgical=3,n95=1'."),
+    mask_weights: str = typer.Option("", "--mask-weights", help="Random draw weights: 'surgical=3,n95=1' "
+                                     "(default: each mask's prevalence)."),
     wear: str = typer.Option("correct", "--wear", help="How the mask is worn: correct, nose-out, chin, chin-out "
                              "(or Mask_Mouth_Chin, Mask_Chin, Mask_Nose_Mouth), or random."),
     wear_weights: str = typer.Option("", "--wear-weights", help="Random wear weights: 'correct=8,nose-out=1,chin=1'."),
