@@ -301,8 +301,8 @@ def batch(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--shard") from None
     if code:
-        taken = [flag for flag, used in (("--mask random", options.mask == "random"), ("--mask all", options.mask == "all"),
-                                         ("--color", options.color),
+        taken = [flag for flag, used in (("--mask random", options.mask == "random"),
+                                         ("--mask all", options.mask == "all"), ("--color", options.color),
                                          ("--texture", options.texture), ("--pattern", options.pattern),
                                          ("--mask-weights", options.mask_weights))
                  if used]
