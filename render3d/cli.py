@@ -195,11 +195,12 @@ def fit(
     """
     options = fit_options({name: value for name, value in locals().items() if name not in ("image", "out")})
     from render3d import default_engine
-    from render3d.batch.runner import image_seed, mask_runs
     from render3d.io.image_out import check_output_dir
     from render3d.io.outputs import write_outputs
+    from render3d.mask.library import mask_runs
 
     if mask == "random":                                    # a draw per input, as a batch makes
+        from render3d.batch.runner import image_seed
         options = replace(options, seed=image_seed(options.seed, image.name))
     check_output_dir(out)                                   # fail fast on an output folder that cannot be written
     for stem, run_options in mask_runs(options, image.stem):

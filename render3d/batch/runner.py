@@ -31,7 +31,8 @@ from render3d.batch.shard import Shard
 from render3d.errors import EngineError, InputError, MaskError, OutputError, Render3DError
 from render3d.io.image_out import atomic_write, ensure_output_dir, open_nofollow, remove_stale_temps
 from render3d.io.outputs import DEFAULT_OUTPUTS, output_names, write_outputs
-from render3d.kinds import FACE_STATUSES
+from render3d.kinds import worst_status
+from render3d.mask.library import mask_runs
 
 if TYPE_CHECKING:      # the engine loads in the workers, not with the command line
     from render3d.options import FitOptions
@@ -103,8 +104,8 @@ class ImageWorker:
                 runs.append(result_fields(result))
                 for stage, seconds in result.timings.items():
                     timings[stage] = timings.get(stage, 0.0) + seconds
-            row.update(merged_fields(runs), timings=timings,
-                       codes=[job.code.text if job.code else None] * sum(run["faces"] for run in runs),
+            merged = merged_fields(runs)
+            row.update(merged, timings=timings, codes=[job.code.text if job.code else None] * merged["faces"],
                        outputs=sorted(p.relative_to(config.output_dir).as_posix() for p in written))
         except EngineError:             # a broken engine fails every image: it stops the batch
             raise
@@ -118,16 +119,6 @@ class ImageWorker:
         row["timings"]["total"] = time.perf_counter() - start
         row["timings"] = {stage: round(seconds, 4) for stage, seconds in row["timings"].items()}
         return row
-
-
-def mask_runs(options: FitOptions, stem: str) -> list[tuple[str, FitOptions]]:
-    """The fits an input gets, each with the stem of its outputs: one under its own stem, or with
-    `--mask all` one per library mask (and `--mask-dir` mask), under `{stem}_{mask}`."""
-    if options.mask != "all":
-        return [(stem, options)]
-    from render3d.mask.library import available_masks
-
-    return [(f"{stem}_{name}", replace(options, mask=name)) for name in available_masks(options.mask_dirs)]
 
 
 def result_fields(result: FitResult) -> dict:
@@ -149,9 +140,10 @@ def result_fields(result: FitResult) -> dict:
 def merged_fields(runs: list[dict]) -> dict:
     """The manifest fields of an input's fits (`result_fields` each): the worst fit's status and reason,
     and every fit's faces, in turn."""
-    worst = max(runs, key=lambda run: FACE_STATUSES.index(run["status"]) if run["faces"] else -1)
     lists = {key: [value for run in runs for value in run[key]] for key in ("masks", "wear", "iou", "face_status")}
-    return {**worst, **lists, "faces": sum(run["faces"] for run in runs)}
+    status = worst_status(lists["face_status"])
+    worst = next(run for run in runs if run["status"] == status)
+    return {**worst, **lists, "faces": len(lists["face_status"])}
 
 
 def start_worker(worker: Callable[..., Callable], config: BatchConfig, turns: gpu.DeviceTurns) -> Callable:

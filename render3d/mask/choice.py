@@ -14,7 +14,15 @@ import numpy as np
 from render3d.colourspace import LUMINANCE, hex_to_rgb, srgb_to_linear
 from render3d.errors import MaskError, OptionError
 from render3d.kinds import WEAR_STYLES, Wear
-from render3d.mask.library import MASK_ALIASES, MaskPart, available_masks, load_mask_spec, read_texture, resolve_mask
+from render3d.mask.library import (
+    MASK_ALIASES,
+    MaskPart,
+    available_masks,
+    is_number,
+    load_mask_spec,
+    read_texture,
+    resolve_mask,
+)
 from render3d.mask.patterns import PrintDraw, check_pattern, draw_print, printed_albedo, seeded_pattern
 from render3d.mask.wear import WEAR_ALIASES, resolve_wear
 
@@ -159,7 +167,7 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
     if pattern is not None:
         check_pattern(pattern)
     for name, weight in (("pattern_weight", pattern_weight), ("color_weight", color_weight)):
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
+        if not is_number(weight) or not 0.0 <= weight <= 1.0:
             raise OptionError(f"{name} must be a number in [0, 1], got {weight!r}")
     rng = np.random.default_rng(seed)
     print_rng = np.random.default_rng([seed, PRINT_STREAM])
@@ -168,7 +176,7 @@ def choose_masks(mask: str, count: int, seed: int, *, weights: str = "", wear: s
     if mask == "random":
         library = available_masks(mask_dirs)
         aliases = {alias: name for alias, name in MASK_ALIASES.items() if alias not in library}
-        prevalence = {name: load_mask_spec(path).prevalence for name, path in library.items()}
+        prevalence = None if weights else {name: load_mask_spec(path).prevalence for name, path in library.items()}
         picks = weighted_draws(weights, sorted(library), count, rng, "mask", aliases, prevalence)
     else:
         picks = [mask] * count

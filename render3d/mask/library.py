@@ -58,9 +58,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -72,6 +73,9 @@ from render3d.mask.occlusion import bake_occlusion
 from render3d.mask.patterns import uv_span_cm
 from render3d.mask.placement import Binding, bind, over_face
 from render3d.mask.wear import Drop, body_drop, lowered
+
+if TYPE_CHECKING:
+    from render3d.options import FitOptions
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 WHITE_TEXTURE = np.full((4, 4, 3), 255, np.uint8)
@@ -113,6 +117,19 @@ MASK_ALIASES = {"surgical_blue": "surgical", "N95": "n95", "KN95": "kn95", "gas"
 def canonical_mask_name(name: str, library: dict[str, Path]) -> str:
     """`name` itself when the library (user masks included) has it, else the mask it is an alias of."""
     return name if name in library else MASK_ALIASES.get(name, name)
+
+
+def is_number(value: object) -> bool:
+    """Whether a JSON or option value is a real number (an int or a float, not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def mask_runs(options: FitOptions, stem: str) -> list[tuple[str, FitOptions]]:
+    """The fits an input gets, each with the stem of its outputs: one under its own stem, or with
+    `--mask all` one per library mask (and `--mask-dir` mask), under `{stem}_{mask}`."""
+    if options.mask != "all":
+        return [(stem, options)]
+    return [(f"{stem}_{name}", replace(options, mask=name)) for name in available_masks(options.mask_dirs)]
 
 
 def available_masks(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
@@ -298,11 +315,11 @@ def load_mask_spec(path: Path) -> MaskSpec:
             check_part_entry(part, index)
         prints = spec.get("prints", {"share": 0.0, "kinds": []})
         share, kinds = prints["share"], prints["kinds"]
-        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0 or not (
+        if not is_number(share) or not 0.0 <= share <= 1.0 or not (
                 isinstance(kinds, list) and all(isinstance(k, str) for k in kinds)) or (share > 0 and not kinds):
             raise ValueError("'prints' must be {\"share\": 0..1, \"kinds\": [pattern kinds]}")
         prevalence = spec.get("prevalence", 1.0)
-        if isinstance(prevalence, bool) or not isinstance(prevalence, (int, float)) or not prevalence > 0:
+        if not is_number(prevalence) or not prevalence > 0:
             raise ValueError("'prevalence' must be a number above 0")
         return MaskSpec(spec.get("name", path.stem), spec.get("description", ""),
                         hex_to_rgb(spec.get("color", "#ffffff")), parts, float(share), tuple(kinds),
@@ -319,7 +336,7 @@ def check_part_entry(part: dict, index: int) -> None:
         if part.get(key) is not None and not isinstance(part[key], str):
             raise ValueError(f"part {index}: '{key}' must be a file name or null")
     sheen = part.get("sheen", 0.3)
-    if isinstance(sheen, bool) or not isinstance(sheen, (int, float)) or not 0.0 <= sheen <= 1.0:
+    if not is_number(sheen) or not 0.0 <= sheen <= 1.0:
         raise ValueError(f"part {index}: 'sheen' must be a number in [0, 1]")
     if not isinstance(part.get("recolor", True), bool):
         raise ValueError(f"part {index}: 'recolor' must be true or false")
