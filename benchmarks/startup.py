@@ -41,10 +41,10 @@ def commands(photo: Path, out: Path) -> dict[str, list[str]]:
     }
 
 
-def timed_run(command: list[str]) -> tuple[float, float]:
+def timed_run(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, the process and its children) of one command."""
     before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
