@@ -27,6 +27,14 @@ def unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), LENGTH_FLOOR)
 
 
+def grid_triangles(rows: int, cols: int) -> np.ndarray:
+    """Two triangles per grid cell, counter-clockwise seen from the front (u right, v down)."""
+    index = np.arange(rows * cols).reshape(rows, cols)
+    a, b, c, d = index[:-1, :-1], index[:-1, 1:], index[1:, :-1], index[1:, 1:]
+    return np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3),
+                           np.stack([b, c, d], -1).reshape(-1, 3)]).astype(np.int32)
+
+
 def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """(T, 3) area-weighted (unnormalised: twice the area long) normals of (T, 3) triangles over (V, 3) vertices."""
     v0, v1, v2 = (vertices[triangles[:, k]] for k in range(3))

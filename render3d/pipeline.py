@@ -18,6 +18,7 @@ from render3d.face.landmarks import LandmarkModel, check_not_forked
 from render3d.geometry import Window, flip_yz
 from render3d.io.image_in import Source, load_image
 from render3d.mask.choice import MaskChoice
+from render3d.mask.detail_level import at_scale
 from render3d.mask.library import Mask, load_mask
 from render3d.mask.placement import Skin, place
 from render3d.options import FitOptions
@@ -42,7 +43,8 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
     """The mask's parts placed on `fitted` in image space, tinted and textured per `choice`, lit per `look`."""
     parts = []
     skin = Skin.of(fitted)
-    oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in mask.parts]   # camera frame
+    drawn = [at_scale(part, fitted.scale) for part in mask.parts]
+    oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in drawn]   # camera frame
     looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
     for (part, normals), look_args in zip(oriented, looks):
         key, albedo, tint, creases = part.key, part.albedo, (1.0, 1.0, 1.0), None

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
-from render3d.assetgen.shaping import Sheet, grid_triangles
-from render3d.geometry import vertex_normals
+from render3d.assetgen.shaping import Sheet
+from render3d.geometry import grid_triangles, vertex_normals
 
 
 @dataclass(frozen=True)

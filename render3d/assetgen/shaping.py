@@ -15,7 +15,7 @@ from scipy.sparse.linalg import spsolve
 
 from render3d.assetgen.face import Face
 from render3d.face.landmark_sets import JAW
-from render3d.geometry import vertex_normals
+from render3d.geometry import grid_triangles, vertex_normals
 from render3d.tolerances import RATIO_FLOOR
 
 # Upper edges sit this much below their control points, so that turned heads keep the far eye clear.
@@ -154,14 +154,6 @@ def jaw_lower_edge(face: Face, frame: Sphere, cols: int, corner_landmark: int, t
     corner_a, _ = frame.coords(face.landmarks[corner_landmark])
     tuck = (np.radians(tuck_degrees[0]), np.radians(tuck_degrees[1]))
     return lower_edge(face, frame, abs(corner_a) - inset, tuck, cols, fullness=fullness)
-
-
-def grid_triangles(rows: int, cols: int) -> np.ndarray:
-    """Two triangles per grid cell, counter-clockwise seen from the front (u right, v down)."""
-    index = np.arange(rows * cols).reshape(rows, cols)
-    a, b, c, d = index[:-1, :-1], index[:-1, 1:], index[1:, :-1], index[1:, 1:]
-    return np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3),
-                           np.stack([b, c, d], -1).reshape(-1, 3)]).astype(np.int32)
 
 
 def rim(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:

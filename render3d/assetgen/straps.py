@@ -5,8 +5,9 @@ import numpy as np
 import trimesh
 
 from render3d.assetgen.face import BUILD_CLEARANCE_CM, Face, head_axis_z
-from render3d.assetgen.shaping import Sheet, grid_triangles
+from render3d.assetgen.shaping import Sheet
 from render3d.face.fitting import EAR_HOOK
+from render3d.geometry import grid_triangles
 from render3d.tolerances import DIRECTION_FLOOR
 
 
