@@ -53,7 +53,7 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
             look_args = {**look_args, "normals": normals, "ao": straps.rounded(look_args.get("ao"), normals)}
         if choice is not None and part.recolor:
             tint, creases = choice.tint, choice.creases
-            key, albedo = choice.fabric(part, mask.color)
+            key, albedo = choice.fabric(part, mask.color, fitted.scale)
         elif choice is not None and (choice.shade or choice.color) and straps.is_strap(part):
             tint = straps.strap_tint(mask, part, choice.tint)      # loops of the recoloured fabric
         parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,

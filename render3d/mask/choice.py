@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from render3d.colourspace import LUMINANCE, hex_to_rgb, srgb_to_linear
@@ -23,7 +24,7 @@ from render3d.mask.library import (
     read_texture,
     resolve_mask,
 )
-from render3d.mask.patterns import PrintDraw, check_pattern, draw_print, printed_albedo, seeded_pattern
+from render3d.mask.patterns import PrintDraw, check_pattern, draw_print, print_reduction, printed_albedo, seeded_pattern
 from render3d.mask.wear import WEAR_ALIASES, resolve_wear
 
 WEAR_STREAM = 1             # wear draws use their own stream, so masks and tints are drawn as for one wear
@@ -69,16 +70,23 @@ class MaskChoice:
         return self.name, self.shade, self.print.pattern if self.print else None, \
             self.print.colourway if self.print else None
 
-    def fabric(self, part: MaskPart, base_color: tuple[int, int, int]) -> tuple[str, np.ndarray]:
+    def fabric(self, part: MaskPart, base_color: tuple[int, int, int],
+               scale: float | None = None) -> tuple[str, np.ndarray]:
         """A recolourable part's texture-cache key and (H, W, 3) uint8 albedo: its own, the --texture, and the
-        print laid over either (shaded by the part's print map, or by the albedo against `base_color`)."""
+        print laid over either (shaded by the part's print map, or by the albedo against `base_color`). With
+        the face's `scale` (pixels per cm), a print is laid on the albedo shrunk to the texels that face shows."""
         key, albedo, print_map = part.key, part.albedo, part.print_map
         if self.texture is not None:
             key, albedo, print_map = f"{self.texture}", read_texture(self.texture), None
             base_color = tuple(int(c) for c in np.median(albedo.reshape(-1, 3), axis=0))
-        if self.print is None:
+        if self.print is None or self.print.weight == 0:       # no print, or one blended in at naught
             return key, albedo
-        return (f"{key}:{self.print}:{self.fabric_tint}",
+        reduction = print_reduction(albedo.shape[:2], part.uv_cm, scale)
+        if reduction > 1:
+            size = (max(albedo.shape[1] // reduction, 1), max(albedo.shape[0] // reduction, 1))
+            albedo = cv2.resize(albedo, size, interpolation=cv2.INTER_AREA)
+            print_map = None if print_map is None else cv2.resize(print_map, size, interpolation=cv2.INTER_AREA)
+        return (f"{key}:{self.print}:{self.fabric_tint}:{reduction}",
                 printed_albedo(albedo, print_map, base_color, part.uv_cm, self.print, np.array(self.fabric_tint)))
 
 

@@ -5,7 +5,8 @@ A body generated as a grid sheet (V = rows x cols vertices, two triangles a cell
 face. Its coarser level keeps the first and last row and column, every row and column that lies
 `SPACING_PX` on from the last kept one, and every one that bends more than `BEND_PX` away from the chord
 of its neighbours (folds, pleats and the outline's corners). Parts that are not such grids, and loops
-and straps (whose grid columns run round a cord a pixel thick), are drawn as they are. Preconditions: `scale` is the face's pixels per canonical cm (`FittedFace.scale`).
+and straps (whose grid columns run round a cord a pixel thick), are drawn as they are.
+Preconditions: `scale` is the face's pixels per canonical cm (`FittedFace.scale`).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from render3d.mask.placement import Binding
 
 SPACING_PX = 3.0        # kept rows (columns) lie at least this far apart on the face, in pixels...
 BEND_PX = 0.35          # ...unless one strays more than this from the chord of its neighbours
-SCALE_STEPS = 8         # levels per doubling of the face's scale (the cache holds a few levels a part)
+SCALE_STEPS = 4         # levels per doubling of the face's scale (the cache holds a few levels a part)
 MAX_PARTS_CACHED = 256
 
 _levels: dict[int, tuple[MaskPart, tuple[int, int] | None, dict[int, MaskPart]]] = {}

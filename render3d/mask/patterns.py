@@ -29,6 +29,8 @@ SCALE_RANGE = (0.7, 1.45)          # seeded multiplier of a tile's size, drawn l
 ROTATIONS = (0.0, 0.0, 0.0, 90.0, 45.0)   # prints run along the grain, across it, or on the bias
 ROTATION_SPREAD = 3.0              # degrees of seeded wobble around those
 PRINT_MAP_UNIT = 128               # a print map's shade value that leaves the print as it is
+PRINT_TEXELS_PER_PIXEL = 2.0       # texels per face pixel a print keeps (trilinear filtering samples coarser)
+MAX_PRINT_REDUCTION = 8
 # 8-bit sRGB code of linear values quantised to 4096 steps (a fast, exact-enough encode).
 SRGB_CODE = np.round(linear_to_srgb(np.arange(4096) / 4095.0) * 255).astype(np.uint8)
 
@@ -134,6 +136,19 @@ def uv_span_cm(vertices: np.ndarray, uvs: np.ndarray, triangles: np.ndarray) -> 
     jacobian = edges[usable] @ np.linalg.inv(steps[usable])               # (T, 3, 2): d position / d(u, v)
     per_unit = np.median(np.linalg.norm(jacobian, axis=1), axis=0)
     return float(per_unit[0]), float(per_unit[1])
+
+
+def print_reduction(shape: tuple[int, int], span_cm: tuple[float, float], scale: float | None) -> int:
+    """The power of two by which an (H, W) albedo can shrink before a print is laid on it, for a face of
+    `scale` pixels per cm (None: the whole texture): the texture then still holds `PRINT_TEXELS_PER_PIXEL`
+    texels per screen pixel where the fabric faces the camera, more where it turns away."""
+    if scale is None or not np.isfinite(scale) or scale <= 0:
+        return 1
+    texels_per_pixel = min(shape[1] / span_cm[0], shape[0] / span_cm[1]) / scale
+    factor = 1
+    while factor < MAX_PRINT_REDUCTION and texels_per_pixel / (2 * factor) >= PRINT_TEXELS_PER_PIXEL:
+        factor *= 2
+    return factor
 
 
 def printed_albedo(albedo: np.ndarray, print_map: np.ndarray | None, base_color: tuple[int, int, int],

@@ -155,3 +155,14 @@ def test_pattern_option_prints_every_face_and_no_vary_lays_it_plainly():
                                                          0.0, (0.0, 0.0), 1.0)
     assert choose_masks("cloth", 1, 5, color="#d02020")[0].print is None        # a colour asks for a plain fabric
     assert hex_to_rgb(plain[0].print.colourway[0])
+
+
+def test_a_print_on_a_small_face_is_laid_on_a_shrunk_albedo():
+    """A 250 px photo's face (5 px per cm) needs a quarter of a 1024 px texture that spans 20 cm (still
+    2.5 texels a pixel); a face four times larger needs all of it; without a scale nothing shrinks."""
+    from render3d.mask.patterns import print_reduction
+
+    assert print_reduction((1024, 1024), (20.0, 20.0), 5.0) == 4
+    assert print_reduction((1024, 1024), (20.0, 20.0), 20.0) == 1
+    assert print_reduction((1024, 1024), (20.0, 20.0), None) == 1
+    assert print_reduction((4096, 4096), (20.0, 20.0), 1.0) == 8
