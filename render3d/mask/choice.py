@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from render3d.colourspace import LUMINANCE, hex_to_rgb, srgb_to_linear
@@ -83,6 +82,8 @@ class MaskChoice:
             return key, albedo
         reduction = print_reduction(albedo.shape[:2], part.uv_cm, scale)
         if reduction > 1:
+            import cv2
+
             size = (max(albedo.shape[1] // reduction, 1), max(albedo.shape[0] // reduction, 1))
             albedo = cv2.resize(albedo, size, interpolation=cv2.INTER_AREA)
             print_map = None if print_map is None else cv2.resize(print_map, size, interpolation=cv2.INTER_AREA)
