@@ -39,11 +39,13 @@ FIVE_POINTS = [468, 473, 1, 61, 291]
 
 
 def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
-               look: Look | None = None) -> list[DrawPart]:
-    """The mask's parts placed on `fitted` in image space, tinted and textured per `choice`, lit per `look`."""
+               look: Look | None = None, pixels_per_cm: float | None = None) -> list[DrawPart]:
+    """The mask's parts placed on `fitted` in image space, tinted and textured per `choice`, lit per `look`,
+    at the level of detail of a face of `pixels_per_cm` (default: `fitted`'s own scale)."""
     parts = []
     skin = Skin.of(fitted)
-    drawn = [at_scale(part, fitted.scale) for part in mask.parts]
+    pixels_per_cm = fitted.scale if pixels_per_cm is None else pixels_per_cm
+    drawn = [at_scale(part, pixels_per_cm) for part in mask.parts]
     oriented = [(part, flip_yz(part.normals @ fitted.rotation.T)) for part in drawn]   # camera frame
     looks = look.draw_args(fitted, oriented) if look else [{"normals": normals} for _, normals in oriented]
     for (part, normals), look_args in zip(oriented, looks):
@@ -53,7 +55,7 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
             look_args = {**look_args, "normals": normals, "ao": straps.rounded(look_args.get("ao"), normals)}
         if choice is not None and part.recolor:
             tint, creases = choice.tint, choice.creases
-            key, albedo = choice.fabric(part, mask.color, fitted.scale)
+            key, albedo = choice.fabric(part, mask.color, pixels_per_cm)
         elif choice is not None and (choice.shade or choice.color) and straps.is_strap(part):
             tint = straps.strap_tint(mask, part, choice.tint)      # loops of the recoloured fabric
         parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
@@ -161,8 +163,11 @@ class Engine:
 
         if min_iou is None:
             return FaceRender(render_3d(), "ok")
-        return verified(render_3d, lambda: warp_mask(draw_parts(mask, neutral_face(), choice), fitted, shape),
-                        fitted.landmarks, shape, min_iou, choice.wear)
+
+        def render_2d():        # the template drawn at the detail of the face it is warped onto
+            return warp_mask(draw_parts(mask, neutral_face(), choice, pixels_per_cm=fitted.scale), fitted, shape)
+
+        return verified(render_3d, render_2d, fitted.landmarks, shape, min_iou, choice.wear)
 
 
 def face_record(index: int, face: DetectedFace, fitted: FittedFace, choice: MaskChoice,
