@@ -8,9 +8,8 @@ front of the face, so the layer, the composite and the segmentation all leave it
   half, then the hand-landmark model on the region of each palm that can reach a mask, and the
   landmark model alone on a region about the chin, for the hands the palm detector misses (a fist,
   fingers across the mouth); each hand is kept when a second look, on the region its landmarks give,
-  agrees. The bones, drawn as capsules of a
-  finger's width, grow over the hand's own colour within its landmarks' hull, and a guided filter
-  (the photo as guide) snaps the result to the hand's edge;
+  agrees. The bones, drawn as capsules of a finger's width, grow over the hand's own colour within
+  its landmarks' hull, and a guided filter (the photo as guide) snaps the result to the hand's edge;
 - objects (microphones, cups, food): compact regions inside the mask's footprint whose colour
   departs strongly from both the face's skin (sampled on the cheeks and forehead) and its lips, and
   either touch a hand or overlap the face itself; the mouth, dark low-chroma pixels (beard,
@@ -102,9 +101,10 @@ NONE = Occlusion(None, None, (), 0.0)
 
 
 class HandModel:
-    """MediaPipe Hands (the models ship in the mediapipe wheel), created once and reused: the full
-    graph (palm detection, then hand landmarks), and the hand-landmark model alone on a given region,
-    with its hand-presence score, for hands the palm detector misses (a fist, fingers across a mouth)."""
+    """MediaPipe Hands' two models (they ship in the mediapipe wheel), created once and reused, each
+    alone: the palm detector, giving the region of each palm's hand as the Hands graph does, and the
+    hand-landmark model on a given region, with its hand-presence score (on a palm's region, and on
+    regions about the chin for the hands the palm detector misses: a fist, fingers across a mouth)."""
 
     def __init__(self):
         from mediapipe.python.solution_base import SolutionBase
@@ -227,11 +227,7 @@ def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace],
     for face, window in zip(faces, windows):
         if window is None or not may_show_hand(rgb, face, faces):
             continue
-        (x0, y0), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
-        size = max(x1 - x0, y1 - y0)
-        cx, cy = (x0 + x1) / 2, y1
-        left, top = int(max(0, cx - size)), int(max(0, cy - size))
-        right, bottom = int(min(w, cx + size)), int(min(h, cy + size))
+        left, top, right, bottom = search_crop(face, (h, w))
         if right - left >= 16 and bottom - top >= 16:
             zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
             crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
@@ -249,19 +245,30 @@ def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace],
     return unique
 
 
+def face_size(face: FittedFace) -> float:
+    """The long side of the face's landmarks' box, in pixels."""
+    return float(np.ptp(face.landmarks[:, :2], axis=0).max())
+
+
+def search_crop(face: FittedFace, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where hands are looked for about a face, clipped to an (H, W) image: two face sizes across, centred on
+    the bottom of its landmarks' box (its lower half and what is below): left, top, right, bottom pixels."""
+    (x0, _), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
+    size, (h, w) = face_size(face), shape
+    cx = (x0 + x1) / 2
+    return int(max(0, cx - size)), int(max(0, y1 - size)), int(min(w, cx + size)), int(min(h, y1 + size))
+
+
 def may_show_hand(rgb: np.ndarray, face: FittedFace, faces: list[FittedFace]) -> bool:
-    """Whether a hand can be near the face, by a cheap look at a small copy of the photo about the face's lower
-    half (two face sizes across): in colour, a hand near the face shows the skin's colour beyond the faces' ovals
-    (of `faces`, this one's among them) over at least a palm's area (a hand in front of the face reaches past it, at the wrist if nowhere else);
-    where the skin is grey (grayscale photos) colour cannot tell, and a hand may always be there."""
+    """Whether a hand can be near the face, by a cheap look at a small copy of its `search_crop`: in colour, a
+    hand shows the skin's colour beyond the faces' ovals (of `faces`, this one's among them) over at least a
+    palm's area (a hand in front of the face reaches past it, at the wrist if nowhere else); where the skin
+    is grey (grayscale photos) colour cannot tell, and a hand may always be there."""
     skin = colour_model(skin_lab(rgb, face))
     if np.hypot(*skin[0][1:]) < MIN_SKIN_CHROMA:
         return True
-    h, w = rgb.shape[:2]
-    (x0, y0), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
-    size = max(x1 - x0, y1 - y0)
-    left, top = int(max(0, (x0 + x1) / 2 - size)), int(max(0, y1 - size))
-    right, bottom = int(min(w, (x0 + x1) / 2 + size)), int(min(h, y1 + size))
+    left, top, right, bottom = search_crop(face, rgb.shape[:2])
+    size = face_size(face)
     shrink = min(1.0, GATE_PX / max(right - left, bottom - top, 1))
     small = cv2.resize(rgb[top:bottom, left:right], None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     ovals = np.zeros(small.shape[:2], np.uint8)
