@@ -125,8 +125,10 @@ class Engine:
             order = sorted(range(len(fitted)), key=lambda i: fitted[i].scale)
         looks = realism.estimate(loaded, fitted, options.realism, options.realism_off, timings)
         with timed(timings, "render"):
+            # With occluders off nothing of the photo is put in front of the mask: no hair over its loops.
+            photo = None if options.occluders == "off" else rgb
             drawn = {i: self.render_face(masks[i], fitted[i], choices[i], occluders, (h, w), options.min_iou,
-                                         looks[i], rgb)
+                                         looks[i], photo)
                      for i in order}
         renders = {i: drawn[i].render for i in order if drawn[i].render is not None}
         with timed(timings, "occluders"):

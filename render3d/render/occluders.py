@@ -3,12 +3,13 @@
 Between render and composite, each face's mask render is cut where something in the photo lies in
 front of the face, so the layer, the composite and the segmentation all leave it showing:
 
-- hands: MediaPipe's hand landmarks (the models ship in the mediapipe wheel): the palm detector on
-  a crop about each face's lower half, and the hand-landmark model alone on a region about the
-  chin, for the hands the palm detector misses (a fist, fingers across the mouth); each hand is kept
-  when a second look, on the region its landmarks give, agrees. The bones, drawn as capsules of a
-  finger's width, grow over the hand's own colour within its landmarks' hull, and a guided filter
-  (the photo as guide) snaps the result to the hand's edge;
+- hands: MediaPipe's hand models (they ship in the mediapipe wheel), looked for only about faces where
+  a cheap colour test leaves room for a hand: the palm detector on a crop about each face's lower
+  half, then the hand-landmark model on the region of each palm that can reach a mask, and the
+  landmark model alone on a region about the chin, for the hands the palm detector misses (a fist,
+  fingers across the mouth); each hand is kept when a second look, on the region its landmarks give,
+  agrees. The bones, drawn as capsules of a finger's width, grow over the hand's own colour within
+  its landmarks' hull, and a guided filter (the photo as guide) snaps the result to the hand's edge;
 - objects (microphones, cups, food): compact regions inside the mask's footprint whose colour
   departs strongly from both the face's skin (sampled on the cheeks and forehead) and its lips, and
   either touch a hand or overlap the face itself; the mouth, dark low-chroma pixels (beard,
@@ -27,7 +28,7 @@ import cv2
 import numpy as np
 
 from render3d.face.fitting import FittedFace
-from render3d.face.landmarks import native_logs_silenced, solution
+from render3d.face.landmarks import native_logs_silenced
 from render3d.face.topology import canonical_face
 
 KINDS = ("hand", "object", "hair")
@@ -36,16 +37,24 @@ HAND_CONFIDENCE = 0.3        # palm detection score; the hand-landmark model's o
 MAX_HANDS = 4
 HAND_CROP_PX = 256           # each face's crop is scaled so its long side is at least this
 FINGER_RADIUS = 0.09         # a finger's half-width, as a share of the wrist-to-middle-knuckle length
+HULL_REACH = 2.0             # a hand's outline grows this many finger half-widths past its landmarks' hull
 HAND_BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
               (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20), (5, 9), (9, 13), (13, 17))
 PALM = (0, 1, 2, 5, 9, 13, 17)
 PRESENCE_STREAM = "handlandmarkcpu__hand_presence_score"
-HAND_PRESENCE = 0.5          # least presence score of a hand found by the landmark model alone, on both looks
+PALM_THRESHOLD = "palmdetectioncpu__TensorsToDetectionsCalculator.min_score_thresh"
+PALM_AXIS = (0, 2)           # the palm detection's wrist and middle-finger keypoints
+PALM_SCALE, PALM_SHIFT = 2.6, -0.5                          # MediaPipe's hand region about a palm's box
+HAND_PRESENCE = 0.5          # least presence score of a hand, on each look (MediaPipe Hands' own threshold)
 CHIN_REGION = 1.3            # side of the first look's square about the chin, in forehead-to-chin lengths
 CHIN_LOOK_MIN_PX = 120       # least forehead-to-chin length for that look: on smaller faces it sees hands in chins
 HAND_AGREEMENT = 0.2         # the two looks' landmarks differ by at most this many hand sizes, on average
 TRACKING_POINTS = (0, 1, 2, 5, 6, 9, 10, 13, 14, 17, 18)   # wrist, thumb base, knuckles, middle joints
 TRACKING_SCALE, TRACKING_SHIFT = 2.0, -0.1                 # MediaPipe's hand region about those points
+GATE_PX = 64                 # the long side of the small copy `may_show_hand` looks at
+MIN_SKIN_CHROMA = 4.0        # Lab chroma of a skin too grey for colour to find a hand by
+MIN_PALM_AREA = 0.05         # a palm's least area beyond the face, in face sizes squared
+HAND_DEPARTURE = 3.0         # a hand's colour lies within this many spreads of the face's skin
 HELD_REACH = 0.35            # a held object starts at the hand or within this many hand sizes of its bones
 
 # Face mesh landmarks: skin patches on the cheeks and forehead, and the outer lip contour.
@@ -92,38 +101,44 @@ NONE = Occlusion(None, None, (), 0.0)
 
 
 class HandModel:
-    """MediaPipe Hands (the models ship in the mediapipe wheel), created once and reused: the full
-    graph (palm detection, then hand landmarks), and the hand-landmark model alone on a given region,
-    with its hand-presence score, for hands the palm detector misses (a fist, fingers across a mouth)."""
+    """MediaPipe Hands' two models (they ship in the mediapipe wheel), created once and reused, each
+    alone: the palm detector, giving the region of each palm's hand as the Hands graph does, and the
+    hand-landmark model on a given region, with its hand-presence score (on a palm's region, and on
+    regions about the chin for the hands the palm detector misses: a fist, fingers across a mouth)."""
 
     def __init__(self):
-        from mediapipe.framework import calculator_pb2
-        from mediapipe.python._framework_bindings import validated_graph_config
         from mediapipe.python.solution_base import SolutionBase
 
         with native_logs_silenced():
-            self._hands = solution("hands").Hands(static_image_mode=True, max_num_hands=MAX_HANDS, model_complexity=1,
-                                                  min_detection_confidence=HAND_CONFIDENCE)
-            # The hand-landmark model alone, its subgraph expanded so its presence score can be read out.
-            graph = calculator_pb2.CalculatorGraphConfig(input_stream=["image", "roi"], output_stream=["landmarks"],
-                                                         input_side_packet=["model_complexity"])
-            graph.node.add(calculator="HandLandmarkCpu", input_stream=["IMAGE:image", "ROI:roi"],
-                           input_side_packet=["MODEL_COMPLEXITY:model_complexity"], output_stream=["LANDMARKS:landmarks"])
-            expanded = validated_graph_config.ValidatedGraphConfig()
-            expanded.initialize(graph_config=graph)
-            config = calculator_pb2.CalculatorGraphConfig.FromString(expanded.binary_config)
+            # The full models, asked for by name: left unset, which one runs depends on the graphs made before.
+            self._palms = SolutionBase(graph_config=subgraph("PalmDetectionCpu", ["IMAGE:image"], "DETECTIONS"),
+                                       outputs=["detections"], side_inputs={"model_complexity": 1},
+                                       calculator_params={PALM_THRESHOLD: HAND_CONFIDENCE})
+            # The hand-landmark model alone, with its presence score read out.
+            config = subgraph("HandLandmarkCpu", ["IMAGE:image", "ROI:roi"], "LANDMARKS")
             config.output_stream.append(PRESENCE_STREAM)
-            # The full model, asked for by name: left unset, which one runs depends on the graphs made before.
             self._landmarks = SolutionBase(graph_config=config, outputs=["landmarks", PRESENCE_STREAM],
                                            side_inputs={"model_complexity": 1},
                                            calculator_params={"handlandmarkcpu__ThresholdingCalculator.threshold": 0.0})
 
-    def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
-        """(21, 2) pixel landmarks of each hand found in an HxWx3 uint8 RGB image."""
+    def palms(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float, float]]:
+        """The hand region (centre (2,), side, angle: as `at` takes them, in pixels and radians) of each
+        palm the palm detector finds in an HxWx3 uint8 RGB image, best first, at most MAX_HANDS: the
+        region MediaPipe Hands gives its landmark model."""
         h, w = rgb.shape[:2]
         with native_logs_silenced():
-            result = self._hands.process(np.ascontiguousarray(rgb))
-        return [np.array([(p.x * w, p.y * h) for p in hand.landmark]) for hand in result.multi_hand_landmarks or []]
+            result = self._palms.process({"image": np.ascontiguousarray(rgb)})
+        detections = sorted(result.detections or [], key=lambda d: -d.score[0])[:MAX_HANDS]
+        regions = []
+        for detection in detections:
+            box, points = detection.location_data.relative_bounding_box, detection.location_data.relative_keypoints
+            wrist, middle = (np.array([points[i].x * w, points[i].y * h]) for i in PALM_AXIS)
+            angle = clockwise_from_up(middle - wrist)
+            size = np.array([box.width * w, box.height * h])
+            centre = np.array([(box.xmin + box.width / 2) * w, (box.ymin + box.height / 2) * h])
+            centre += PALM_SHIFT * size[1] * np.array([-np.sin(angle), np.cos(angle)])
+            regions.append((centre, PALM_SCALE * float(size.max()), angle))
+        return regions
 
     def at(self, rgb: np.ndarray, centre: np.ndarray, side: float, angle: float) -> tuple[float, np.ndarray]:
         """The hand-landmark model on the square region of `side` pixels about `centre` (x, y pixels),
@@ -138,6 +153,22 @@ class HandModel:
             result = self._landmarks.process({"image": np.ascontiguousarray(rgb), "roi": region})
         points = np.array([(p.x * w, p.y * h) for p in result.landmarks.landmark])
         return float(getattr(result, PRESENCE_STREAM)), points
+
+
+def subgraph(calculator: str, inputs: list[str], output: str):
+    """A CalculatorGraphConfig running one of MediaPipe's subgraphs (expanded, so that its inner streams can be
+    read out) on `inputs` ("TAG:stream"), with its model complexity as a side packet and `output` as the
+    stream of its lower-cased name."""
+    from mediapipe.framework import calculator_pb2
+    from mediapipe.python._framework_bindings import validated_graph_config
+
+    graph = calculator_pb2.CalculatorGraphConfig(input_stream=[i.split(":")[1] for i in inputs],
+                                                 output_stream=[output.lower()], input_side_packet=["model_complexity"])
+    graph.node.add(calculator=calculator, input_stream=inputs, input_side_packet=["MODEL_COMPLEXITY:model_complexity"],
+                   output_stream=[f"{output}:{output.lower()}"])
+    expanded = validated_graph_config.ValidatedGraphConfig()
+    expanded.initialize(graph_config=graph)
+    return calculator_pb2.CalculatorGraphConfig.FromString(expanded.binary_config)
 
 
 def clockwise_from_up(direction: np.ndarray) -> float:
@@ -184,22 +215,26 @@ def hand_scale(hand: np.ndarray) -> float:
     return float(np.linalg.norm(hand[9] - hand[0]))
 
 
-def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> list[np.ndarray]:
-    """Hands near each face: the palm detector on a crop around the face's lower half (two face sizes
-    across, scaled up for small faces) and the landmark model over the chin and mouth, each confirmed
-    by a second look, without repeats: (21, 2) pixel landmarks each."""
+def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace],
+               windows: list[tuple[int, int, int, int] | None]) -> list[np.ndarray]:
+    """Hands in front of the faces' mask renders (`windows`, one per face, None where it has none): the palm
+    detector on a crop around each face's lower half (two face sizes across, scaled up for small faces) and
+    the landmark model over the chin and mouth, each confirmed by a second look, without repeats: (21, 2)
+    pixel landmarks each. A palm whose hand region cannot reach a window is not looked at further."""
     h, w = rgb.shape[:2]
+    drawn = [window for window in windows if window is not None]
     found = []
-    for face in faces:
-        (x0, y0), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
-        size = max(x1 - x0, y1 - y0)
-        cx, cy = (x0 + x1) / 2, y1
-        left, top = int(max(0, cx - size)), int(max(0, cy - size))
-        right, bottom = int(min(w, cx + size)), int(min(h, cy + size))
+    for face, window in zip(faces, windows):
+        if window is None or not may_show_hand(rgb, face, faces):
+            continue
+        left, top, right, bottom = search_crop(face, (h, w))
         if right - left >= 16 and bottom - top >= 16:
             zoom = max(1.0, HAND_CROP_PX / max(right - left, bottom - top))
             crop = cv2.resize(rgb[top:bottom, left:right], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
-            found += [hand / zoom + [left, top] for hand in model(crop)]
+            for centre, side, angle in model.palms(crop):
+                if reaches(centre / zoom + [left, top], side / zoom, drawn):
+                    score, hand = model.at(crop, centre, side, angle)
+                    found += [hand / zoom + [left, top]] if score >= HAND_PRESENCE else []
         over = hand_over_face(rgb, model, face)
         found += [] if over is None else [over]
     unique: list[np.ndarray] = []
@@ -208,6 +243,51 @@ def find_hands(rgb: np.ndarray, model: HandModel, faces: list[FittedFace]) -> li
                                     > 0.5 * hand_scale(other) for other in unique):
             unique.append(hand)
     return unique
+
+
+def face_size(face: FittedFace) -> float:
+    """The long side of the face's landmarks' box, in pixels."""
+    return float(np.ptp(face.landmarks[:, :2], axis=0).max())
+
+
+def search_crop(face: FittedFace, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where hands are looked for about a face, clipped to an (H, W) image: two face sizes across, centred on
+    the bottom of its landmarks' box (its lower half and what is below): left, top, right, bottom pixels."""
+    (x0, _), (x1, y1) = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
+    size, (h, w) = face_size(face), shape
+    cx = (x0 + x1) / 2
+    return int(max(0, cx - size)), int(max(0, y1 - size)), int(min(w, cx + size)), int(min(h, y1 + size))
+
+
+def may_show_hand(rgb: np.ndarray, face: FittedFace, faces: list[FittedFace]) -> bool:
+    """Whether a hand can be near the face, by a cheap look at a small copy of its `search_crop`: in colour, a
+    hand shows the skin's colour beyond the faces' ovals (of `faces`, this one's among them) over at least a
+    palm's area (a hand in front of the face reaches past it, at the wrist if nowhere else); where the skin
+    is grey (grayscale photos) colour cannot tell, and a hand may always be there."""
+    skin = colour_model(skin_lab(rgb, face))
+    if np.hypot(*skin[0][1:]) < MIN_SKIN_CHROMA:
+        return True
+    left, top, right, bottom = search_crop(face, rgb.shape[:2])
+    size = face_size(face)
+    shrink = min(1.0, GATE_PX / max(right - left, bottom - top, 1))
+    small = cv2.resize(rgb[top:bottom, left:right], None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    ovals = np.zeros(small.shape[:2], np.uint8)
+    for other in faces:             # a face, the own or another's, is no hand
+        ovals |= polygon_image((other.landmarks[canonical_face().outer_loop, :2] - [left, top]) * shrink,
+                               (0, 0) + small.shape[1::-1])
+    beyond = (departure(to_lab(small), skin) < HAND_DEPARTURE) & (ovals == 0)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(beyond.astype(np.uint8), connectivity=8)
+    return bool(stats[1:, cv2.CC_STAT_AREA].max(initial=0) >= MIN_PALM_AREA * (size * shrink) ** 2)
+
+
+def reaches(centre: np.ndarray, side: float, windows: list[tuple[int, int, int, int]]) -> bool:
+    """Whether a hand in the square region of `side` pixels about `centre` (x, y pixels), or an object it
+    holds, can reach into one of the windows: the window lies within `side` of the centre."""
+    for x, y, w, h in windows:
+        gap = np.maximum(np.maximum([x, y] - centre, centre - [x + w, y + h]), 0.0)
+        if np.hypot(*gap) <= side:
+            return True
+    return False
 
 
 def hand_region(hands: list[np.ndarray], window: tuple[int, int, int, int], reach: float = 0.0) -> np.ndarray:
@@ -236,7 +316,7 @@ def hand_outline(lab: np.ndarray, hands: list[np.ndarray], window: tuple[int, in
     x, y, w, h = window
     hull = np.zeros((h, w), np.uint8)
     for hand in hands:
-        radius = max(1.0, 2 * FINGER_RADIUS * hand_scale(hand))
+        radius = max(1.0, HULL_REACH * FINGER_RADIUS * hand_scale(hand))
         outline = cv2.convexHull((hand - [x, y]).astype(np.float32))[:, 0]
         centre = outline.mean(0)
         away = outline - centre
@@ -464,7 +544,8 @@ def estimate_faces(rgb: np.ndarray, faces: list[FittedFace], renders: dict, mode
     `hand_model()` gives the HandModel, asked for only when there is something to look at."""
     if mode == "off" or not any(render is not None for render in renders.values()):
         return [NONE] * len(faces)
-    hands = find_hands(rgb, hand_model(), faces)
+    windows = [renders[index][0] if renders.get(index) is not None else None for index in range(len(faces))]
+    hands = find_hands(rgb, hand_model(), faces, windows)
     return [estimate(rgb, face, renders.get(index), hands) for index, face in enumerate(faces)]
 
 

@@ -1,10 +1,14 @@
-"""The hand's tracked region and its outline, without MediaPipe or GL."""
+"""The hand's tracked region, its outline and the tests that decide where to look for one (without GL)."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
-from render3d.render.occluders import clockwise_from_up, hand_frame, hand_outline, hand_region, to_lab
+from render3d.face.fitting import fit_face
+from render3d.face.topology import canonical_face
+from render3d.render.occluders import (clockwise_from_up, hand_frame, hand_outline, hand_region, may_show_hand,
+                                       polygon_image, reaches, skin_lab, to_lab)
 
 # An upright left hand in pixels (wrist at the bottom, fingers up), MediaPipe's 21 landmarks.
 UPRIGHT = np.array([
@@ -77,3 +81,32 @@ def test_the_outline_keeps_to_spread_fingers():
     outline = hand_outline(to_lab(photo), [UPRIGHT], (0, 0, 120, 120)) > 0
     assert outline[hand].mean() > 0.99
     assert outline[~hand].sum() < 0.02 * hand.sum()      # the face between the fingers is not the hand
+
+
+def test_a_palm_reaches_the_windows_within_its_region_side():
+    windows = [(100, 100, 50, 40)]
+    assert reaches(np.array([120.0, 120.0]), 10.0, windows)            # inside
+    assert reaches(np.array([180.0, 120.0]), 31.0, windows)            # 30 px right of it
+    assert not reaches(np.array([180.0, 120.0]), 29.0, windows)
+    assert not reaches(np.array([180.0, 170.0]), 35.0, windows)        # 30 right and 30 below: 42 px away
+    assert reaches(np.array([180.0, 170.0]), 35.0, windows + [(170, 160, 20, 20)])
+
+
+@pytest.mark.mediapipe
+def test_a_hand_is_looked_for_where_the_skin_shows_beyond_the_face(astronaut, astronaut_landmarks):
+    face = fit_face(astronaut_landmarks)
+    oval = polygon_image(astronaut_landmarks[canonical_face().outer_loop, :2], (0, 0, 512, 512)) > 0
+    bare = astronaut.copy()
+    bare[~oval] = (70, 80, 100)                  # nothing of the skin's colour beyond the face
+    assert not may_show_hand(bare, face, [face])
+    size = np.ptp(astronaut_landmarks[:, 1])
+    skin = cv2.cvtColor(np.median(skin_lab(astronaut, face), axis=0)[None, None].astype(np.float32), cv2.COLOR_LAB2RGB)
+    chin = astronaut_landmarks[152, :2]
+    for radius, shown in ((0.2, True), (0.08, False)):     # a palm of the skin's colour beside the chin; a fleck
+        patch = np.zeros(astronaut.shape[:2], np.uint8)
+        cv2.circle(patch, (int(chin[0] + 0.5 * size), int(chin[1])), int(radius * size), 1, -1)
+        held = bare.copy()
+        held[patch > 0] = np.round(skin[0, 0] * 255)
+        assert may_show_hand(held, face, [face]) == shown
+    grey = np.repeat(cv2.cvtColor(bare, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
+    assert may_show_hand(grey, face, [face])     # colour cannot tell on a grey skin: always looked for
