@@ -180,9 +180,9 @@ def test_edges_have_no_halo_and_the_shadow_stays_off_the_layer(astronaut):
 def test_switches_and_records(astronaut):
     full, flat = fit(astronaut, seed=5), fit(astronaut, seed=5, realism="flat")
     record = full.faces[0].realism
-    assert set(record) == {"light", "colour", "camera", "shadow"}
-    assert len(record["light"]["sh"]) == 9 and record["shadow"] is True
-    assert flat.faces[0].realism == {"light": None, "colour": None, "camera": None, "shadow": False}
+    assert set(record) == {"light", "colour", "camera", "hem", "shadow"}
+    assert len(record["light"]["sh"]) == 9 and record["shadow"] is True and record["hem"] is True
+    assert flat.faces[0].realism == {"light": None, "colour": None, "camera": None, "hem": False, "shadow": False}
     assert full.metadata["options"]["realism"] == "full" and flat.metadata["options"]["realism"] == "flat"
     # Flat is the unlit albedo: uniform where the full look is shaded.
     inside = interior(full)
@@ -193,6 +193,25 @@ def test_switches_and_records(astronaut):
         assert np.array_equal(partial.segmentation, full.segmentation)
     with pytest.raises(ValueError):
         fit(astronaut, realism_off=("sparkle",))
+
+
+def test_the_edge_is_a_hem_lighter_than_the_body_with_a_groove(astronaut, astronaut_landmarks):
+    # Along the outline, a band a hem wide is lighter than the same fabric drawn without the hem, and
+    # steps down to the body in a darker groove; the body further in keeps its colour. (The photo at
+    # twice its size, so that the band is 4 px wide.)
+    from render3d.face.fitting import fit_face
+    from render3d.realism.hem import HEM_CM
+
+    photo = cv2.resize(astronaut, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    hemmed, plain = fit(photo), fit(photo, realism_off=("hem",))
+    assert np.array_equal(hemmed.segmentation, plain.segmentation)
+    band_width = HEM_CM * fit_face(astronaut_landmarks).scale * 2
+    distance = cv2.distanceTransform((hemmed.segmentation > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    lighter = gray(hemmed.layer[..., :3]) - gray(plain.layer[..., :3])
+    assert band_width > 3
+    assert lighter[(distance >= 1) & (distance <= band_width - 1)].mean() > 2
+    assert lighter[np.abs(distance - 1 - band_width) < 1].mean() < -2
+    assert np.abs(lighter[distance > 3 * band_width]).mean() < 0.5
 
 
 def test_noise_is_seeded(astronaut):

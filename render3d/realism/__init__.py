@@ -3,6 +3,7 @@
 Stages (each can be turned off; `flat` turns them all off and draws the unlit albedo):
   light   SH irradiance fitted to the face's skin (`render3d.realism.light`)
   ao      ambient occlusion baked with the mask (`render3d.mask.occlusion`)
+  hem     the mask's edge as a hem: a raised band along its outline and the groove it shades (`render3d.realism.hem`)
   colour  exposure, white balance and saturation from the skin and the photo (`render3d.realism.colour`)
   camera  the photo's blur, noise and JPEG compression (`render3d.realism.camera`)
   shadow  contact and cast shadows of the mask on the skin (`render3d.realism.shadow`)
@@ -18,7 +19,7 @@ from render3d.face.fitting import FittedFace
 from render3d.geometry import Window
 from render3d.io.image_in import LoadedImage
 from render3d.kinds import REALISM_MODES, REALISM_STAGES, RealismMode, RealismStage
-from render3d.realism import camera, colour, light, shadow
+from render3d.realism import camera, colour, hem, light, shadow
 from render3d.realism.camera import CameraModel, Jpeg
 from render3d.realism.colour import NEUTRAL, ColourMatch
 from render3d.realism.light import Lighting
@@ -85,6 +86,7 @@ class Look:
         return {"light": self.lighting.as_json() if self.lighting and "light" in self.stages else None,
                 "colour": self.colour.as_json() if "colour" in self.stages else None,
                 "camera": self.camera.as_json() if self.camera else None,
+                "hem": "hem" in self.stages and self.shaded,
                 "shadow": "shadow" in self.stages}
 
 
@@ -113,7 +115,7 @@ def finish(renders: dict[int, Render], shape: tuple[int, int], looks: list[Look]
     front of a face out of its finished render. Stage seconds are added to `timings`."""
     timings = {} if timings is None else timings
     with timed(timings, "camera"):
-        finished = [finish_render(render, looks[i], noise_rng(seed, i)) for i, render in renders.items()]
+        finished = [finish_render(render, looks[i], fitted[i], noise_rng(seed, i)) for i, render in renders.items()]
         if in_front is not None:
             finished = [in_front(i, render) for i, render in zip(renders, finished)]
         region, layer = composite.stack(finished) if finished else (None, None)
@@ -152,11 +154,13 @@ def jpeg_of(image: LoadedImage, stages: frozenset[str]) -> Jpeg | None:
     return camera.jpeg_settings(image) if "camera" in stages else None
 
 
-def finish_render(render: Render, look: Look, rng: np.random.Generator) -> Render:
-    """The photo's blur and noise on one face's render."""
-    if look.camera is None:
-        return render
+def finish_render(render: Render, look: Look, fitted: FittedFace, rng: np.random.Generator) -> Render:
+    """One face's render with its edge drawn as a hem, then the photo's blur and noise."""
     window, rgba = render
+    if "hem" in look.stages and look.shaded:
+        rgba = hem.hemmed(rgba, fitted.scale, look.lighting.sh if look.lighting is not None else DEFAULT_SH)
+    if look.camera is None:
+        return window, rgba
     rgba = camera.blur(rgba, look.camera.extra_blur)
     return window, camera.add_noise(rgba, look.camera, rng, look.colour.grayscale)
 
