@@ -3,8 +3,8 @@
 A mask's edge is folded or bound: a band along the outline stands off the body, catches more light
 (most on the side turned toward the key light, least on the side turned away) and steps down to the
 body in a groove that the band shades. Both are drawn in the image, from the render's coverage: the
-band runs inward from the fabric's outline, as wide as a hem on the face's scale; parts narrower than
-a hem (ear loops, head straps) keep their own shading. The outline's pixels keep the band's colour
+band runs inward from the fabric's outline, as wide as a hem on the face's scale; ear loops and head
+straps (`render3d.render.outline.straps`) keep their own shading. The outline's pixels keep the band's colour
 (no dark or light fringe) and the coverage is unchanged.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from render3d.realism.shadow import cast_direction
+from render3d.render.outline import inward_distance, straps
 
 HEM_CM = 0.3                   # width of the band, inward from the outline
 GROOVE_CM = 0.05               # the groove's spread (Gaussian sigma) where the band meets the body
@@ -20,25 +21,6 @@ MIN_PIXELS = 0.6               # the narrowest band and groove drawn, pixels
 LIFT = 0.05                    # the band's extra light, facing the camera
 TOWARD_LIGHT = 0.08            # and its change with the side's turn toward (+) or from (-) the key light
 GROOVE = 0.12                  # darkening at the groove's deepest
-BODY_CM = 0.8                  # parts narrower than this get no hem
-
-
-def inward_distance(alpha: np.ndarray) -> np.ndarray:
-    """(h, w) float32 pixels from each covered pixel (alpha above 0, so that the outline's partly covered
-    pixels take the band's colour) to the outline, 0 outside; the window's own border is not an outline
-    (a mask the photo's edge cuts has no hem there)."""
-    covered = (alpha > 0).astype(np.uint8)
-    return cv2.distanceTransform(covered, cv2.DIST_L2, 3)
-
-
-def wide_parts(distance: np.ndarray, width: float) -> np.ndarray:
-    """Which covered pixels belong to parts at least `width` pixels across: the coverage opened by a
-    disc of that diameter (from the inward distance)."""
-    radius = width / 2
-    core = (distance >= radius).astype(np.uint8)
-    if not core.any():
-        return np.zeros(distance.shape, bool)
-    return (cv2.distanceTransform(1 - core, cv2.DIST_L2, 3) <= radius) & (distance > 0)
 
 
 def relief(alpha: np.ndarray, scale: float, sh: np.ndarray) -> np.ndarray:
@@ -60,7 +42,7 @@ def relief(alpha: np.ndarray, scale: float, sh: np.ndarray) -> np.ndarray:
     away, directionality = cast_direction(sh)
     facing = -(outward[0] * away[0] + outward[1] * away[1]) * directionality
     factor = 1.0 + band * (LIFT + TOWARD_LIGHT * facing) - depth * groove
-    return np.where(wide_parts(distance, BODY_CM * scale), factor, 1.0).astype(np.float32)
+    return np.where((distance > 0) & ~straps(alpha, scale), factor, 1.0).astype(np.float32)
 
 
 def hemmed(rgba: np.ndarray, scale: float, sh: np.ndarray) -> np.ndarray:

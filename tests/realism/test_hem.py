@@ -4,7 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from render3d.realism.hem import BODY_CM, HEM_CM, hemmed, inward_distance, relief
+from render3d.realism.hem import HEM_CM, hemmed, relief
+from render3d.render.outline import BODY_CM, inward_distance
 from render3d.render.renderer import DEFAULT_SH
 
 SCALE = 20.0                    # pixels per cm: a band of 6 px
