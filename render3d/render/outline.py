@@ -7,7 +7,9 @@ fabric edge has: a hemmed edge is pulled taut. The fabric's coverage is smoothed
 (a Gaussian of SMOOTH_CM, cut again at its half level with the render's own one-pixel ramp), which
 takes out steps and notches under about twice that size and leaves the outline's course. Straps
 (ear loops, head straps: runs narrower than BODY_CM and at least LOOP_CM long) keep their coverage as
-drawn; shorter narrow bits are the sawtooth's teeth and are smoothed with the rest.
+drawn; shorter narrow bits are the sawtooth's teeth and are smoothed with the rest. With a seed, the
+outline also takes a course of its own, moved in and out by a smooth seeded field (OUTLINE_CM over
+WAVE_CM), as one mask sits higher on a cheek or lower under the chin than another of its kind.
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ BODY_CM = 0.8                  # parts narrower than this, and
 LOOP_CM = 1.0                  # at least this long, are loops and straps, not the mask's body
 SMOOTH_CM = 0.25               # the outline's smoothing (Gaussian sigma)
 OPAQUE = 0.99                  # coverage of the pixels whose colour fills the outline's notches
+OUTLINE_CM = 0.12              # standard deviation of the seeded outline's move, in or out
+WAVE_CM = 2.5                  # and the distance over which it changes
+SHIFT_REACH = 0.8              # share of the smoothing's reach the move may take
 MIN_SMOOTH = 0.7               # smoothing under this many pixels changes nothing visible: skipped
 
 
@@ -51,10 +56,23 @@ def straps(alpha: np.ndarray, scale: float) -> np.ndarray:
     return long[labels]
 
 
-def taut(rgba: np.ndarray, scale: float) -> np.ndarray:
+def seeded_shift(shape: tuple[int, int], scale: float, seed: int) -> np.ndarray:
+    """(h, w) float32 smooth field of pixels (standard deviation about OUTLINE_CM * scale) that the
+    outline moves out by (in, where negative): seeded noise on a WAVE_CM grid, cubically interpolated
+    and brought back to unit spread (interpolation narrows it)."""
+    h, w = shape
+    step = WAVE_CM * scale
+    coarse = np.random.default_rng(seed).standard_normal((int(h / step) + 3, int(w / step) + 3)).astype(np.float32)
+    field = cv2.resize(coarse, (round(coarse.shape[1] * step), round(coarse.shape[0] * step)),
+                       interpolation=cv2.INTER_CUBIC)[:h, :w]
+    return field * np.float32(OUTLINE_CM * scale / max(float(field.std()), 1e-6))
+
+
+def taut(rgba: np.ndarray, scale: float, seed: int | None = None) -> np.ndarray:
     """A straight-alpha (h, w, 4) float32 mask render at `scale` pixels per cm with the outline of its
-    wide parts smoothed (the input when there is nothing to smooth). Pixels it newly covers take the
-    colour of the fabric next to them, as do those of the outline."""
+    wide parts smoothed (the input when there is nothing to smooth), and with a `seed`, moved along a
+    course of its own (`seeded_shift`). Pixels it newly covers take the colour of the fabric next to
+    them, as do those of the outline."""
     sigma = SMOOTH_CM * scale
     if sigma < MIN_SMOOTH:
         return rgba
@@ -68,7 +86,13 @@ def taut(rgba: np.ndarray, scale: float) -> np.ndarray:
     soft = [cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
             for image in (np.concatenate([rgba[..., :3] * opaque, opaque], axis=2), body)]
     # A blurred step's slope at its half level is 1 / (sqrt(2 pi) sigma): back to a one-pixel ramp.
-    edge = np.clip((soft[1] - 0.5) * np.sqrt(2 * np.pi) * sigma + 0.5, 0.0, 1.0)
+    # Near the outline, that ramp is the signed distance to it in pixels: a shift moves it.
+    reach = np.sqrt(2 * np.pi) * sigma / 2              # the ramp's value in the blur's tails is 0.5 - reach
+    ramp = (soft[1] - 0.5) * 2 * reach + 0.5
+    if seed is not None:                                # kept short of the tails, so nothing far off is covered
+        limit = SHIFT_REACH * max(reach - 0.5, 0.0)
+        ramp += np.clip(seeded_shift(body.shape, scale, seed), -limit, limit)
+    edge = np.clip(ramp, 0.0, 1.0)
     kept = (alpha >= OPAQUE) | (alpha > body)                 # the opaque fabric and the straps
     colour = np.where(kept[..., None], rgba[..., :3], unpremultiply(soft[0])[..., :3])
     return np.concatenate([colour, np.maximum(edge, alpha - body)[..., None]], axis=2)

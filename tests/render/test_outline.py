@@ -66,3 +66,26 @@ def test_loops_keep_their_coverage_and_new_pixels_their_fabrics_colour():
 def test_a_small_face_is_left_as_drawn():
     rgba = rgba_of(sawtooth_disc())
     assert taut(rgba, 2.0) is rgba
+
+
+def disc_alpha(size: int = 200, radius: float = 60.0) -> np.ndarray:
+    y, x = np.mgrid[:size, :size] - size / 2
+    return np.clip(radius - np.hypot(x, y) + 0.5, 0, 1).astype(np.float32)
+
+
+def test_each_seed_gives_the_outline_its_own_course_within_bounds():
+    from render3d.render.outline import OUTLINE_CM
+
+    rgba = rgba_of(disc_alpha())
+    plain = taut(rgba, SCALE)[..., 3]
+    first, again, other = (taut(rgba, SCALE, seed)[..., 3] for seed in (1, 1, 2))
+    assert np.array_equal(first, again)
+    assert ((first >= 0.5) != (other >= 0.5)).sum() > 100
+    # Moved in and out by about OUTLINE_CM, never far: the outline stays within 3 of it of the circle.
+    for moved in (first, other):
+        assert radial_spread(moved) > 0.5 * OUTLINE_CM * SCALE
+        contours, _ = cv2.findContours((moved >= 0.5).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+        radii = np.hypot(*(np.concatenate(contours)[:, 0] - 100).T)
+        assert np.abs(radii - 60).max() < 3 * OUTLINE_CM * SCALE
+        assert len(contours) == 1                              # no specks nor holes
+    assert radial_spread(plain) < 0.5
