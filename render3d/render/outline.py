@@ -8,8 +8,9 @@ fabric edge has: a hemmed edge is pulled taut. The fabric's coverage is smoothed
 takes out steps and notches under about twice that size and leaves the outline's course. Straps
 (ear loops, head straps: runs narrower than BODY_CM and at least LOOP_CM long) keep their coverage as
 drawn; shorter narrow bits are the sawtooth's teeth and are smoothed with the rest. With a seed, the
-outline also takes a course of its own, moved in and out by a smooth seeded field (OUTLINE_CM over
-WAVE_CM), as one mask sits higher on a cheek or lower under the chin than another of its kind.
+outline also takes a course of its own, moved out by a smooth seeded field (up to a few OUTLINE_CM,
+changing over WAVE_CM), as one mask reaches higher on a cheek or lower under the chin than another of
+its kind; never in, which would bare the mask's inner side where its edge turns from the camera.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ BODY_CM = 0.8                  # parts narrower than this, and
 LOOP_CM = 1.0                  # at least this long, are loops and straps, not the mask's body
 SMOOTH_CM = 0.25               # the outline's smoothing (Gaussian sigma)
 OPAQUE = 0.99                  # coverage of the pixels whose colour fills the outline's notches
-OUTLINE_CM = 0.12              # standard deviation of the seeded outline's move, in or out
+OUTLINE_CM = 0.12              # standard deviation of the seeded field the outline moves out by (where positive)
 WAVE_CM = 2.5                  # and the distance over which it changes
 SHIFT_REACH = 0.8              # share of the smoothing's reach the move may take
 MIN_SMOOTH = 0.7               # smoothing under this many pixels changes nothing visible: skipped
@@ -57,8 +58,8 @@ def straps(alpha: np.ndarray, scale: float) -> np.ndarray:
 
 
 def seeded_shift(shape: tuple[int, int], scale: float, seed: int) -> np.ndarray:
-    """(h, w) float32 smooth field of pixels (standard deviation about OUTLINE_CM * scale) that the
-    outline moves out by (in, where negative): seeded noise on a WAVE_CM grid, cubically interpolated
+    """(h, w) float32 smooth field of pixels (standard deviation OUTLINE_CM * scale) whose positive
+    part the outline moves out by: seeded noise on a WAVE_CM grid, cubically interpolated
     and brought back to unit spread (interpolation narrows it)."""
     h, w = shape
     step = WAVE_CM * scale
@@ -89,9 +90,9 @@ def taut(rgba: np.ndarray, scale: float, seed: int | None = None) -> np.ndarray:
     # Near the outline, that ramp is the signed distance to it in pixels: a shift moves it.
     reach = np.sqrt(2 * np.pi) * sigma / 2              # the ramp's value in the blur's tails is 0.5 - reach
     ramp = (soft[1] - 0.5) * 2 * reach + 0.5
-    if seed is not None:                                # kept short of the tails, so nothing far off is covered
+    if seed is not None:                                # out only, and short of the tails: nothing far off is covered
         limit = SHIFT_REACH * max(reach - 0.5, 0.0)
-        ramp += np.clip(seeded_shift(body.shape, scale, seed), -limit, limit)
+        ramp += np.clip(seeded_shift(body.shape, scale, seed), 0.0, limit)
     edge = np.clip(ramp, 0.0, 1.0)
     kept = (alpha >= OPAQUE) | (alpha > body)                 # the opaque fabric and the straps
     colour = np.where(kept[..., None], rgba[..., :3], unpremultiply(soft[0])[..., :3])

@@ -81,11 +81,12 @@ def test_each_seed_gives_the_outline_its_own_course_within_bounds():
     first, again, other = (taut(rgba, SCALE, seed)[..., 3] for seed in (1, 1, 2))
     assert np.array_equal(first, again)
     assert ((first >= 0.5) != (other >= 0.5)).sum() > 100
-    # Moved in and out by about OUTLINE_CM, never far: the outline stays within 3 of it of the circle.
+    # Moved out by up to a few OUTLINE_CM, never in: the outline stays within 3 of it outside the circle.
     for moved in (first, other):
-        assert radial_spread(moved) > 0.5 * OUTLINE_CM * SCALE
+        assert radial_spread(moved) > 0.3 * OUTLINE_CM * SCALE
+        assert (moved >= plain - 1e-6).all()
         contours, _ = cv2.findContours((moved >= 0.5).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         radii = np.hypot(*(np.concatenate(contours)[:, 0] - 100).T)
-        assert np.abs(radii - 60).max() < 3 * OUTLINE_CM * SCALE
+        assert -1.5 < (radii - 60).min() and (radii - 60).max() < 3 * OUTLINE_CM * SCALE
         assert len(contours) == 1                              # no specks nor holes
     assert radial_spread(plain) < 0.5
