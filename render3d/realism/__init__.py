@@ -25,6 +25,7 @@ from render3d.realism.colour import NEUTRAL, ColourMatch
 from render3d.realism.light import Lighting
 from render3d.render import composite
 from render3d.render.renderer import DEFAULT_SH
+from render3d.render.straps import is_strap
 from render3d.timing import timed
 
 if TYPE_CHECKING:
@@ -58,14 +59,18 @@ class Look:
         range of the skin it covers (`light.form_gain`); the mask's shading normals lean toward the
         skin's beneath (`light.resting_normals`), and the skin's shading that the SH leaves
         unexplained carries over to the mask lying on it (`Lighting.shading`, per vertex), less the
-        light the head and body hide from its sides and underside (`light.hidden_light`). The
-        recolourable fabric gets the shared weave and fibre detail map."""
+        light the head and body hide from its sides and underside (`light.hidden_light`; loops and
+        straps, standing off the head, keep it). The recolourable fabric gets the shared weave and
+        fibre detail map."""
         sh, lit = DEFAULT_SH, "light" in self.stages and self.lighting is not None
         shades = [None] * len(parts)
         if lit:
             face_normals = light.face_normals(fitted)
+            # A loop or strap is a cord standing off the head: it keeps the skin's light, and its own
+            # roundness (`straps.rounded`) in place of the room the head hides from the fabric's sides.
             shades = [self.lighting.shading(part.vertices)
-                      * light.hidden_light(part, fitted.rotation, face_normals)[:, None] for part, _ in parts]
+                      * (1.0 if is_strap(part) else light.hidden_light(part, fitted.rotation, face_normals)[:, None])
+                      for part, _ in parts]
             parts = [(part, light.resting_normals(normals, face_normals, part.binding)) for part, normals in parts]
             fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
             gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))
