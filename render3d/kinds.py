@@ -11,7 +11,7 @@ ImageStatus = Literal["ok", "fallback", "failed", "no_face"]
 FallbackReason = Literal["low_iou", "3d_error"]             # why a face's 3D render was not kept
 Wear = Literal["correct", "nose-out", "chin", "chin-out"]
 RealismMode = Literal["full", "flat"]
-RealismStage = Literal["light", "ao", "colour", "camera", "shadow"]
+RealismStage = Literal["light", "ao", "hem", "colour", "camera", "shadow"]
 OccluderMode = Literal["auto", "off"]
 
 FACE_STATUSES: tuple[FaceStatus, ...] = get_args(FaceStatus)

@@ -26,6 +26,7 @@ from render3d.qa.verify import placement_iou
 from render3d.realism import Look
 from render3d.render import composite as comp
 from render3d.render import occluders as foreground
+from render3d.render import outline
 from render3d.render import straps
 from render3d.render.fallback import FaceRender, neutral_face, verified, warp_mask
 from render3d.render.renderer import DrawPart, Renderer
@@ -158,7 +159,8 @@ class Engine:
             window = window_of(parts, shape, look.margin if look else 0)
             if window is None:
                 return None
-            rgba = self.renderer.render(window, occluders, parts, look.shaded if look else True)
+            rgba = outline.taut(self.renderer.render(window, occluders, parts, look.shaded if look else True),
+                                fitted.scale, choice.outline)
             if photo is not None:
                 rgba = straps.straps_under_hair(self.renderer, window, occluders, mask, parts, rgba, photo, fitted)
             return window, rgba

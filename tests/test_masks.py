@@ -133,7 +133,7 @@ def test_recolour_renders_the_exact_colour(astronaut, tmp_path):
 
 def test_seeds_vary_the_colour_and_the_creases(astronaut):
     """Seeded draws recolour some masks from the palette and crease each one differently: the
-    mask's fabric changes with the seed, its placement does not."""
+    mask's fabric and its outline's course change with the seed, its placement does not."""
     results = [render3d.fit(astronaut, mask="surgical", seed=s) for s in range(12)]
     shades = [r.faces[0].shade for r in results]
     assert 1 <= sum(s is not None for s in shades) <= 11 and set(shades) - {None} <= set(PALETTE)
@@ -142,7 +142,9 @@ def test_seeds_vary_the_colour_and_the_creases(astronaut):
         if shade is not None:                   # recoloured toward the palette colour
             covered = result.layer[..., 3] == 255
             assert np.abs(result.layer[covered, :3].mean(0) - hex_to_rgb(shade)).max() < 70
-    assert all(np.array_equal(r.segmentation, results[0].segmentation) for r in results)
+    first = results[0].segmentation > 0
+    overlaps = [((r.segmentation > 0) & first).sum() / ((r.segmentation > 0) | first).sum() for r in results[1:]]
+    assert 0.9 <= min(overlaps) and max(overlaps) < 1
     # Same colour, other creases: the shading differs where the creases lie.
     plain = render3d.fit(astronaut, mask="surgical", vary=False)
     creased = [r for r, shade in zip(results, shades) if shade is None][0]

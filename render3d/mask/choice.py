@@ -63,6 +63,7 @@ class MaskChoice:
     print: PrintDraw | None = None        # the print on the fabric, if any
     fabric_tint: tuple[float, float, float] = (1.0, 1.0, 1.0)   # linear recolouring of the fabric under a print
     color_weight: float = 1.0             # blend of `color` with the fabric's own colour
+    outline: int | None = None            # seed of the outline's own course (`render3d.render.outline`), if varied
 
     def look(self) -> tuple:
         """What tells this face's mask apart at a glance: the mask, its palette colour and its print."""
@@ -220,7 +221,7 @@ def draw_choice(path: Path, worn: Wear, rng: np.random.Generator, print_rng: np.
     elif vary and color is None and texture is None and spec.print_share > 0 and print_rng.random() < spec.print_share:
         printed = draw_print(print_rng, seeded_pattern(print_rng, spec.print_kinds), 1.0)
     tint = base_tint(spec.color, color, color_weight)
-    creases, shade, tone = np.zeros((0, 6), np.float32), None, np.ones(3)
+    creases, shade, tone, outline = np.zeros((0, 6), np.float32), None, np.ones(3), None
     if vary:
         recolour = rng.random() < PALETTE_SHARE and color is None and texture is None and printed is None
         shades = palette_for(spec.color)
@@ -229,9 +230,10 @@ def draw_choice(path: Path, worn: Wear, rng: np.random.Generator, print_rng: np.
             shade, tint = drawn, base_tint(spec.color, drawn)
         tone = np.exp(rng.normal(0, TONE_SPREAD) + rng.normal(0, CHANNEL_SPREAD, 3))
         creases = draw_creases(rng)
+        outline = int(rng.integers(2 ** 31))
     fabric_tint = np.ones(3)
     if printed is not None:                 # the colour goes under the print, the tone over both
         fabric_tint, tint = tint, np.ones(3)
     return MaskChoice(spec.name, path, worn, tuple(float(t) for t in tint * tone), color,
                       Path(texture) if texture else None, shade, creases, printed,
-                      tuple(float(t) for t in fabric_tint), color_weight)
+                      tuple(float(t) for t in fabric_tint), color_weight, outline)

@@ -3,6 +3,7 @@
 Stages (each can be turned off; `flat` turns them all off and draws the unlit albedo):
   light   SH irradiance fitted to the face's skin (`render3d.realism.light`)
   ao      ambient occlusion baked with the mask (`render3d.mask.occlusion`)
+  hem     the mask's edge as a hem: a raised band along its outline and the groove it shades (`render3d.realism.hem`)
   colour  exposure, white balance and saturation from the skin and the photo (`render3d.realism.colour`)
   camera  the photo's blur, noise and JPEG compression (`render3d.realism.camera`)
   shadow  contact and cast shadows of the mask on the skin (`render3d.realism.shadow`)
@@ -18,12 +19,13 @@ from render3d.face.fitting import FittedFace
 from render3d.geometry import Window
 from render3d.io.image_in import LoadedImage
 from render3d.kinds import REALISM_MODES, REALISM_STAGES, RealismMode, RealismStage
-from render3d.realism import camera, colour, light, shadow
+from render3d.realism import camera, colour, hem, light, shadow
 from render3d.realism.camera import CameraModel, Jpeg
 from render3d.realism.colour import NEUTRAL, ColourMatch
 from render3d.realism.light import Lighting
 from render3d.render import composite
 from render3d.render.renderer import DEFAULT_SH
+from render3d.render.straps import is_strap
 from render3d.timing import timed
 
 if TYPE_CHECKING:
@@ -57,14 +59,18 @@ class Look:
         range of the skin it covers (`light.form_gain`); the mask's shading normals lean toward the
         skin's beneath (`light.resting_normals`), and the skin's shading that the SH leaves
         unexplained carries over to the mask lying on it (`Lighting.shading`, per vertex), less the
-        light the head and body hide from its sides and underside (`light.hidden_light`). The
-        recolourable fabric gets the shared weave and fibre detail map."""
+        light the head and body hide from its sides and underside (`light.hidden_light`; loops and
+        straps, standing off the head, keep it). The recolourable fabric gets the shared weave and
+        fibre detail map."""
         sh, lit = DEFAULT_SH, "light" in self.stages and self.lighting is not None
         shades = [None] * len(parts)
         if lit:
             face_normals = light.face_normals(fitted)
+            # A loop or strap is a cord standing off the head: it keeps the skin's light, and its own
+            # roundness (`straps.rounded`) in place of the room the head hides from the fabric's sides.
             shades = [self.lighting.shading(part.vertices)
-                      * light.hidden_light(part, fitted.rotation, face_normals)[:, None] for part, _ in parts]
+                      * (1.0 if is_strap(part) else light.hidden_light(part, fitted.rotation, face_normals)[:, None])
+                      for part, _ in parts]
             parts = [(part, light.resting_normals(normals, face_normals, part.binding)) for part, normals in parts]
             fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
             gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))
@@ -85,6 +91,7 @@ class Look:
         return {"light": self.lighting.as_json() if self.lighting and "light" in self.stages else None,
                 "colour": self.colour.as_json() if "colour" in self.stages else None,
                 "camera": self.camera.as_json() if self.camera else None,
+                "hem": "hem" in self.stages and self.shaded,
                 "shadow": "shadow" in self.stages}
 
 
@@ -113,7 +120,7 @@ def finish(renders: dict[int, Render], shape: tuple[int, int], looks: list[Look]
     front of a face out of its finished render. Stage seconds are added to `timings`."""
     timings = {} if timings is None else timings
     with timed(timings, "camera"):
-        finished = [finish_render(render, looks[i], noise_rng(seed, i)) for i, render in renders.items()]
+        finished = [finish_render(render, looks[i], fitted[i], noise_rng(seed, i)) for i, render in renders.items()]
         if in_front is not None:
             finished = [in_front(i, render) for i, render in zip(renders, finished)]
         region, layer = composite.stack(finished) if finished else (None, None)
@@ -152,11 +159,13 @@ def jpeg_of(image: LoadedImage, stages: frozenset[str]) -> Jpeg | None:
     return camera.jpeg_settings(image) if "camera" in stages else None
 
 
-def finish_render(render: Render, look: Look, rng: np.random.Generator) -> Render:
-    """The photo's blur and noise on one face's render."""
-    if look.camera is None:
-        return render
+def finish_render(render: Render, look: Look, fitted: FittedFace, rng: np.random.Generator) -> Render:
+    """One face's render with its edge drawn as a hem, then the photo's blur and noise."""
     window, rgba = render
+    if "hem" in look.stages and look.shaded:
+        rgba = hem.hemmed(rgba, fitted.scale, look.lighting.sh if look.lighting is not None else DEFAULT_SH)
+    if look.camera is None:
+        return window, rgba
     rgba = camera.blur(rgba, look.camera.extra_blur)
     return window, camera.add_noise(rgba, look.camera, rng, look.colour.grayscale)
 
