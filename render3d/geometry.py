@@ -98,3 +98,31 @@ class Window(NamedTuple):
         x0, y0 = min(w.x for w in windows), min(w.y for w in windows)
         x1, y1 = max(w.x + w.width for w in windows), max(w.y + w.height for w in windows)
         return cls.from_corners(x0, y0, x1, y1)
+
+
+def closest_points_on_triangles(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """(N, 3) closest point to each of (N, 3) `points` on its triangle of (N, 3, 3) `corners` a, b, c, by
+    the triangle's Voronoi regions (vertex, edge or face; Ericson, Real-Time Collision Detection, 5.1.5),
+    as a + s (b - a) + t (c - a)."""
+    a = corners[:, 0]
+    ab, ac = corners[:, 1] - a, corners[:, 2] - a
+    ap = points - a
+    d1, d2 = np.einsum("ij,ij->i", ab, ap), np.einsum("ij,ij->i", ac, ap)
+    ab_ab, ab_ac, ac_ac = np.einsum("ij,ij->i", ab, ab), np.einsum("ij,ij->i", ab, ac), np.einsum("ij,ij->i", ac, ac)
+    d3, d4 = d1 - ab_ab, d2 - ab_ac          # the same products from b
+    d5, d6 = d1 - ab_ac, d2 - ac_ac          # and from c
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+
+    def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+        return numerator / np.where(np.abs(denominator) > LENGTH_FLOOR, denominator, LENGTH_FLOOR)
+
+    on_bc = ratio(d4 - d3, (d4 - d3) + (d5 - d6))
+    # An edge region holds only an edge with a length, so that a degenerate triangle is its longest edge.
+    regions = [(d1 <= 0) & (d2 <= 0), (d3 >= 0) & (d4 <= d3), (vc <= 0) & (d1 >= 0) & (d3 <= 0) & (ab_ab > 0),
+               (d6 >= 0) & (d5 <= d6), (vb <= 0) & (d2 >= 0) & (d6 <= 0) & (ac_ac > 0),
+               (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0) & ((d4 - d3) + (d5 - d6) > 0)]
+    zero, one = np.zeros_like(d1), np.ones_like(d1)
+    total = va + vb + vc
+    s = np.select(regions, [zero, one, ratio(d1, d1 - d3), zero, zero, 1 - on_bc], ratio(vb, total))
+    t = np.select(regions, [zero, zero, zero, one, ratio(d2, d2 - d6), on_bc], ratio(vc, total))
+    return a + s[:, None] * ab + t[:, None] * ac

@@ -45,3 +45,19 @@ def test_unpremultiply_restores_straight_colour():
     tail = np.array([[[1e-7, 1e-7, 1e-7, 1e-7]]], np.float32)          # a blur's far tail: no colour
     assert np.array_equal(unpremultiply(tail)[..., :3], np.zeros((1, 1, 3)))
     assert unpremultiply(tail, min_alpha=0.0)[0, 0, 0] == pytest.approx(0.1)
+
+
+def test_closest_points_on_triangles_match_a_dense_sampling_and_trimesh():
+    from render3d.geometry import closest_points_on_triangles
+
+    rng = np.random.default_rng(3)
+    corners = rng.normal(size=(400, 3, 3))
+    points = 2 * rng.normal(size=(400, 3))
+    corners[:20, 1] = corners[:20, 0]                                # degenerate: two corners, or three, in one
+    corners[20:30] = corners[20:30, :1]
+    closest = closest_points_on_triangles(points, corners)
+    assert np.allclose(closest[30:], trimesh.triangles.closest_point(corners[30:], points[30:]))
+    samples = np.einsum("sk,nkd->nsd", rng.dirichlet([1.0, 1.0, 1.0], 4000), corners)
+    sampled = np.linalg.norm(samples - points[:, None], axis=2).min(1)
+    found = np.linalg.norm(closest - points, axis=1)
+    assert np.all(found <= sampled + 1e-9) and np.all(found > sampled - 0.05)

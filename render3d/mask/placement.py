@@ -3,23 +3,22 @@
 A binding is computed once per mask part (automatically, so user masks need nothing more):
 each vertex follows a Gaussian blend of its nearest landmarks' expression offsets, and each
 vertex that lies over the face is held at least `min_clearance` above the deformed skin, whatever
-the expression.
+the expression. The binding also keeps, from the face at rest, each vertex's nearest skin and face
+oval vertices: a fitted face's nearest ones are found among those, so that placing a mask on a face
+is a sparse product and a few gathers, with no search over the face.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
 
 from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face, closed_triangles
-from render3d.geometry import triangle_normals, unit, vertex_normals
+from render3d.geometry import closest_points_on_triangles, triangle_normals, unit, vertex_normals
 from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR
-
-if TYPE_CHECKING:
-    from scipy.spatial import cKDTree
 
 NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5
@@ -28,14 +27,22 @@ MIN_CLEARANCE_CM = 0.08
 CLEARANCE_NEIGHBOURS = 4
 RIM_REACH_CM = 2.0
 RIM_FANS = 3                 # oval vertices whose triangles are searched for a point near the rim
+# Candidates kept at rest, among which a fitted face's CLEARANCE_NEIGHBOURS skin vertices and RIM_FANS
+# oval vertices nearest each mask vertex are found (on the dev photos those always are among them).
+SKIN_CANDIDATES = 12
+OVAL_CANDIDATES = 8
 
 
 @dataclass(frozen=True)
 class Binding:
-    """How each mask vertex follows the face: its blended landmarks and whether it sits above the skin."""
-    neighbours: np.ndarray       # (V, K) landmark indices
+    """How each mask vertex follows the face: its blended landmarks, whether it sits above the skin,
+    and its nearest skin and oval vertices at rest."""
+    neighbours: np.ndarray       # (V, K) landmark indices, nearest first
     weights: np.ndarray          # (V, K) blend weights, rows sum to 1
     over_face: np.ndarray        # (V,) bool: the vertex sits above the face surface
+    blend: sp.csr_matrix         # (V, 478) the weights as a matrix over the landmarks
+    near_skin: np.ndarray        # (V, SKIN_CANDIDATES) closed-face vertices nearest at rest
+    near_oval: np.ndarray        # (V, OVAL_CANDIDATES) positions in the face oval nearest at rest
 
 
 def closed_face_vertices(vertices: np.ndarray, hole_loops: list[np.ndarray]) -> np.ndarray:
@@ -61,10 +68,15 @@ def bind(points: np.ndarray, above: np.ndarray | None = None) -> Binding:
     """The binding of canonical points (V, 3) to the face; `above` is their `over_face`, when known."""
     from scipy.spatial import cKDTree
 
-    distances, neighbours = cKDTree(canonical_face().vertices[:468]).query(points, k=NEIGHBOURS)
+    face = canonical_face()
+    distances, neighbours = cKDTree(face.vertices[:468]).query(points, k=NEIGHBOURS)
     weights = np.exp(-0.5 * ((distances - distances[:, :1]) / BLEND_SIGMA_CM) ** 2)
     weights /= weights.sum(1, keepdims=True)
-    return Binding(neighbours, weights, over_face(points) if above is None else above)
+    rows = np.repeat(np.arange(len(points)), NEIGHBOURS)
+    blend = sp.csr_matrix((weights.ravel(), (rows, neighbours.ravel())), shape=(len(points), len(face.vertices)))
+    _, near_skin = cKDTree(closed_face_vertices(face.vertices, closed_triangles()[1])).query(points, k=SKIN_CANDIDATES)
+    _, near_oval = cKDTree(face.vertices[face.outer_loop]).query(points, k=OVAL_CANDIDATES)
+    return Binding(neighbours, weights, over_face(points) if above is None else above, blend, near_skin, near_oval)
 
 
 @lru_cache(maxsize=1)
@@ -79,14 +91,10 @@ class Skin:
     """A fitted face's closed surface in canonical cm, prepared once for every part placed on it."""
     surface: np.ndarray          # closed-face vertices, deformed
     normals: np.ndarray          # their unit normals
-    tree: cKDTree              # over `surface`
-    oval_tree: cKDTree         # over the face oval's vertices
 
     @classmethod
     def of(cls, fitted: FittedFace) -> "Skin":
         """The skin of a fitted face, prepared once for all its mask parts."""
-        from scipy.spatial import cKDTree
-
         triangles, loops = closed_triangles()
         surface = closed_face_vertices(canonical_face().vertices + fitted.residual, loops)
         # Skin that a landmark fit folds over keeps its rest orientation, so its outside stays outside.
@@ -95,15 +103,25 @@ class Skin:
         deformed[folded] = rest[folded] * (np.linalg.norm(deformed[folded], axis=1) /
                                            np.maximum(np.linalg.norm(rest[folded], axis=1), LENGTH_FLOOR))[:, None]
         normals = vertex_normals(surface, triangles, deformed)
-        return cls(surface, normals, cKDTree(surface), cKDTree(surface[canonical_face().outer_loop]))
+        return cls(surface, normals)
 
 
-def lifted(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
+def nearest(points: np.ndarray, vertices: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, k) squared distances and indices of the `k` of each point's (N, C) candidate `vertices`
+    nearest it, nearest first."""
+    offset = points[:, None] - vertices[candidates]
+    squared = np.einsum("nck,nck->nc", offset, offset)
+    order = np.argsort(squared, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(squared, order, 1), np.take_along_axis(candidates, order, 1)
+
+
+def lifted(points: np.ndarray, skin: Skin, min_clearance: float, near_skin: np.ndarray) -> np.ndarray:
     """Points raised along the skin's normal until they are `min_clearance` above the tangent planes
-    of their nearest face vertices (a conservative height over a curved face)."""
-    _, nearest = skin.tree.query(points, k=CLEARANCE_NEIGHBOURS)
-    height = np.einsum("vkd,vkd->vk", points[:, None] - skin.surface[nearest], skin.normals[nearest]).min(1)
-    return points + np.maximum(min_clearance - height, 0.0)[:, None] * skin.normals[nearest[:, 0]]
+    of their nearest face vertices (a conservative height over a curved face), found among their
+    (N, C) `near_skin` candidates."""
+    _, near = nearest(points, skin.surface, near_skin, CLEARANCE_NEIGHBOURS)
+    height = np.einsum("vkd,vkd->vk", points[:, None] - skin.surface[near], skin.normals[near]).min(1)
+    return points + np.maximum(min_clearance - height, 0.0)[:, None] * skin.normals[near[:, 0]]
 
 
 @lru_cache(maxsize=1)
@@ -118,22 +136,23 @@ def rim_fans() -> tuple[np.ndarray, np.ndarray]:
     return oval, table
 
 
-def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.ndarray:
+def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float, near_oval: np.ndarray) -> np.ndarray:
     """Points that the expression or pose has brought over the triangles at the face's rim (beside the
-    jaw, the temples), raised to `min_clearance` above them, by exact closest points."""
-    import trimesh.triangles
-
+    jaw, the temples), raised to `min_clearance` above them, by exact closest points on the triangles
+    around their nearest oval vertices, found among their (N, C) `near_oval` candidates."""
     triangles, _ = closed_triangles()
     surface = skin.surface
     oval, fans = rim_fans()
-    distance, nearest_oval = skin.oval_tree.query(points, k=RIM_FANS, distance_upper_bound=RIM_REACH_CM)
-    near = np.flatnonzero(np.isfinite(distance[:, 0]))
+    squared, nearest_oval = nearest(points, surface[oval], near_oval, RIM_FANS)
+    near = np.flatnonzero(squared[:, 0] < RIM_REACH_CM ** 2)
     if len(near) == 0:
         return points
-    candidates = fans[np.minimum(nearest_oval[near], len(oval) - 1)].reshape(len(near), -1)
+    # Oval vertices out of reach stand in for the nearest one.
+    reached = np.where(squared[near] < RIM_REACH_CM ** 2, nearest_oval[near], nearest_oval[near, :1])
+    candidates = fans[reached].reshape(len(near), -1)
     candidates = np.where(candidates < 0, candidates.max(1, keepdims=True), candidates)
     pairs = np.repeat(points[near], candidates.shape[1], axis=0)
-    closest = trimesh.triangles.closest_point(surface[triangles[candidates.ravel()]], pairs)
+    closest = closest_points_on_triangles(pairs, surface[triangles[candidates.ravel()]])
     offset = points[near, None] - closest.reshape(len(near), -1, 3)
     length = np.linalg.norm(offset, axis=2)
     best = length.argmin(1)
@@ -148,13 +167,14 @@ def held_off_rim(points: np.ndarray, skin: Skin, min_clearance: float) -> np.nda
 
 def followed(points: np.ndarray, binding: Binding, fitted: FittedFace) -> np.ndarray:
     """Canonical points moved as the fitted face's expression moves the landmarks they are bound to."""
-    return points + np.einsum("vk,vkd->vd", binding.weights, fitted.residual[binding.neighbours])
+    return points + binding.blend @ fitted.residual
 
 
 def place(points: np.ndarray, binding: Binding, fitted: FittedFace, skin: Skin,
           min_clearance: float = MIN_CLEARANCE_CM) -> np.ndarray:
     """Image-space positions of canonical mask points on a fitted face whose skin is `Skin.of(fitted)`."""
     moved = followed(points, binding, fitted)
-    moved[binding.over_face] = lifted(moved[binding.over_face], skin, min_clearance)
-    moved[~binding.over_face] = held_off_rim(moved[~binding.over_face], skin, min_clearance)
+    over, beside = binding.over_face, ~binding.over_face
+    moved[over] = lifted(moved[over], skin, min_clearance, binding.near_skin[over])
+    moved[beside] = held_off_rim(moved[beside], skin, min_clearance, binding.near_oval[beside])
     return fitted.to_image(moved)

@@ -43,18 +43,21 @@ def test_binding_blends_nearby_landmarks_and_finds_points_over_the_face(over_che
     binding = bind(np.concatenate([over_cheek, behind]))
     assert binding.neighbours.shape == binding.weights.shape == (len(over_cheek) + 2, NEIGHBOURS)
     assert np.allclose(binding.weights.sum(1), 1.0) and (binding.weights > 0).all()
+    residual = np.random.default_rng(0).normal(size=(478, 3))
+    assert np.allclose(binding.blend @ residual, np.einsum("vk,vkd->vd", binding.weights, residual[binding.neighbours]))
     assert binding.over_face.tolist() == [True] * len(over_cheek) + [False, False]
 
 
 def test_lift_raises_points_to_the_clearance_and_leaves_clear_ones(over_cheek):
     skin = Skin.of(neutral())
     on_skin = canonical_face().vertices[[0, 17, 205, 425]]
-    raised = lifted(on_skin, skin, MIN_CLEARANCE_CM)
+    near = bind(on_skin).near_skin
+    raised = lifted(on_skin, skin, MIN_CLEARANCE_CM, near)
     moved = np.linalg.norm(raised - on_skin, axis=1)
     assert np.all(moved >= MIN_CLEARANCE_CM - 1e-9) and np.all(moved < 0.5)
-    further = np.linalg.norm(lifted(on_skin, skin, 0.3) - on_skin, axis=1)
+    further = np.linalg.norm(lifted(on_skin, skin, 0.3, near) - on_skin, axis=1)
     assert np.all(further > moved + 0.2 - 1e-9)                               # the lift is the clearance asked for
-    assert np.allclose(lifted(over_cheek, skin, MIN_CLEARANCE_CM), over_cheek)
+    assert np.allclose(lifted(over_cheek, skin, MIN_CLEARANCE_CM, bind(over_cheek).near_skin), over_cheek)
 
 
 def test_rim_hold_off_raises_points_pushed_into_the_jaw_side():
@@ -63,7 +66,8 @@ def test_rim_hold_off_raises_points_pushed_into_the_jaw_side():
     rim = face.vertices[face.outer_loop[len(face.outer_loop) // 4]]      # a point of the oval, beside the jaw
     sunk = rim - 0.3 * unit(rim - face.vertices[:468].mean(0))           # pushed 3 mm into the head
     far = rim + [0.0, 0.0, 30.0]                                         # far out of reach
-    held = held_off_rim(np.array([sunk, far]), skin, MIN_CLEARANCE_CM)
+    points = np.array([sunk, far])
+    held = held_off_rim(points, skin, MIN_CLEARANCE_CM, bind(points).near_oval)
     assert np.linalg.norm(held[0] - sunk) > 0.1
     assert np.array_equal(held[1], far)
 
@@ -80,3 +84,21 @@ def test_placement_follows_the_expression(over_cheek):
     fitted = neutral(residual=residual)
     placed = fitted.to_canonical(place(over_cheek, bind(over_cheek), fitted, Skin.of(fitted)))
     assert np.allclose(placed - over_cheek, [0.0, -0.4, 0.0])
+
+
+def test_a_deformed_face_finds_its_nearest_skin_among_the_rest_candidates(over_cheek):
+    """The candidates kept at rest hold the nearest skin vertices of a face a smile and an open mouth
+    deform: the lift equals the one over the nearest vertices of the whole deformed face."""
+    face = canonical_face()
+    residual = np.zeros((478, 3))
+    lower_lip = face.vertices[:, 1] < face.vertices[14, 1] + 0.2
+    residual[lower_lip, 1] -= 1.0                                          # the jaw drops 1 cm
+    residual[[61, 291], 0] += [-0.4, 0.4]                                  # the mouth widens
+    fitted = neutral(residual=residual)
+    skin = Skin.of(fitted)
+    binding = bind(over_cheek)
+    moved = over_cheek + binding.blend @ residual
+    everywhere = np.tile(np.arange(len(skin.surface)), (len(moved), 1))
+    exact = lifted(moved, skin, 0.6, everywhere)
+    assert np.linalg.norm(exact - moved, axis=1).min() > 0.05                 # every point is lifted
+    assert np.allclose(lifted(moved, skin, 0.6, binding.near_skin), exact)
