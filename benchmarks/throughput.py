@@ -19,6 +19,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import blas_threads  # noqa: F401 (before numpy, which reads its setting when it loads)
 import numpy as np
 
 import render3d.pipeline

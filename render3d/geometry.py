@@ -13,6 +13,8 @@ import numpy as np
 
 from render3d.tolerances import ALPHA_FLOOR, LENGTH_FLOOR
 
+ZERO_NORMAL = 1e-13            # summed normals this short (trimesh's zero) give a zero vertex normal
+
 FLIP_YZ = np.diag([1.0, -1.0, -1.0])
 AXIS_SIGNS = np.array([1.0, -1.0, -1.0])
 
@@ -43,14 +45,17 @@ def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 def vertex_normals(vertices: np.ndarray, triangles: np.ndarray,
                    face_normals: np.ndarray | None = None) -> np.ndarray:
-    """(V, 3) area-weighted unit vertex normals (from (T, 3) `face_normals` when given).
+    """(V, 3) area-weighted unit vertex normals (from (T, 3) `face_normals` when given); zero at vertices
+    that no triangle holds.
 
-    trimesh's `Trimesh.vertex_normals` weights by corner angle; this is its mean of area-weighted
-    face normals, which the masks and their bindings were built with."""
-    import trimesh.geometry  # here, not at import: trimesh costs the CLI's start-up
-
+    The mean of area-weighted face normals (not trimesh's `Trimesh.vertex_normals`, which weights by
+    corner angle), which the masks and their bindings were built with; summed in triangle order and
+    scaled as `trimesh.geometry.mean_vertex_normals` does, so that it gives the same bits."""
     face_normals = triangle_normals(vertices, triangles) if face_normals is None else face_normals
-    return trimesh.geometry.mean_vertex_normals(len(vertices), triangles, face_normals)
+    summed = np.zeros((len(vertices), 3), face_normals.dtype)
+    np.add.at(summed, triangles.ravel(), np.repeat(face_normals, triangles.shape[1], axis=0))
+    length = np.sqrt(np.dot(summed * summed, [1.0, 1.0, 1.0]))
+    return summed * np.divide(1.0, length, out=np.zeros_like(length), where=length > ZERO_NORMAL)[:, None]
 
 
 def unpremultiply(premultiplied: np.ndarray, min_alpha: float = ALPHA_FLOOR) -> np.ndarray:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from render3d.face.topology import canonical_face
 from render3d.geometry import FLIP_YZ, Window, flip_yz, unit, unpremultiply, vertex_normals
 
 
@@ -19,6 +20,16 @@ def test_vertex_normals_of_a_sphere_point_outward():
     normals = vertex_normals(np.asarray(sphere.vertices), np.asarray(sphere.faces))
     assert np.allclose(np.linalg.norm(normals, axis=1), 1.0)
     assert np.einsum("ij,ij->i", normals, unit(np.asarray(sphere.vertices))).min() > 0.999
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_vertex_normals_give_the_bits_the_masks_were_built_with(dtype):
+    face = canonical_face()
+    vertices = (face.vertices[:468] + np.random.default_rng(0).normal(0, 0.1, (468, 3))).astype(dtype)
+    built_with = trimesh.geometry.mean_vertex_normals(468, face.triangles, np.cross(
+        *(vertices[face.triangles[:, k]] - vertices[face.triangles[:, 0]] for k in (1, 2))))
+    normals = vertex_normals(vertices, face.triangles)
+    assert normals.dtype == built_with.dtype and np.array_equal(normals, built_with)
 
 
 def test_unit_leaves_zero_vectors_zero():

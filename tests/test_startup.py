@@ -30,6 +30,14 @@ def test_cli_imports_no_heavy_library():
     assert "render3d.pipeline" not in modules          # the engine loads with the first fit, in its process
 
 
+@pytest.mark.parametrize("command", [["--help"], ["masks"]])
+def test_help_and_the_mask_list_import_neither_opencv_nor_gl_nor_the_realism_stages(command):
+    modules = imported_after(f"import sys\nsys.argv = ['render3d', *{command!r}]\nfrom render3d.launch import main\n"
+                             "try:\n    main()\nexcept SystemExit:\n    pass")
+    assert "render3d.mask.library" in modules or command == ["--help"]
+    assert loaded(modules, HEAVY + ("cv2", "moderngl", "render3d.realism", "render3d.mask.occlusion")) == set()
+
+
 def test_fit_imports_neither_matplotlib_nor_the_audio_tasks():
     modules = imported_after("import skimage.data, render3d\n"
                              "assert render3d.fit(skimage.data.astronaut(), mask='surgical').status == 'ok'")

@@ -69,7 +69,6 @@ from render3d._paths import MESHES_DIR
 from render3d.colourspace import hex_to_rgb
 from render3d.errors import InputError, MaskError
 from render3d.io.image_in import load_image
-from render3d.mask.occlusion import bake_occlusion
 from render3d.mask.patterns import uv_span_cm
 from render3d.mask.placement import Binding, bind, over_face
 from render3d.mask.wear import Drop, body_drop, lowered
@@ -237,6 +236,8 @@ def file_sha256(path: Path) -> str:
 def bake(mesh_path: Path, drops: list[Drop]) -> dict[str, np.ndarray]:
     """The arrays of a one-mesh file's baked file: its geometry and, per wear drop (see `lowered`),
     (W, V) which vertices sit over the face and their ambient occlusion."""
+    from render3d.mask.occlusion import bake_occlusion   # here: scipy.spatial, for masks without a baked file
+
     geometry, = read_mesh(mesh_path)
     worn = [lowered(geometry.vertices, drop) for drop in drops]
     return {"sha256": np.array(file_sha256(mesh_path)), "vertices": geometry.vertices,
@@ -277,6 +278,8 @@ def bound_geometry(mesh_path: Path, index: int, drop: Drop) -> tuple[np.ndarray,
     row = np.flatnonzero((baked["drops"] == drop).all(1)) if baked is not None else []
     if len(row):
         return vertices, bind(vertices, baked["over_face"][row[0]]), baked["occlusion"][row[0]]
+    from render3d.mask.occlusion import bake_occlusion
+
     return vertices, bind(vertices), bake_occlusion(vertices, geometry.normals, geometry.triangles)
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from render3d._paths import PATTERNS_DIR
@@ -159,6 +158,8 @@ def printed_albedo(albedo: np.ndarray, print_map: np.ndarray | None, base_color:
     by the map (or, without one, by the fabric's brightness against its sRGB `base_color`). Where the map leaves
     the fabric bare (a binding, a thread), a bundled print's darkest ink recolours it. `span_cm` is
     the part's cm per unit of u and v (`uv_span_cm`)."""
+    import cv2  # here, not at import: cv2 costs the CLI's start-up
+
     h, w = albedo.shape[:2]
     linear = LINEAR_LUT[albedo]
     if print_map is None:

@@ -179,27 +179,39 @@ def tile_corners(shape: tuple[int, int]) -> list[tuple[int, int]]:
     return [(int(y), int(x)) for y in rows for x in columns]
 
 
-def high_pass_blocks(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(measures, N, BLOCK * BLOCK, 3) high-pass responses in BLOCK squares of tiles over the image, and
-    the squares' (N, 2) row and column in BLOCK units; squares holding a clipped pixel (which carries
+def block_origins(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) first row and column of each BLOCK square of the tiles inside an image of `shape`, tile
+    by tile (each tile's 1-pixel border left out), and (N, 2) the row and column of the BLOCK cell
+    that holds its centre."""
+    corners = np.array([c for c in tile_corners(shape) if c[0] + TILE + 2 <= shape[0] and c[1] + TILE + 2 <= shape[1]],
+                       int).reshape(-1, 1, 2)
+    steps = np.arange(TILE // BLOCK) * BLOCK + 1
+    offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1).reshape(1, -1, 2)
+    origins = (corners + offsets).reshape(-1, 2)
+    return origins, (origins + BLOCK // 2) // BLOCK
+
+
+def high_pass_blocks(image: np.ndarray, chosen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(measures, N, BLOCK * BLOCK, 3) high-pass responses in BLOCK squares of tiles over an (H, W, 3)
+    image, and the squares' (N, 2) row and column in BLOCK units; only the squares whose cell is set in
+    `chosen` (a grid of BLOCK cells) when it is given. Squares holding a clipped pixel (which carries
     no noise) are left out."""
-    corners = [c for c in tile_corners(image.shape[:2])
-               if c[0] + TILE + 2 <= image.shape[0] and c[1] + TILE + 2 <= image.shape[1]]
-    if not corners:
-        return np.zeros((len(HIGH_PASS), 0, BLOCK * BLOCK, 3), np.float32), np.zeros((0, 2), int)
-    tiles = np.stack([image[y:y + TILE + 2, x:x + TILE + 2] for y, x in corners])
-    inner = tiles[:, 1:-1, 1:-1]
-    per_block = (len(tiles), TILE // BLOCK, BLOCK, TILE // BLOCK, BLOCK)
-    usable = ((inner > 2) & (inner < 253)).all(axis=3).reshape(per_block).all(axis=(2, 4)).reshape(-1)
-    # One filter call over the tiles stacked in a column: each keeps its own 1-pixel border.
-    column = tiles.reshape(-1, TILE + 2, 3)
-    measures = []
-    for kernel in HIGH_PASS:
-        response = cv2.filter2D(column, cv2.CV_32F, kernel).reshape(tiles.shape)[:, 1:-1, 1:-1]
-        measures.append(response.reshape(*per_block, 3).swapaxes(2, 3).reshape(-1, BLOCK * BLOCK, 3)[usable])
-    steps = np.arange(TILE // BLOCK) * BLOCK + 1 + BLOCK // 2
-    centres = np.array([(y + dy, x + dx) for y, x in corners for dy in steps for dx in steps]) // BLOCK
-    return np.stack(measures), centres[usable]
+    origins, cells = block_origins(image.shape[:2])
+    if chosen is not None:
+        keep = chosen[cells[:, 0], cells[:, 1]]
+        origins, cells = origins[keep], cells[keep]
+    # Each square with its 1-pixel border, gathered; the filters see only the square's own pixels.
+    span = np.arange(-1, BLOCK + 1)
+    patches = image[origins[:, :1, None] + span[:, None], origins[:, 1:, None] + span[None]]
+    inner = patches[:, 1:-1, 1:-1]
+    usable = ((inner > 2) & (inner < 253)).all(axis=(1, 2, 3))
+    patches, cells = patches[usable].astype(np.float32), cells[usable]
+    if not len(patches):
+        return np.zeros((len(HIGH_PASS), 0, BLOCK * BLOCK, 3), np.float32), cells
+    column = patches.reshape(-1, BLOCK + 2, 3)         # one filter call over the squares stacked
+    measures = [cv2.filter2D(column, cv2.CV_32F, kernel).reshape(patches.shape)[:, 1:-1, 1:-1]
+                .reshape(-1, BLOCK * BLOCK, 3) for kernel in HIGH_PASS]
+    return np.stack(measures), cells
 
 
 def quiet_blocks(responses: np.ndarray) -> np.ndarray:
@@ -225,21 +237,34 @@ def unit_responses() -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
+def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, k) x >= 0 minimising |a x - b| for each column of b (m, k), a (m, n) with few columns: the
+    best over the supports of the least-squares fits restricted to them that come out non-negative
+    (the optimum is the unconstrained fit on its own support)."""
+    n = a.shape[1]
+    best, best_residual = np.zeros((n, b.shape[1])), (b ** 2).sum(0)
+    for support in range(1, 2 ** n):
+        columns = [j for j in range(n) if support >> j & 1]
+        x = np.zeros_like(best)
+        x[columns] = np.linalg.lstsq(a[:, columns], b, rcond=None)[0]
+        residual = ((a @ x - b) ** 2).sum(0)
+        better = (x >= 0).all(0) & (residual < best_residual)
+        best[:, better], best_residual[better] = x[:, better], residual[better]
+    return best
+
+
 def estimate_noise(image: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(components, channels) noise sigma and the channels' correlation, from the quieter blocks of the
     face's bare skin (`skin`, per BLOCK square), or of the whole image when little skin shows."""
-    from scipy.optimize import nnls
-
-    responses, cells = high_pass_blocks(image)
-    on_skin = skin[cells[:, 0], cells[:, 1]]
-    if on_skin.sum() >= MIN_BLOCKS:
-        responses = responses[:, on_skin]
+    responses = high_pass_blocks(image, skin)[0]
+    if responses.shape[1] < MIN_BLOCKS:
+        responses = high_pass_blocks(image)[0]
     if responses.shape[1] < MIN_BLOCKS:
         return np.zeros((len(GRAIN_SIGMAS), 3)), np.eye(3)
     unit = unit_responses() ** 2
     # The output's own rounding is white noise of variance 1/12: leave it out of the target.
     target = np.maximum(noise_floor(responses) ** 2 - unit[:, :1] * QUANTISATION_VARIANCE, 0.0)
-    variances = np.stack([nnls(unit, target[:, c])[0] for c in range(3)], axis=1)
+    variances = nonnegative_least_squares(unit, target)
     quiet = responses[0, quiet_blocks(responses)].reshape(-1, 3)
     correlation = np.nan_to_num(np.corrcoef(quiet.T)) if np.all(quiet.std(0) > RATIO_FLOOR) else np.eye(3)
     # Grain is texture more than sensor noise: one luminance level for all channels, and no more than
@@ -261,7 +286,7 @@ def estimate(rgb: np.ndarray, fitted: FittedFace, jpeg: Jpeg | None) -> CameraMo
     """The camera near one face of an (H, W, 3) uint8 photo: blur from the face's surroundings, noise from
     its bare skin, and the input's JPEG settings."""
     square = face_square(fitted, rgb.shape[:2], *NOISE_SQUARE)
-    noise, correlation = estimate_noise(rgb[square.slices].astype(np.float32), skin_cells(fitted, square))
+    noise, correlation = estimate_noise(rgb[square.slices], skin_cells(fitted, square))
     crop = rgb[face_square(fitted, rgb.shape[:2], *BLUR_SQUARE).slices].astype(np.float32)
     if min(crop.shape[:2]) < 8:
         return CameraModel(np.eye(2) * RENDER_BLUR ** 2, noise, correlation, jpeg)

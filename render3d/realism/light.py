@@ -27,6 +27,7 @@ from render3d.face.landmark_sets import BROWS, EYES, NOSTRILS
 from render3d.face.topology import canonical_face
 from render3d.geometry import flip_yz, unit, vertex_normals
 from render3d.mask.placement import Binding
+from render3d.memo import same_objects_cache
 from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR, RADIANCE_FLOOR, SOLVE_JITTER
 
 if TYPE_CHECKING:
@@ -292,6 +293,7 @@ def hidden_light(part: MaskPart, rotation: np.ndarray, face_normals: np.ndarray)
     return (coherence * own + (1 - coherence) * beneath).astype(np.float32)
 
 
+@same_objects_cache(maxsize=64)     # the same for every placement of a loaded mask's part
 def smoothed_normals(binding: Binding, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Normals (V, 3) of a bound mask part averaged over HIDDEN_SMOOTH_CM of the face they lie on: each
     is spread onto the nearest SMOOTH_NEIGHBOURS face landmarks it is bound to, blurred over the
