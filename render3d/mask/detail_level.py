@@ -16,7 +16,6 @@ import numpy as np
 
 from render3d.geometry import grid_triangles
 from render3d.mask.library import MaskPart
-from render3d.mask.placement import Binding
 
 SPACING_PX = 3.0        # kept rows (columns) lie at least this far apart on the face, in pixels...
 BEND_PX = 0.35          # ...unless one strays more than this from the chord of its neighbours
@@ -65,10 +64,9 @@ def coarsened(part: MaskPart, shape: tuple[int, int], scale: float) -> MaskPart:
     if len(keep_rows) == rows and len(keep_cols) == cols:
         return part
     index = (keep_rows[:, None] * cols + keep_cols[None, :]).ravel()
-    binding = part.binding
     return replace(part, vertices=part.vertices[index], normals=part.normals[index], uvs=part.uvs[index],
                    triangles=grid_triangles(len(keep_rows), len(keep_cols)), occlusion=part.occlusion[index],
-                   binding=Binding(binding.neighbours[index], binding.weights[index], binding.over_face[index]))
+                   binding=part.binding.of_vertices(index))
 
 
 def at_scale(part: MaskPart, scale: float) -> MaskPart:

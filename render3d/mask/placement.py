@@ -44,6 +44,11 @@ class Binding:
     near_skin: np.ndarray        # (V, SKIN_CANDIDATES) closed-face vertices nearest at rest
     near_oval: np.ndarray        # (V, OVAL_CANDIDATES) positions in the face oval nearest at rest
 
+    def of_vertices(self, index: np.ndarray) -> "Binding":
+        """The binding of the vertices `index` (an integer array) alone, in that order."""
+        return Binding(self.neighbours[index], self.weights[index], self.over_face[index], self.blend[index],
+                       self.near_skin[index], self.near_oval[index])
+
 
 def closed_face_vertices(vertices: np.ndarray, hole_loops: list[np.ndarray]) -> np.ndarray:
     """The 468 face vertices followed by one centroid per filled hole."""
