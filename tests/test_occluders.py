@@ -9,9 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
+from render3d.face.fitting import fit_face
 from render3d.face.topology import canonical_face
 from render3d.pipeline import FitOptions
 from render3d.qa.verify import lower_face_polygon, placement_iou
+from render3d.render import straps
 from render3d.render.occluders import polygon_image
 
 pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engine, EGL and MediaPipe
@@ -29,8 +31,11 @@ def disc(shape, mask: np.ndarray, pixels: int) -> np.ndarray:
 
 
 def face_oval(landmarks: np.ndarray, shape) -> np.ndarray:
-    """(H, W) bool: the face's oval, outside which the off render's loops also differ (hair over them)."""
-    return polygon_image(landmarks[canonical_face().outer_loop, :2], (0, 0, shape[1], shape[0])) > 0
+    """(H, W) bool: the face's oval, less the band inside it where the loops' hair matte fades out
+    (`straps.OVAL_RAMP_CM`): outside this the off render's loops also differ (hair over them)."""
+    oval = polygon_image(landmarks[canonical_face().outer_loop, :2], (0, 0, shape[1], shape[0]))
+    inset = straps.OVAL_RAMP_CM * fit_face(landmarks).scale
+    return cv2.distanceTransform(oval.astype(np.uint8), cv2.DIST_L2, 3) > inset
 
 
 @pytest.fixture(scope="module")
