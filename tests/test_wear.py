@@ -90,9 +90,7 @@ def test_styles_follow_pose_and_expression(name, wear, astronaut_landmarks):
         assert opened_top - closed_top > 0.6 * lip_drop
 
 
-@pytest.mark.parametrize("wear", [pytest.param(w, marks=pytest.mark.xfail(
-    w == "chin-out", strict=True, reason="gathered up, the fabric over the cheek's side cuts up to 1.7 mm into the skin"))
-    for w in sorted(STYLES)])
+@pytest.mark.parametrize("wear", sorted(STYLES))
 def test_worn_masks_rest_on_the_face(wear, astronaut_landmarks):
     """Slid down or gathered up, the mask keeps off the skin and its moved edge rests close to it, rather
     than floating where the nose or the chin was."""

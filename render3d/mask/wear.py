@@ -6,7 +6,8 @@ jaw, back under the chin toward the neck and down it. A mask vertex keeps its he
 column's rail and moves along the rail by the style's drop (arc length), so a mask worn on the chin
 rests on the chin and folds under the jaw instead of hanging in front of the neck. A mask worn with
 the chin out keeps its top edge on the nose and is gathered up below it along the same rails (its
-pleats left folded), so that its bottom edge lies under the lower lip.
+pleats left folded), so that its bottom edge lies under the lower lip. Fabric that comes to rest on
+the skin is held off it along the skin's normal.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face, closed_triangles
-from render3d.mask.placement import MIN_CLEARANCE_CM
+from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices
 
 if TYPE_CHECKING:
     from scipy.interpolate import LinearNDInterpolator
@@ -41,7 +42,7 @@ GATHER_FROM = 195
 # Beside the mouth corners the top edge lands this high (cm) above them with nose-out, so the fabric
 # bends under the nose rather than sliding down whole; on the chin it lands as high as at the middle,
 # so the edge is pulled straight under the lower lip.
-CORNER_COVER_CM = {"nose-out": 0.9}
+CORNER_COVER_CM = {"nose-out": 1.2}
 EAR_FADE_Z = (-7.5, -5.5)      # canonical z: loops keep their ear ends, the front moves fully
 
 RAIL_STEP_CM = 0.1
@@ -214,17 +215,30 @@ def corner_x() -> float:
     return float(abs(canonical_face().vertices[MOUTH_CORNER, 0]))
 
 
+def held_off_face(points: np.ndarray) -> np.ndarray:
+    """Canonical points (N, 3) moved along the closed canonical face's normal to `MIN_CLEARANCE_CM` above
+    it where they lie over it lower than that, down to `NEAR_SKIN_CM` under it: fabric that a smoothed
+    rail runs under a bump of the face, or that gathering lays on the cheek's steep side, rests on the
+    skin (and is bound over it, so placement holds it off the fitted face too)."""
+    import trimesh
+
+    triangles, loops = closed_triangles()
+    surface = trimesh.Trimesh(closed_face_vertices(canonical_face().vertices, loops), triangles, process=False)
+    closest, distance, triangle = trimesh.proximity.closest_point(surface, points)
+    normal = surface.face_normals[triangle]
+    height = np.einsum("ij,ij->i", points - closest, normal)
+    resting = (np.abs(height) >= OVER_FACE_COSINE * distance) & (height > -NEAR_SKIN_CM) & (height < MIN_CLEARANCE_CM)
+    return points + np.where(resting, MIN_CLEARANCE_CM - height, 0.0)[:, None] * normal
+
+
 def lowered(vertices: np.ndarray, drop: Drop, keep_ears: bool = True) -> np.ndarray:
     """Vertices slid down the face, by drop[0] at the middle and drop[1] from the mouth corners out,
-    after gathering by drop[2]; with `keep_ears`, fading out toward the ears so that loops stay on them."""
+    after gathering by drop[2] (with `keep_ears`, fading out toward the ears so that loops stay on them),
+    and held off the skin they rest on."""
     if drop == NO_DROP:
         return vertices
     moved = slid(vertices, np.interp(np.abs(vertices[:, 0]), [0.0, corner_x()], drop[:2]), drop[2])
-    # Where the smoothed rail runs under a bump of the face, fabric resting on it is held off the skin.
-    depth = face_depth()(moved[:, 0], moved[:, 1])
-    on_skin = np.isfinite(depth) & (moved[:, 2] > depth - NEAR_SKIN_CM)
-    moved[on_skin, 2] = np.maximum(moved[on_skin, 2], depth[on_skin] + MIN_CLEARANCE_CM)
-    if not keep_ears:
-        return moved
-    toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
-    return vertices + (moved - vertices) * toward_ears[:, None]
+    if keep_ears:
+        toward_ears = np.clip((vertices[:, 2] - EAR_FADE_Z[0]) / (EAR_FADE_Z[1] - EAR_FADE_Z[0]), 0, 1)
+        moved = vertices + (moved - vertices) * toward_ears[:, None]
+    return held_off_face(moved)
