@@ -21,6 +21,7 @@ from render3d.mask.choice import MaskChoice
 from render3d.mask.detail_level import at_scale
 from render3d.mask.library import Mask, load_mask
 from render3d.mask.placement import Skin, place
+from render3d.mask.wear import worn_face
 from render3d.options import FitOptions
 from render3d.qa.verify import placement_iou
 from render3d.realism import Look
@@ -120,6 +121,7 @@ class Engine:
         with timed(timings, "placement"):
             fitted = [fit_face(face.landmarks) for face in detected]
             choices = options.choose(len(fitted))
+            fitted = [worn_face(fit, choice.wear) for fit, choice in zip(fitted, choices)]
             masks = [load_mask(choice.path, choice.wear) for choice in choices]
             occluders = [occluder_mesh(f) for f in fitted]
             # Far faces first (smaller scale), so nearer masks are laid over them.

@@ -7,7 +7,8 @@ column's rail and moves along the rail by the style's drop (arc length), so a ma
 rests on the chin and folds under the jaw instead of hanging in front of the neck. A mask worn with
 the chin out keeps its top edge on the nose and is gathered up below it along the same rails (its
 pleats left folded), so that its bottom edge lies under the lower lip. Fabric that comes to rest on
-the skin is held off it along the skin's normal.
+the skin is held off it along the skin's normal; on a wide-open mouth these styles are worn on the face
+with its jaw opened further (`worn_face`), as MediaPipe draws it less open than it is.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from render3d.face.fitting import JAW_HINGE, fit_face, open_jaw
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face, closed_triangles
 from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices
 
 if TYPE_CHECKING:
+    from render3d.face.fitting import FittedFace
     from scipy.interpolate import LinearNDInterpolator
     from scipy.spatial import cKDTree
 
@@ -53,6 +56,30 @@ RAIL_MAX_X_CM = 6.0            # columns further out use this one's rail (the fa
 UNDER_JAW = (((-0.4, -0.92), 7.5), ((-1.0, 0.0), 12.0))
 OVER_FOREHEAD_CM = 10.0
 NEAR_SKIN_CM = 1.0             # points less deep than this under the face's surface are fabric on it
+# MediaPipe draws a wide-open jaw less open than it is, its lower lip up on the teeth or the tongue: on
+# the hand-annotated faces of landmarks_68 whose inner lips (13, 14) are more than LIPS_APART_CM apart,
+# the lower lip's bottom lies 0.1 to 0.7 cm below landmark 17, about JAW_UNDERDRAWN of the excess.
+LIPS_APART_CM = 1.0
+JAW_UNDERDRAWN = 0.25
+INNER_LIPS = (13, 14)
+LOWER_LIP = 17
+
+
+def worn_face(fitted: FittedFace, wear: str) -> FittedFace:
+    """The face a mask worn in style `wear` is placed on, occluded by and verified against: `fitted`, or
+    for a style worn off its proper place (whose edges rest by the lips) on a wide-open mouth, `fitted`
+    with its jaw turned further open about the hinge, so that its lower lip drops by `JAW_UNDERDRAWN` of
+    the inner lips' gap past `LIPS_APART_CM`."""
+    if wear == "correct":
+        return fitted
+    face = canonical_face().vertices
+    upper, lower = (face[i, 1] + fitted.residual[i, 1] for i in INNER_LIPS)
+    drop = JAW_UNDERDRAWN * (upper - lower - LIPS_APART_CM)
+    if drop <= 0:
+        return fitted
+    # Turning by a small angle moves the lip down by the angle times its depth in front of the hinge.
+    lip = face[LOWER_LIP] + fitted.residual[LOWER_LIP]
+    return fit_face(open_jaw(fitted.landmarks, float(np.degrees(drop / (lip - JAW_HINGE)[2]))))
 
 
 def resolve_wear(wear: str) -> str:

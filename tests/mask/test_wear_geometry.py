@@ -1,13 +1,44 @@
-"""Wear geometry without rendering: worn fabric held off the skin."""
+"""Wear geometry without rendering: the face a worn mask is fitted to, and worn fabric held off the skin."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import trimesh
 
+from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace, fit_face, open_jaw
 from render3d.face.topology import canonical_face, closed_triangles
 from render3d.mask.library import available_masks, load_mask
 from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices
+from render3d.mask.wear import JAW_UNDERDRAWN, LIPS_APART_CM, worn_face
+
+
+@pytest.fixture(scope="module")
+def frontal() -> np.ndarray:
+    """The canonical face seen frontally at 20 px/cm, in image axes."""
+    placed = FittedFace(np.zeros((478, 3)), 20.0, CANONICAL_TO_IMAGE_AXES, np.array([256.0, 240.0, 0.0]),
+                        np.zeros((478, 3)))
+    return placed.to_image(canonical_face().vertices)
+
+
+def inner_lip_gap(fitted: FittedFace) -> float:
+    canonical = fitted.to_canonical(fitted.landmarks)
+    return float(canonical[13, 1] - canonical[14, 1])
+
+
+def test_worn_face_opens_a_wide_open_jaw_further(frontal):
+    at_rest = fit_face(frontal)
+    for wear in ("correct", "nose-out", "chin", "chin-out"):       # the rest face's lips are about LIPS_APART_CM apart
+        assert np.abs(worn_face(at_rest, wear).landmarks - at_rest.landmarks).max() < 0.01 * at_rest.scale
+    closed = fit_face(open_jaw(frontal, -3))
+    assert worn_face(closed, "chin") is closed
+    opened = fit_face(open_jaw(frontal, 20))
+    assert worn_face(opened, "correct") is opened
+    worn = worn_face(opened, "chin")
+    lip_drop = (opened.to_canonical(opened.landmarks)[17, 1] - worn.to_canonical(worn.landmarks)[17, 1])
+    assert lip_drop == pytest.approx(JAW_UNDERDRAWN * (inner_lip_gap(opened) - LIPS_APART_CM), rel=0.2)
+    assert lip_drop > 0.2
+    # Only the jaw turns: the upper face and the upper lip stay where they were.
+    assert np.abs(worn.landmarks[[10, 151, 1, 13]] - opened.landmarks[[10, 151, 1, 13]]).max() < 1e-6 * opened.scale
 
 
 @pytest.mark.parametrize("wear", ["nose-out", "chin", "chin-out"])
