@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from render3d.face.fitting import FittedFace
 from render3d.face.topology import canonical_face, closed_triangles
 from render3d.geometry import closest_points_on_triangles, triangle_normals, unit, vertex_normals
 from render3d.tolerances import DIRECTION_FLOOR, LENGTH_FLOOR
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 NEIGHBOURS = 12
 BLEND_SIGMA_CM = 1.5
@@ -71,6 +74,7 @@ def over_face(points: np.ndarray) -> np.ndarray:
 
 def bind(points: np.ndarray, above: np.ndarray | None = None) -> Binding:
     """The binding of canonical points (V, 3) to the face; `above` is their `over_face`, when known."""
+    import scipy.sparse as sp
     from scipy.spatial import cKDTree
 
     face = canonical_face()
