@@ -58,17 +58,50 @@ def closed_face_vertices(vertices: np.ndarray, hole_loops: list[np.ndarray]) -> 
     return np.concatenate([vertices[:468], [vertices[loop].mean(0) for loop in hole_loops]])
 
 
-def over_face(points: np.ndarray) -> np.ndarray:
-    """(V,) bool: which canonical points (V, 3) sit above the closed canonical face, by exact closest
-    points onto it (the costly half of a binding, baked for library masks)."""
+SUPPORT_WEIGHT = 1e-9        # barycentric weight under which a closest point lies on its triangle's edge
+
+
+@lru_cache(maxsize=1)
+def closed_face_surface():
+    """The closed canonical face as a trimesh, and its (V, F) vertex-to-triangle incidence matrix."""
+    import scipy.sparse as sp
     import trimesh
 
     triangles, loops = closed_triangles()
     surface = trimesh.Trimesh(closed_face_vertices(canonical_face().vertices, loops), triangles, process=False)
-    closest, _, triangle = trimesh.proximity.closest_point(surface, points)
+    rows = triangles.ravel()
+    incidence = sp.csr_matrix((np.ones(len(rows)), (rows, np.repeat(np.arange(len(triangles)), 3))),
+                              shape=(len(surface.vertices), len(triangles)))
+    return surface, incidence
+
+
+def closest_on_face(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact closest points (N, 3) on the closed canonical face to canonical points (N, 3), their
+    distances (N,) and the surface's unit normal there (N, 3). A closest point on an edge or a corner is
+    shared by every triangle round it: its normal is the mean of theirs, so ties between those triangles
+    (broken differently by every machine's arithmetic) never change the result."""
+    import scipy.sparse as sp
+    import trimesh
+
+    surface, incidence = closed_face_surface()
+    closest, distance, triangle = trimesh.proximity.closest_point(surface, points)
+    corners = surface.faces[triangle]
+    weights = trimesh.triangles.points_to_barycentric(surface.triangles[triangle], closest)
+    support = weights > SUPPORT_WEIGHT                          # the corners the closest point depends on
+    # (N, F) how many of its point's supporting corners each triangle holds: those holding them all lie
+    # round the supporting corner, or on both sides of the supporting edge, or are the triangle itself
+    holds = sum(sp.diags(support[:, k].astype(float)) @ incidence[corners[:, k]] for k in range(3)).tocsr()
+    rows = np.repeat(np.arange(len(points)), np.diff(holds.indptr))
+    holds.data = (holds.data >= support.sum(1)[rows]).astype(float)
+    return closest, distance, unit(np.asarray(holds @ surface.face_normals))
+
+
+def over_face(points: np.ndarray) -> np.ndarray:
+    """(V,) bool: which canonical points (V, 3) sit above the closed canonical face, by exact closest
+    points onto it (the costly half of a binding, baked for library masks)."""
+    closest, _, normal = closest_on_face(points)
     offset = points - closest
-    length = np.linalg.norm(offset, axis=1)
-    cosine = np.einsum("ij,ij->i", offset, surface.face_normals[triangle]) / np.maximum(length, DIRECTION_FLOOR)
+    cosine = np.einsum("ij,ij->i", offset, normal) / np.maximum(np.linalg.norm(offset, axis=1), DIRECTION_FLOOR)
     return cosine > OVER_FACE_COSINE
 
 

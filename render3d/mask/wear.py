@@ -20,7 +20,7 @@ import numpy as np
 from render3d.face.fitting import JAW_HINGE, fit_face, open_jaw
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face, closed_triangles
-from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices
+from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices, closest_on_face
 
 if TYPE_CHECKING:
     from render3d.face.fitting import FittedFace
@@ -33,6 +33,7 @@ WEAR_ALIASES = {"Mask_Mouth_Chin": "nose-out", "Mask_Chin": "chin", "Mask_Nose_M
 # from the mouth corners out, and the fraction by which its fabric below the nose ridge is gathered up.
 Drop = tuple[float, float, float]
 NO_DROP: Drop = (0.0, 0.0, 0.0)
+DROP_DECIMALS = 6              # a body's drop is rounded to this (cm): the last bits of its sums vary by machine
 
 # The mask's top edge lands, at the middle, halfway between these landmarks' heights: under the
 # nostrils above the upper lip (nose-out), or below the lower lip, above the chin's front (chin).
@@ -231,10 +232,12 @@ def wear_drop(top_middle: np.ndarray, top_corner: np.ndarray, bottom_middle: np.
 
 
 def body_drop(body: np.ndarray, wear: str) -> Drop:
-    """`wear_drop` of a mask body (V, 3), from its own edges."""
+    """`wear_drop` of a mask body (V, 3), from its own edges, to DROP_DECIMALS: the same on every machine,
+    so a baked drop is found again."""
     if wear == "correct":
         return NO_DROP
-    return wear_drop(top_edge(body, 0.0), top_edge(body, corner_x()), bottom_edge(body), wear)
+    drop = wear_drop(top_edge(body, 0.0), top_edge(body, corner_x()), bottom_edge(body), wear)
+    return tuple(round(value, DROP_DECIMALS) for value in drop)
 
 
 def corner_x() -> float:
@@ -247,12 +250,7 @@ def held_off_face(points: np.ndarray) -> np.ndarray:
     it where they lie over it lower than that, down to `NEAR_SKIN_CM` under it: fabric that a smoothed
     rail runs under a bump of the face, or that gathering lays on the cheek's steep side, rests on the
     skin (and is bound over it, so placement holds it off the fitted face too)."""
-    import trimesh
-
-    triangles, loops = closed_triangles()
-    surface = trimesh.Trimesh(closed_face_vertices(canonical_face().vertices, loops), triangles, process=False)
-    closest, distance, triangle = trimesh.proximity.closest_point(surface, points)
-    normal = surface.face_normals[triangle]
+    closest, distance, normal = closest_on_face(points)
     height = np.einsum("ij,ij->i", points - closest, normal)
     resting = (np.abs(height) >= OVER_FACE_COSINE * distance) & (height > -NEAR_SKIN_CM) & (height < MIN_CLEARANCE_CM)
     return points + np.where(resting, MIN_CLEARANCE_CM - height, 0.0)[:, None] * normal

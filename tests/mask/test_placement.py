@@ -13,6 +13,8 @@ from render3d.mask.placement import (
     Skin,
     bind,
     closed_face_vertices,
+    closest_on_face,
+    over_face,
     held_off_rim,
     lifted,
     place,
@@ -102,3 +104,22 @@ def test_a_deformed_face_finds_its_nearest_skin_among_the_rest_candidates(over_c
     exact = lifted(moved, skin, 0.6, everywhere)
     assert np.linalg.norm(exact - moved, axis=1).min() > 0.05                 # every point is lifted
     assert np.allclose(lifted(moved, skin, 0.6, binding.near_skin), exact)
+
+
+def test_points_closest_to_a_corner_or_edge_take_the_mean_normal_of_the_triangles_round_it():
+    """A point straight out from a face vertex is over the face whichever triangle round the vertex a
+    search returns, and nudging points by far less than a micron changes no answer."""
+    triangles, loops = closed_triangles()
+    surface = closed_face_vertices(canonical_face().vertices, loops)
+    normals = vertex_normals(surface, triangles)
+    corner = 1                                                     # the nose tip
+    around = np.flatnonzero((triangles == corner).any(1))
+    mean = unit(sum(unit(np.cross(surface[t[1]] - surface[t[0]], surface[t[2]] - surface[t[0]]))
+                    for t in triangles[around]))
+    point = surface[corner] + 1.5 * normals[corner]
+    closest, distance, normal = closest_on_face(point[None])
+    assert np.allclose(closest[0], surface[corner], atol=1e-6) and distance[0] == pytest.approx(1.5, abs=1e-3)
+    assert np.allclose(normal[0], mean, atol=1e-6)
+    points = surface[:468] + np.random.default_rng(3).normal(0, 1.0, (468, 3))
+    nudged = points + np.random.default_rng(4).normal(0, 1e-10, points.shape)
+    assert np.array_equal(over_face(points), over_face(nudged))
