@@ -220,7 +220,7 @@ def n95_albedo() -> np.ndarray:
     clip = layout["clip"][..., None]
     metal = to_srgb8((hex_rgb("#B8BCC2") ** 2.2)[None, None] * (0.9 + 0.15 * layout["v"][..., None] / 0.1))
     image = np.round(image * (1 - clip) + metal * clip).astype(np.uint8)
-    return text(image, "N95", (0.74, 0.52), 26, (150, 150, 148))
+    return text(image, "N95", (0.74, 0.52), 26, (178, 178, 175))
 
 
 def n95_normal() -> np.ndarray:
@@ -252,7 +252,7 @@ def respirator_albedo(colour: str, layout: dict[str, np.ndarray],
     shade *= 1 - 0.04 * layout["weld"] - 0.1 * layout["dots"]
     image = albedo(colour, shade)
     for label, u, v in labels:
-        text(image, label, (u, v), 22, (160, 160, 160))
+        text(image, label, (u, v), 22, (188, 188, 186))
     return image
 
 
@@ -271,7 +271,7 @@ def valve_albedo() -> np.ndarray:
     slots = (np.cos(u * 2 * np.pi * 12) > 0.55) * band(v, 0.5, 0.78, 0.02)
     ribs = 0.5 + 0.5 * np.cos(u * 2 * np.pi * 48)
     shade = 1 - 0.5 * slots - 0.08 * ribs * band(v, 0.0, 0.3, 0.02) + 0.04 * noise(VALVE_SIZE, 3, seed=51)
-    return albedo("#5A6069", shade)
+    return albedo("#C9CCD0", shade)
 
 
 def valve_normal() -> np.ndarray:
@@ -495,7 +495,7 @@ def sport_print() -> np.ndarray:
 # Registry
 
 
-SURGICAL_COLOURS = {"blue": "#7DB2D8", "white": "#EDEEEA", "green": "#7CC3AE", "black": "#2B2C30",
+SURGICAL_COLOURS = {"blue": "#9DCAE3", "white": "#EDEEEA", "green": "#7CC3AE", "black": "#2B2C30",
                     "pink": "#EFA9C4"}
 KN95_WHITE = "#F1F1EE"
 FFP2_WHITE = "#EEEFEA"

@@ -31,10 +31,10 @@ PRINT_STREAM = 2            # and so do prints
 DISTINCT_TRIES = 32         # redraws of a face whose look another face of the image already wears
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
 CHANNEL_SPREAD = 0.02       # and of each channel's, around it
-# Colours real masks come in (sRGB): surgical blues and greens, white, greys, black, navy, denim, pink,
+# Colours real masks come in (sRGB): pale surgical blues and greens, white, greys, black, navy, pink,
 # beige, olive, burgundy. Without --color, this share of the seeded draws recolours the fabric with one.
-PALETTE = ("#8fb8de", "#a9cbe8", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3a3b3f", "#1e1e20",
-           "#25304a", "#4a6a8f", "#e8b4c0", "#d8c4a8", "#5d6448", "#6b2a36")
+PALETTE = ("#a4cfe5", "#b3d4ea", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3a3b3f", "#1e1e20",
+           "#25304a", "#e8b4c0", "#d8c4a8", "#5d6448", "#6b2a36")
 PALETTE_SHARE = 0.25
 MAX_BRIGHTEN = 4.0          # a fabric is recoloured at most this much lighter (linear luminance): dark prints stay dark
 # Seeded creases of the fabric (texture space, the mask's u, v in [0, 1]): a few pulled from the loop
