@@ -74,7 +74,7 @@ LIBRARY: dict[str, Entry] = {
                     "#7A7B55", prints=Prints(0.7, KNITTED, "gaiter_print"), prevalence=0.2),
     "sport": Entry(sport, "Charcoal sports mask with orange binding, a moulded vent grille and flat ear straps.",
                    "#30343A", prints=Prints(0.3, ("heather", "knit", "camo", "geometric", "stripes"), "sport_print"),
-                   prevalence=0.15),
+                   prevalence=0.05),
 }
 
 

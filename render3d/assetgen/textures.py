@@ -24,6 +24,8 @@ VALVE_SIZE = (512, 256)                 # valve housing and vent plate
 # Surgical mask layout (fractions of u and v).
 SURGICAL_PLEATS = (0.32, 0.49, 0.66)    # fold lines, each with its pleat rising above it
 SURGICAL_PLEAT_DEPTH = 0.13
+PLEAT_SHADOW = 0.1                      # the albedo's darkening under each fold (the rest is the relief's)
+PLEAT_STEP_CM = 0.1                     # the pleats' relief in the normal map: a lit face and a shadowed drop
 SURGICAL_HEM = (0.055, 0.05)            # side and top/bottom hem widths
 NOSE_WIRE = (0.3, 0.7)                  # u span of the nose wire along the upper hem
 N95_CLIP = (0.37, 0.63, 0.025, 0.075)   # the nose clip's box: u0, u1, v0, v1
@@ -131,13 +133,16 @@ def surgical_layout() -> dict[str, np.ndarray]:
     across = np.clip((np.minimum(u, 1 - u) - 0.02) / 0.1, 0, 1)
     below = np.zeros_like(v)        # shadow under each fold
     crease = np.zeros_like(v)
+    step = np.zeros_like(v)         # each pleat's face rising toward its fold, then the drop past the fold
     for fold in SURGICAL_PLEATS:
         below += np.exp(-np.clip(v - fold, 0, None) / 0.012) * (v >= fold)
         crease += np.exp(-((v - fold) / 0.0025) ** 2)
+        rise = np.clip((v - fold + SURGICAL_PLEAT_DEPTH) / SURGICAL_PLEAT_DEPTH, 0, 1)
+        step += rise * np.clip((fold + 0.008 - v) / 0.008, 0, 1)
     wire = band(u, *NOSE_WIRE, 0.01) * band(v, 0.006, 0.032, 0.003)
     return {"u": u, "v": v, "hem_side": hem_side, "hem_edge": hem_edge * (1 - hem_side),
             "across": across, "below": below * across * (1 - hem_side),
-            "crease": crease * across * (1 - hem_side), "wire": wire}
+            "crease": crease * across * (1 - hem_side), "step": step * across * (1 - hem_side), "wire": wire}
 
 
 def surgical_albedo(colour: str) -> np.ndarray:
@@ -148,7 +153,7 @@ def surgical_albedo(colour: str) -> np.ndarray:
     welds = dots(BODY_SIZE, (9, 9), 2.4, stagger=True)
     seam_lines = np.exp(-((layout["v"] - 0.04) / 0.003) ** 2) + np.exp(-((layout["v"] - 0.96) / 0.003) ** 2)
     shade = 1 + 0.035 * web + 0.02 * mottle
-    shade *= 1 - 0.22 * layout["below"]
+    shade *= 1 - PLEAT_SHADOW * layout["below"]
     shade *= 1 - 0.05 * layout["hem_edge"] - 0.12 * seam_lines * (1 - layout["hem_side"])
     shade *= 1 - layout["hem_side"] * (0.06 + 0.14 * welds)
     shade *= 1 - 0.08 * layout["wire"]
@@ -162,6 +167,7 @@ def surgical_normal() -> np.ndarray:
     welds = dots(BODY_SIZE, (9, 9), 2.4, stagger=True)
     seam_lines = np.exp(-((layout["v"] - 0.04) / 0.003) ** 2) + np.exp(-((layout["v"] - 0.96) / 0.003) ** 2)
     height = 0.002 * gaussian_filter(web, 2)
+    height += PLEAT_STEP_CM * layout["step"]
     height -= 0.02 * layout["crease"]
     height += 0.012 * layout["hem_edge"] - 0.012 * seam_lines
     height -= layout["hem_side"] * 0.012 * welds
@@ -508,7 +514,7 @@ TEXTURES: dict[str, Callable[[], np.ndarray]] = {
     "loop_black_albedo": lambda: strap_albedo("#232326"),
     "n95_albedo": n95_albedo,
     "n95_normal": n95_normal,
-    "n95_strap_albedo": lambda: strap_albedo("#E3D08A"),
+    "n95_strap_albedo": lambda: strap_albedo("#E4E2DA"),
     "kn95_albedo": lambda: respirator_albedo(KN95_WHITE, welded_layout((0.5,), ()), [("KN95", 0.3, 0.62)]),
     "kn95_normal": lambda: respirator_normal(welded_layout((0.5,), ())),
     "ffp2_albedo": lambda: respirator_albedo(FFP2_WHITE, welded_layout((), FFP2_PANELS),

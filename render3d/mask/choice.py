@@ -41,8 +41,8 @@ MAX_BRIGHTEN = 4.0          # a fabric is recoloured at most this much lighter (
 # corners toward the middle, a few loose ones anywhere. Depth is the crease's peak slope.
 CORNERS = np.array([[0.04, 0.85], [0.96, 0.85], [0.04, 0.15], [0.96, 0.15]])
 CORNER_CREASES = (1, 3)     # how many per mask, at least and at most
-LOOSE_CREASES = (1, 4)
-CREASE_DEPTH = (0.35, 0.9)
+LOOSE_CREASES = (2, 4)
+CREASE_DEPTH = (0.6, 1.3)
 CREASE_WIDTH = (0.015, 0.035)
 CREASE_LENGTH = (0.08, 0.22)
 MAX_CREASES = CORNER_CREASES[1] + LOOSE_CREASES[1]

@@ -49,6 +49,7 @@ HUBER_K, TUKEY_C = 1.345, 4.685
 # The mask's normals face forward or sideways: over those, no light falls below this share of the mean
 # (skin in deep shadow or under a beard makes a fit extrapolate to black or below).
 MIN_RELATIVE_IRRADIANCE = 0.3
+AMBIENT_CHROMA = 1.2           # the most any channel's relative ambient light strays from its luminance (ratio)
 # The skin the mask covers: canonical landmarks below this height (cm), inside the jaw.
 COVERED_SKIN_CM = -1.5
 # A mask is smoother than the face beneath it; its shading is raised toward the range of that skin's.
@@ -388,8 +389,16 @@ def fit_lighting(samples: SkinSamples) -> Lighting | None:
     coefficients = limit_contrast(ridge_fit(basis, samples.radiance, weights))
     residual = residual_field(samples, basis @ coefficients, weights)
     kept = samples.points[weights > 0, :2]
-    return Lighting((coefficients / median).astype(np.float32), median, int((weights > 0).sum()),
+    return Lighting(balanced_ambient(coefficients / median).astype(np.float32), median, int((weights > 0).sum()),
                     residual, np.stack([kept.min(0), kept.max(0)]))
+
+
+def balanced_ambient(sh: np.ndarray) -> np.ndarray:
+    """Relative SH (9, 3) with each channel scaled so that its ambient band lies within AMBIENT_CHROMA of
+    the band's luminance (as fitted): relative to the skin's own median, a sound fit's ambient is about grey, and
+    one far from it comes from a channel too dark to fit (the blue of skin under orange street light)."""
+    ambient = sh[0] / max(float(sh[0] @ LUMINANCE), RADIANCE_FLOOR)
+    return sh * (np.clip(ambient, 1 / AMBIENT_CHROMA, AMBIENT_CHROMA) / np.maximum(ambient, RADIANCE_FLOOR))
 
 
 def residual_field(samples: SkinSamples, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:

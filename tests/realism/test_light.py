@@ -7,12 +7,14 @@ import pytest
 from render3d.colourspace import LUMINANCE
 from render3d.mask.library import load_mask, resolve_mask
 from render3d.realism.light import (
+    AMBIENT_CHROMA,
     BAND_CHROMA,
     HIDDEN_FLOOR,
     MASK_NORMALS,
     MIN_RELATIVE_IRRADIANCE,
     MIN_SAMPLES,
     SkinSamples,
+    balanced_ambient,
     canonical_normals,
     facing_share,
     fibonacci_directions,
@@ -112,3 +114,17 @@ def test_the_fabric_keeps_the_light_and_a_share_of_its_bands_colour():
     before = sh[1:4] / (sh[1:4] @ LUMINANCE)[:, None] - tint
     after = fabric[1:4] / (fabric[1:4] @ LUMINANCE)[:, None] - tint
     assert np.allclose(after, BAND_CHROMA * before, atol=1e-5)
+
+
+def test_a_channel_too_dark_to_fit_does_not_colour_the_ambient_light():
+    """Skin under orange street light leaves its blue channel near black: a fit that makes the relative
+    ambient twice as blue as it is bright is scaled back to AMBIENT_CHROMA; a sound fit is kept."""
+    sh = np.zeros((9, 3))
+    sh[0], sh[1] = [0.94, 1.34, 2.0], [0.2, 0.3, 0.5]
+    balanced = balanced_ambient(sh)
+    ratio = balanced[0] / (sh[0] @ LUMINANCE)
+    assert ratio.max() <= AMBIENT_CHROMA + 1e-6 and ratio.min() >= 1 / AMBIENT_CHROMA - 1e-6
+    assert np.allclose(balanced[1] / balanced[0], sh[1] / sh[0])         # each channel scaled as a whole
+    sound = np.zeros((9, 3))
+    sound[0], sound[2] = [1.05, 1.0, 0.95], [0.3, 0.3, 0.3]
+    assert np.array_equal(balanced_ambient(sound), sound)
