@@ -1,6 +1,6 @@
 """Ear loops and straps: they stay below the ear's top, the ear hides them where they hook
-(tests/test_masks.py), hair in front of them hides them (dark or blond, painted or in dev photos) while bare ears keep them, and they are shaded and take a recoloured
-mask's colour."""
+(tests/test_masks.py), hair in front of them hides them (dark or blond, painted or in dev photos) while
+bare ears keep them, and they are shaded and take a recoloured mask's colour."""
 from __future__ import annotations
 
 import cv2
