@@ -2,10 +2,12 @@
 
 A loop or strap is a part that is not recoloured and reaches round behind the ear's root. Its colour
 follows a recoloured mask (a palette draw or `--color`): loops of the mask's own fabric, not always
-white. It is lit round its own section and darkens toward its silhouette, like a cord. It leaves the mask at the cheek and runs over the side of the head, where hair falling over the
-temple or the ear lies in front of it: outside the face's oval, where the photo departs from the face's
-skin colour (hair, or the background past a head narrower than the fitted one), the loop is hidden
-with a soft alpha that follows that departure; over skin (the cheek, the ear's root) it shows.
+white. It is lit round its own section and darkens toward its silhouette, like a cord. It leaves the mask
+at the cheek and runs over the side of the head, where hair falling over the temple or the ear lies in
+front of it: outside the face's oval, where the photo departs from the cheek beside it (sampled on that
+side: its lighting and tint, not the face's on average) by colour or by strand texture (hair, or the
+background past a head narrower than the fitted one), the loop is hidden with a soft alpha that follows
+that departure; over skin (the cheek, the ear's root) it shows.
 """
 from __future__ import annotations
 
@@ -17,19 +19,30 @@ from render3d.face.fitting import EAR_ROOT, FittedFace
 from render3d.face.topology import canonical_face
 from render3d.geometry import Window
 from render3d.mask.library import Mask, MaskPart
-from render3d.render.occluders import polygon_image, skin_lab, to_lab
+from render3d.render.occluders import polygon_image, to_lab
 
-# Hair against skin, by colour alone and unchanged by shading (a shadowed ear is darker and more
-# saturated than the lit cheek, never greyer nor of another hue): a pixel is hair (or no head) where
-# its chroma over lightness falls well under the skin's (black, grey, white hair), where it is far more
-# saturated at nearly the skin's lightness (lit red and brown hair), or where its hue turns away.
-GREY_RATIO = (0.3, 0.6)         # share of the skin's chroma over lightness: hair below the first, skin above the second
-RICH_RATIO = (1.35, 1.8)        # chroma over lightness as a multiple of the skin's: skin below, hair above...
-RICH_LIGHTNESS = (0.55, 0.75)   # ...at a lightness (share of the skin's) above the first, fully above the second
-HUE_DEGREES = (25.0, 45.0)      # hue turned from the skin's: skin below the first, hair above the second
-MIN_HUE_CHROMA = 3.0            # Lab chroma under which a hue is noise
-MIN_SKIN_RATIO = 0.1            # a skin greyer than this (a grayscale photo) gives no grey cue
+# Hair against the cheek beside it, by colour and by texture. Colour, unchanged by shading (a shadowed ear
+# is darker and more saturated than the lit cheek, never greyer nor of another hue): a pixel is hair (or
+# no head) where its chroma over lightness falls well under the cheek's (black, grey, white hair), where
+# it is far more saturated at nearly the cheek's lightness (lit red and brown hair), or where its tint
+# moves off the cheek's saturation axis by more than the cheek itself varies (blond hair by light skin).
+# Texture: strands, a lightness ripple a strand wide, far stronger than on the cheek (hair of the skin's
+# own colour, sharp enough to show strands).
+CHEEK_POINTS = ((117, 50, 187, 205), (346, 280, 411, 425))    # cheek landmarks, one side then the other
+CHEEK_PATCH_CM = 0.5            # half side of the square sampled about each
+GREY_RATIO = (0.3, 0.6)         # chroma over lightness along the cheek's tint, as its share: hair below, skin above
+RICH_RATIO = (1.25, 1.6)        # chroma over lightness as a multiple of the cheek's: skin below, hair above...
+RICH_LIGHTNESS = (0.55, 0.75)   # ...at a lightness (share of the cheek's) above the first, fully above the second
+TINT_SPREADS = (3.0, 6.0)       # tint off the cheek's axis, in the cheek's spreads: skin below, hair above
+TINT_FLOOR = 0.02               # least spread of that tint (chroma over lightness), so a flat cheek is not brittle
+REDDER_WEIGHT = 0.5             # a tint turned toward red counts this much (ears and flushed skin are redder)
+MIN_SKIN_RATIO = 0.1            # a cheek greyer than this (a grayscale photo) gives no colour cue: strands alone
 DARK_L = 25.0                   # lightness under which chroma over lightness is noise: divided by this instead
+STRAND_CM = 0.04                # a strand's width: the ripple is the lightness less its blur at this scale...
+STRAND_AREA_CM = 0.12           # ...its energy the mean of its size over this scale
+STRAND_RATIO = (1.5, 3.0)       # that energy over the cheek's: skin below, hair above...
+STRAND_COHERENCE = (0.3, 0.6)   # ...where that much of it runs one way (the cheek's pores run every way)
+MIN_STRAND_ENERGY = 0.4         # least cheek energy (lightness units), so a noiseless cheek is not brittle
 OVAL_RAMP_CM = 0.3              # the hiding fades in over this distance each side of the face's oval
 MATTE_BLUR_CM = 0.05            # the matte's softness: a strand's edge, not a pixel step
 CORD_RIM = 0.55                 # a cord's light where its surface turns edge-on to the camera (1 facing it)
@@ -57,24 +70,55 @@ def rounded(ao: np.ndarray | None, normals: np.ndarray) -> np.ndarray:
     return (own if ao is None else ao * own).astype(np.float32)
 
 
-def hue_and_ratio(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hue (degrees), chroma and chroma over lightness of (..., 3) Lab pixels."""
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    return np.degrees(np.arctan2(lab[..., 2], lab[..., 1])), chroma, chroma / np.maximum(lab[..., 0], DARK_L)
+def tint(lab: np.ndarray) -> np.ndarray:
+    """(..., 2) chroma over lightness (a and b over L) of (..., 3) Lab pixels: unchanged by shading."""
+    return lab[..., 1:] / np.maximum(lab[..., :1], DARK_L)
 
 
-def hair_likelihood(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
-    """(h, w) in [0, 1]: how surely the (h, w, 3) Lab pixels are hair rather than skin, given (N, 3) Lab
-    skin samples."""
-    skin_hue, _, skin_ratio = (np.median(x) for x in hue_and_ratio(skin))
-    hue, chroma, ratio = hue_and_ratio(lab)
-    turned = np.abs((hue - skin_hue + 180.0) % 360.0 - 180.0)
-    by_hue = ramp(turned, HUE_DEGREES) * (chroma > MIN_HUE_CHROMA)
-    if skin_ratio < MIN_SKIN_RATIO:
-        return by_hue
-    grey = 1.0 - ramp(ratio / skin_ratio, GREY_RATIO)
-    rich = ramp(ratio / skin_ratio, RICH_RATIO) * ramp(lab[..., 0] / max(np.median(skin[:, 0]), DARK_L), RICH_LIGHTNESS)
-    return np.maximum.reduce([by_hue, grey, rich])
+def colour_hair(lab: np.ndarray, cheek: np.ndarray) -> np.ndarray:
+    """(h, w) in [0, 1]: how surely the (h, w, 3) Lab pixels are hair rather than skin by their colour,
+    given (N, 3) Lab samples of the cheek beside them. The tint is read along the cheek's own (from grey
+    toward the skin's hue) and across it (toward yellow, or toward red at REDDER_WEIGHT)."""
+    cheek_tint = tint(cheek)
+    centre = np.median(cheek_tint, axis=0)
+    saturation = float(np.hypot(*centre))
+    if saturation < MIN_SKIN_RATIO:
+        return np.zeros(lab.shape[:2], np.float32)
+    frame = np.array([centre, [-centre[1], centre[0]]]).T / saturation     # along, across (toward yellow)
+    along, across = np.moveaxis(tint(lab) @ frame, -1, 0)
+    spread = max(1.4826 * float(np.median(np.abs((cheek_tint - centre) @ frame[:, 1]))), TINT_FLOOR)
+    turned = np.where(across > 0, across, REDDER_WEIGHT * -across) / spread
+    ratio = along / saturation
+    grey = 1.0 - ramp(ratio, GREY_RATIO)
+    rich = ramp(ratio, RICH_RATIO) * ramp(lab[..., 0] / max(np.median(cheek[:, 0]), DARK_L), RICH_LIGHTNESS)
+    return np.maximum.reduce([ramp(turned, TINT_SPREADS), grey, rich]).astype(np.float32)
+
+
+def strand_energy(lightness: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w) local mean size of the lightness ripple a strand wide, and how much of it runs one way
+    (the coherence of its structure tensor, 0 for pores and noise, 1 for parallel strands), on a face of
+    `scale` pixels per cm."""
+    ripple = lightness - cv2.GaussianBlur(lightness, (0, 0), max(STRAND_CM * scale, 0.5))
+    area = max(STRAND_AREA_CM * scale, 1.0)
+    gx, gy = cv2.Sobel(ripple, cv2.CV_32F, 1, 0), cv2.Sobel(ripple, cv2.CV_32F, 0, 1)
+    xx, yy, xy = (cv2.GaussianBlur(g, (0, 0), area) for g in (gx * gx, gy * gy, gx * gy))
+    coherence = np.hypot(xx - yy, 2 * xy) / np.maximum(xx + yy, 1e-6)
+    return cv2.GaussianBlur(np.abs(ripple), (0, 0), area), coherence
+
+
+def cheek_samples(rgb: np.ndarray, face: FittedFace, x: float) -> tuple[np.ndarray, float]:
+    """(N, 3) Lab samples of the cheek on the side of image column `x`, and its strand energy (that of its
+    smoothest patch: hair over one patch does not raise it)."""
+    points = min((face.landmarks[list(side), :2] for side in CHEEK_POINTS), key=lambda p: abs(p[:, 0].mean() - x))
+    h, w = rgb.shape[:2]
+    r = max(1, round(CHEEK_PATCH_CM * face.scale))
+    lab, energy = [], []
+    for px, py in np.round(points).astype(int):
+        patch = to_lab(rgb[max(0, py - r):min(h, py + r + 1), max(0, px - r):min(w, px + r + 1)])
+        if patch.size:
+            lab.append(patch.reshape(-1, 3))
+            energy.append(float(np.median(strand_energy(patch[..., 0], face.scale)[0])))
+    return np.concatenate(lab), max(min(energy), MIN_STRAND_ENERGY)
 
 
 def ramp(values: np.ndarray, edges: tuple[float, float]) -> np.ndarray:
@@ -87,14 +131,16 @@ def hair_matte(rgb: np.ndarray, face: FittedFace, window: Window) -> np.ndarray:
     front of a loop there, 0 inside the face's oval and over skin."""
     x, y, w, h = window
     lab = to_lab(rgb[y:y + h, x:x + w])
-    hair = hair_likelihood(lab, skin_lab(rgb, face))
+    cheek, cheek_energy = cheek_samples(rgb, face, x + w / 2)
+    energy, coherence = strand_energy(lab[..., 0], face.scale)
+    strands = ramp(energy / cheek_energy, STRAND_RATIO) * ramp(coherence, STRAND_COHERENCE)
+    hair = np.maximum(colour_hair(lab, cheek), strands)
     oval = polygon_image(face.landmarks[canonical_face().outer_loop, :2], window)
-    ramp = max(OVAL_RAMP_CM * face.scale, 1.0)
     outside = cv2.distanceTransform(1 - oval, cv2.DIST_L2, 3) - cv2.distanceTransform(oval, cv2.DIST_L2, 3)
-    beside = np.clip(0.5 + outside / (2 * ramp), 0.0, 1.0)
+    beside = np.clip(0.5 + outside / (2 * max(OVAL_RAMP_CM * face.scale, 1.0)), 0.0, 1.0)
     blur = MATTE_BLUR_CM * face.scale
-    matte = hair * beside
-    return cv2.GaussianBlur(matte, (0, 0), blur) if blur >= 0.3 else matte.astype(np.float32)
+    matte = (hair * beside).astype(np.float32)
+    return cv2.GaussianBlur(matte, (0, 0), blur) if blur >= 0.3 else matte
 
 
 def behind_hair(rgba: np.ndarray, strap_coverage: np.ndarray, rgb: np.ndarray, face: FittedFace,

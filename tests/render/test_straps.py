@@ -1,6 +1,6 @@
 """Ear loops and straps: they stay below the ear's top, the ear hides them where they hook
-(tests/test_masks.py), hair in front of them hides them, and they are shaded and take a recoloured
-mask's colour."""
+(tests/test_masks.py), hair in front of them hides them (dark or blond, painted or in dev photos) while
+bare ears keep them, and they are shaded and take a recoloured mask's colour."""
 from __future__ import annotations
 
 import cv2
@@ -53,11 +53,16 @@ def strap_pixels(astronaut: np.ndarray, landmarks: np.ndarray, name: str = "surg
     return shown
 
 
+# Hair strands: a base colour and the strands' lighter streaks (RGB).
+HAIR = {"dark": ((28, 28, 30), (18, 18, 18)), "blond": ((196, 164, 108), (34, 30, 22))}
+
+
 @pytest.mark.gl
 @pytest.mark.mediapipe
-def test_hair_in_front_of_a_loop_hides_it(engine, large):
-    """Dark hair painted over the side of the head, beside the face, hides the loop that runs under it;
-    the loop elsewhere and the fabric stay as they were."""
+@pytest.mark.parametrize("colour", HAIR)
+def test_hair_in_front_of_a_loop_hides_it(engine, large, colour):
+    """Hair painted over the side of the head, beside the face, hides the loop that runs under it, dark hair
+    and blond hair (of nearly the skin's lightness) alike; the loop elsewhere and the fabric stay as they were."""
     astronaut, astronaut_landmarks = large
     shown = strap_pixels(astronaut, astronaut_landmarks)
     oval = np.zeros(astronaut.shape[:2], np.uint8)
@@ -71,8 +76,9 @@ def test_hair_in_front_of_a_loop_hides_it(engine, large):
     hair = beside & (rows > top) & (rows < bottom) & (cols < astronaut_landmarks[1, 0])
     assert (hair & shown).sum() > 15
     photo = astronaut.copy()
-    strands = 28 + 18 * (np.sin(cols * 1.7 + rows * 0.4) > 0.3)
-    photo[hair] = strands[hair][:, None] + [0, 0, 2]
+    base, streak = HAIR[colour]
+    strands = (np.sin(cols * 1.7 + rows * 0.4) > 0.3)[..., None] * np.array(streak) + base
+    photo[hair] = strands[hair]
     before = engine.fit(astronaut, FitOptions())
     after = engine.fit(photo, FitOptions())
     alpha_before, alpha_after = before.layer[..., 3].astype(float), after.layer[..., 3].astype(float)
@@ -101,3 +107,35 @@ def test_loops_are_shaded_and_take_a_recoloured_mask_colour(engine, large):
     # Shaded, not one flat colour: the light falls off along the loop and round the cord.
     luminance = white @ [0.2126, 0.7152, 0.0722]
     assert luminance.std() > 8 and np.percentile(luminance, 90) - np.percentile(luminance, 10) > 20
+
+
+def beside_loop(photo: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the loops' pixels on `photo` more than a few pixels outside the face's oval."""
+    oval = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [np.round(landmarks[canonical_face().outer_loop, :2]).astype(np.int32)], 1)
+    return strap_pixels(photo, landmarks) & ~cv2.dilate(oval, np.ones((3, 3), np.uint8), iterations=4).astype(bool)
+
+
+@pytest.mark.gl
+@pytest.mark.mediapipe
+@pytest.mark.parametrize("name, most", [("deepface_img22.jpg", 0.2), ("human_stock-teen-7.jpg", 0.2),
+                                        ("deepface_img9.jpg", 0.5)])
+def test_blond_hair_by_light_skin_hides_the_loops(engine, dev_faces, name, most):
+    """Beside the face, blond hair over the temple and the ear (of nearly the skin's colour) hides the loops:
+    at most `most` of their alpha there is left of a render with nothing of the photo in front."""
+    photo = cv2.cvtColor(cv2.imread(str(dev_faces / "unmasked" / name)), cv2.COLOR_BGR2RGB)
+    result, bare = engine.fit(photo, FitOptions()), engine.fit(photo, FitOptions(occluders="off"))
+    beside = beside_loop(photo, np.asarray(result.faces[0].landmarks, float))
+    assert beside.sum() > 200
+    assert result.layer[beside, 3].sum() < most * bare.layer[beside, 3].sum()
+
+
+@pytest.mark.gl
+@pytest.mark.mediapipe
+def test_loops_stay_over_bare_ears(engine, dev_faces):
+    """Short dark hair and bare ears: the loops stay in sight over the ears and the skin beside the face."""
+    photo = cv2.cvtColor(cv2.imread(str(dev_faces / "unmasked" / "facenet_paul_rudd_1.jpg")), cv2.COLOR_BGR2RGB)
+    result, bare = engine.fit(photo, FitOptions()), engine.fit(photo, FitOptions(occluders="off"))
+    beside = beside_loop(photo, np.asarray(result.faces[0].landmarks, float))
+    assert beside.sum() > 200
+    assert result.layer[beside, 3].sum() > 0.4 * bare.layer[beside, 3].sum()
