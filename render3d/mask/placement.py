@@ -75,11 +75,11 @@ def closed_face_surface():
     return surface, incidence
 
 
-def closest_on_face(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def closest_on_face(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, "sp.csr_matrix"]:
     """Exact closest points (N, 3) on the closed canonical face to canonical points (N, 3), their
-    distances (N,) and the surface's unit normal there (N, 3). A closest point on an edge or a corner is
-    shared by every triangle round it: its normal is the mean of theirs, so ties between those triangles
-    (broken differently by every machine's arithmetic) never change the result."""
+    distances (N,), and (N, F) which triangles hold each closest point: the one it lies inside, both
+    sides of the edge or every triangle round the corner it lies on. A search returns any one of those
+    (which one, every machine's arithmetic decides); what follows from all of them does not vary."""
     import scipy.sparse as sp
     import trimesh
 
@@ -88,20 +88,27 @@ def closest_on_face(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     corners = surface.faces[triangle]
     weights = trimesh.triangles.points_to_barycentric(surface.triangles[triangle], closest)
     support = weights > SUPPORT_WEIGHT                          # the corners the closest point depends on
-    # (N, F) how many of its point's supporting corners each triangle holds: those holding them all lie
-    # round the supporting corner, or on both sides of the supporting edge, or are the triangle itself
+    # how many of its point's supporting corners each triangle holds: those holding them all hold the point
     holds = sum(sp.diags(support[:, k].astype(float)) @ incidence[corners[:, k]] for k in range(3)).tocsr()
     rows = np.repeat(np.arange(len(points)), np.diff(holds.indptr))
     holds.data = (holds.data >= support.sum(1)[rows]).astype(float)
-    return closest, distance, unit(np.asarray(holds @ surface.face_normals))
+    holds.eliminate_zeros()
+    return closest, distance, holds
+
+
+def mean_normal(around: "sp.csr_matrix") -> np.ndarray:
+    """(N, 3) unit mean normal of the closed face's triangles `around` (N, F) each point."""
+    return unit(np.asarray(around @ closed_face_surface()[0].face_normals))
 
 
 def over_face(points: np.ndarray) -> np.ndarray:
     """(V,) bool: which canonical points (V, 3) sit above the closed canonical face, by exact closest
-    points onto it (the costly half of a binding, baked for library masks)."""
-    closest, _, normal = closest_on_face(points)
+    points onto it (the costly half of a binding, baked for library masks): within OVER_FACE_COSINE of
+    the mean normal of the triangles that hold the closest point (`closest_on_face`)."""
+    closest, _, around = closest_on_face(points)
     offset = points - closest
-    cosine = np.einsum("ij,ij->i", offset, normal) / np.maximum(np.linalg.norm(offset, axis=1), DIRECTION_FLOOR)
+    cosine = np.einsum("ij,ij->i", offset, mean_normal(around)) / np.maximum(np.linalg.norm(offset, axis=1),
+                                                                           DIRECTION_FLOOR)
     return cosine > OVER_FACE_COSINE
 
 

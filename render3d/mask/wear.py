@@ -20,7 +20,8 @@ import numpy as np
 from render3d.face.fitting import JAW_HINGE, fit_face, open_jaw
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face, closed_triangles
-from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices, closest_on_face
+from render3d.mask.placement import (MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices, closest_on_face,
+                                     mean_normal)
 
 if TYPE_CHECKING:
     from render3d.face.fitting import FittedFace
@@ -93,7 +94,7 @@ def face_depth() -> LinearNDInterpolator:
     """Canonical face depth z (cm) at (x, y), the mouth and eyes closed; NaN off the face."""
     face = canonical_face()
     _, loops = closed_triangles()
-    points = np.concatenate([face.vertices[:468], [face.vertices[loop].mean(0) for loop in loops]])
+    points = closed_face_vertices(face.vertices, loops)
     from scipy.interpolate import LinearNDInterpolator  # here, not at import: scipy costs the CLI's start-up
 
     return LinearNDInterpolator(points[:, :2], points[:, 2])
@@ -250,7 +251,8 @@ def held_off_face(points: np.ndarray) -> np.ndarray:
     it where they lie over it lower than that, down to `NEAR_SKIN_CM` under it: fabric that a smoothed
     rail runs under a bump of the face, or that gathering lays on the cheek's steep side, rests on the
     skin (and is bound over it, so placement holds it off the fitted face too)."""
-    closest, distance, normal = closest_on_face(points)
+    closest, distance, around = closest_on_face(points)
+    normal = mean_normal(around)
     height = np.einsum("ij,ij->i", points - closest, normal)
     resting = (np.abs(height) >= OVER_FACE_COSINE * distance) & (height > -NEAR_SKIN_CM) & (height < MIN_CLEARANCE_CM)
     return points + np.where(resting, MIN_CLEARANCE_CM - height, 0.0)[:, None] * normal

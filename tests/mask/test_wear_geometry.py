@@ -7,7 +7,7 @@ import pytest
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace, fit_face, open_jaw
 from render3d.face.topology import canonical_face
 from render3d.mask.library import available_masks, load_mask
-from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closest_on_face
+from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closest_on_face, mean_normal
 from render3d.mask.wear import JAW_UNDERDRAWN, LIPS_APART_CM, worn_face
 
 
@@ -46,7 +46,8 @@ def test_worn_fabric_over_the_face_is_held_off_the_skin(name, wear):
     """Slid or gathered fabric that lies over the rest face (along the surface normal at its closest point) is at
     least the clearance above it, also on the cheek's steep side, and is bound as lying over the face."""
     body = load_mask(available_masks()[name], wear).parts[0]
-    closest, distance, normal = closest_on_face(body.vertices)
+    closest, distance, around = closest_on_face(body.vertices)
+    normal = mean_normal(around)
     height = np.einsum("ij,ij->i", body.vertices - closest, normal)
     over = np.abs(height) >= OVER_FACE_COSINE * distance
     near = over & (height < 1.0)
