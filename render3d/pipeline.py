@@ -162,7 +162,7 @@ class Engine:
             if window is None:
                 return None
             rgba = outline.taut(self.renderer.render(window, occluders, parts, look.shaded if look else True),
-                                fitted.scale, choice.outline)
+                                fitted.scale, choice.outline, fitted.up)
             if photo is not None:
                 rgba = straps.straps_under_hair(self.renderer, window, occluders, mask, parts, rgba, photo, fitted)
             return window, rgba

@@ -54,6 +54,12 @@ class FittedFace:
         return float(x0), float(y0), float(x1), float(y1)
 
     @property
+    def up(self) -> np.ndarray:
+        """(2,) unit image direction (x, y; y down) of the face's up, its canonical y axis."""
+        axis = self.rotation[:2, 1]
+        return axis / max(float(np.hypot(*axis)), 1e-12)
+
+    @property
     def pose(self) -> dict[str, float]:
         """Yaw (+: face turned toward image right), pitch (+: up) and roll (+: counter-clockwise), degrees."""
         head = CANONICAL_TO_IMAGE_AXES @ self.rotation        # in a y-up, z-toward-camera frame

@@ -10,7 +10,8 @@ takes out steps and notches under about twice that size and leaves the outline's
 drawn; shorter narrow bits are the sawtooth's teeth and are smoothed with the rest. With a seed, the
 outline also takes a course of its own, moved out by a smooth seeded field (up to a few OUTLINE_CM,
 changing over WAVE_CM), as one mask reaches higher on a cheek or lower under the chin than another of
-its kind; never in, which would bare the mask's inner side where its edge turns from the camera.
+its kind; never in, which would bare the mask's inner side where its edge turns from the camera, and never
+up, past the top edge that the wearing style sets (under the eyes, under the nose or the lower lip).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ OUTLINE_CM = 0.12              # standard deviation of the seeded field the outl
 WAVE_CM = 2.5                  # and the distance over which it changes
 SHIFT_REACH = 0.8              # share of the smoothing's reach the move may take
 MIN_SMOOTH = 0.7               # smoothing under this many pixels changes nothing visible: skipped
+TOP_COSINE = 0.5               # an outline facing within 60 degrees of the face's up is its top edge: not moved
 
 
 def inward_distance(alpha: np.ndarray) -> np.ndarray:
@@ -69,11 +71,20 @@ def seeded_shift(shape: tuple[int, int], scale: float, seed: int) -> np.ndarray:
     return field * np.float32(OUTLINE_CM * scale / max(float(field.std()), 1e-6))
 
 
-def taut(rgba: np.ndarray, scale: float, seed: int | None = None) -> np.ndarray:
+def below_top_edge(coverage: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(h, w) bool: where the smooth `coverage` (h, w) faces away from the image direction `up` (2,: x, y)
+    by more than TOP_COSINE, so that a move out there is not a move up past the top edge."""
+    dx, dy = cv2.Sobel(coverage, cv2.CV_32F, 1, 0), cv2.Sobel(coverage, cv2.CV_32F, 0, 1)
+    outward = -(dx * up[0] + dy * up[1]) / np.maximum(np.hypot(dx, dy), 1e-6)
+    return outward < TOP_COSINE
+
+
+def taut(rgba: np.ndarray, scale: float, seed: int | None = None, up: np.ndarray | None = None) -> np.ndarray:
     """A straight-alpha (h, w, 4) float32 mask render at `scale` pixels per cm with the outline of its
     wide parts smoothed (the input when there is nothing to smooth), and with a `seed`, moved along a
-    course of its own (`seeded_shift`). Pixels it newly covers take the colour of the fabric next to
-    them, as do those of the outline."""
+    course of its own (`seeded_shift`), but for its top edge as seen from the face's `up` (2,: the image
+    direction, x and y). Pixels it newly covers take the colour of the fabric next to them, as do those
+    of the outline."""
     sigma = SMOOTH_CM * scale
     if sigma < MIN_SMOOTH:
         return rgba
@@ -92,7 +103,8 @@ def taut(rgba: np.ndarray, scale: float, seed: int | None = None) -> np.ndarray:
     ramp = (soft[1] - 0.5) * 2 * reach + 0.5
     if seed is not None:                                # out only, and short of the tails: nothing far off is covered
         limit = SHIFT_REACH * max(reach - 0.5, 0.0)
-        ramp += np.clip(seeded_shift(body.shape, scale, seed), 0.0, limit)
+        shift = np.clip(seeded_shift(body.shape, scale, seed), 0.0, limit)
+        ramp += shift if up is None else shift * below_top_edge(soft[1], up)
     edge = np.clip(ramp, 0.0, 1.0)
     kept = (alpha >= OPAQUE) | (alpha > body)                 # the opaque fabric and the straps
     colour = np.where(kept[..., None], rgba[..., :3], unpremultiply(soft[0])[..., :3])

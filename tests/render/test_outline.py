@@ -90,3 +90,18 @@ def test_each_seed_gives_the_outline_its_own_course_within_bounds():
         assert -1.5 < (radii - 60).min() and (radii - 60).max() < 3 * OUTLINE_CM * SCALE
         assert len(contours) == 1                              # no specks nor holes
     assert radial_spread(plain) < 0.5
+
+
+def test_a_seeded_course_leaves_the_top_edge_where_the_wear_put_it():
+    """Seen from a face whose up is the image's up, the seeded move takes the disc's sides and bottom out
+    and leaves its top, where a mask's top edge lies under the eyes or the nose, as the plain outline."""
+    rgba = rgba_of(disc_alpha())
+    plain = taut(rgba, SCALE)[..., 3] >= 0.5
+    top, bottom = np.flatnonzero(plain.any(1))[[0, -1]]
+    up = np.array([0.0, -1.0])
+    moved = [taut(rgba, SCALE, seed, up)[..., 3] >= 0.5 for seed in range(1, 7)]
+    assert all(np.flatnonzero(m.any(1))[0] == top for m in moved)                  # never higher
+    assert all((m[:top + 6] == plain[:top + 6]).all() for m in moved)              # the top cap as it was
+    assert max(np.flatnonzero(m.any(1))[-1] for m in moved) > bottom               # the bottom does move
+    free = [taut(rgba, SCALE, seed)[..., 3] >= 0.5 for seed in range(1, 7)]
+    assert min(np.flatnonzero(m.any(1))[0] for m in free) < top                # which it would without `up`
