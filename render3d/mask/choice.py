@@ -38,14 +38,19 @@ PALETTE = ("#a4cfe5", "#b3d4ea", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3
 PALETTE_SHARE = 0.25
 MAX_BRIGHTEN = 4.0          # a fabric is recoloured at most this much lighter (linear luminance): dark prints stay dark
 # Seeded creases of the fabric (texture space, the mask's u, v in [0, 1]): a few pulled from the loop
-# corners toward the middle, a few loose ones anywhere. Depth is the crease's peak slope.
+# corners toward the middle, a few loose ones anywhere, and one or two broad buckles where the fabric
+# bridges a hollow (light and shadow over centimetres, not a line). Depth is the crease's peak slope.
 CORNERS = np.array([[0.04, 0.85], [0.96, 0.85], [0.04, 0.15], [0.96, 0.15]])
 CORNER_CREASES = (1, 3)     # how many per mask, at least and at most
 LOOSE_CREASES = (2, 4)
 CREASE_DEPTH = (0.6, 1.3)
 CREASE_WIDTH = (0.015, 0.035)
 CREASE_LENGTH = (0.08, 0.22)
-MAX_CREASES = CORNER_CREASES[1] + LOOSE_CREASES[1]
+BUCKLES = (1, 2)
+BUCKLE_DEPTH = (0.4, 0.8)
+BUCKLE_WIDTH = (0.07, 0.12)
+BUCKLE_LENGTH = (0.12, 0.25)
+MAX_CREASES = CORNER_CREASES[1] + LOOSE_CREASES[1] + BUCKLES[1]
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,8 @@ class MaskChoice:
 
 
 def draw_creases(rng: np.random.Generator) -> np.ndarray:
-    """(C, 6) seeded creases: stretch lines from the loop corners toward the middle, and loose ones."""
+    """(C, 6) seeded creases: stretch lines from the loop corners toward the middle, loose ones, and
+    broad buckles."""
     corners = CORNERS[rng.choice(len(CORNERS), rng.integers(CORNER_CREASES[0], CORNER_CREASES[1] + 1))]
     inward = np.arctan2(0.5 - corners[:, 1], 0.5 - corners[:, 0]) + rng.normal(0, 0.25, len(corners))
     length = rng.uniform(*CREASE_LENGTH, len(corners))
@@ -102,8 +108,13 @@ def draw_creases(rng: np.random.Generator) -> np.ndarray:
     centres = np.concatenate([centres, rng.uniform(0.15, 0.85, (loose, 2))])
     angles = np.concatenate([inward, rng.uniform(0, np.pi, loose)])
     count = len(centres)
-    return np.column_stack([centres, angles, rng.uniform(*CREASE_DEPTH, count), rng.uniform(*CREASE_WIDTH, count),
-                            np.concatenate([length, rng.uniform(*CREASE_LENGTH, loose)])]).astype(np.float32)
+    creases = np.column_stack([centres, angles, rng.uniform(*CREASE_DEPTH, count), rng.uniform(*CREASE_WIDTH, count),
+                               np.concatenate([length, rng.uniform(*CREASE_LENGTH, loose)])])
+    buckles = rng.integers(BUCKLES[0], BUCKLES[1] + 1)
+    broad = np.column_stack([rng.uniform(0.2, 0.8, (buckles, 2)), rng.uniform(0, np.pi, buckles),
+                             rng.uniform(*BUCKLE_DEPTH, buckles), rng.uniform(*BUCKLE_WIDTH, buckles),
+                             rng.uniform(*BUCKLE_LENGTH, buckles)])
+    return np.concatenate([creases, broad]).astype(np.float32)
 
 def parse_weights(text: str, what: str = "mask") -> dict[str, float]:
     """'surgical=3,n95=1' -> {'surgical': 3.0, 'n95': 1.0}."""

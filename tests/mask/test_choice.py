@@ -6,10 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from render3d._paths import MESHES_DIR
+from render3d._paths import MESHES_DIR, SHADERS_DIR
 from render3d.colourspace import hex_to_rgb, linear_to_srgb, srgb_to_linear
 from render3d.errors import MaskError
-from render3d.mask.choice import base_tint, choose_masks, parse_weights
+from render3d.mask.choice import (BUCKLE_WIDTH, BUCKLES, CREASE_WIDTH, MAX_CREASES, base_tint, choose_masks,
+                                  draw_creases, parse_weights)
 from render3d.mask.library import load_mask_spec
 
 
@@ -74,3 +75,15 @@ def test_a_prevalence_that_is_not_above_zero_is_a_malformed_mask(tmp_path):
     path.write_text(json.dumps({**json.loads((MESHES_DIR / "surgical.json").read_text()), "prevalence": 0}))
     with pytest.raises(MaskError, match="prevalence"):
         load_mask_spec(path)
+
+
+def test_creases_are_thin_lines_and_one_or_two_broad_buckles_within_the_shader_limit():
+    for seed in range(20):
+        creases = draw_creases(np.random.default_rng(seed))
+        widths = creases[:, 4]
+        broad = (widths >= BUCKLE_WIDTH[0]).sum()
+        assert BUCKLES[0] <= broad <= BUCKLES[1] and (widths[:-broad] <= CREASE_WIDTH[1]).all()
+        assert len(creases) <= MAX_CREASES
+        assert ((creases[:, :2] > 0) & (creases[:, :2] < 1)).all()
+    shader = (SHADERS_DIR / "mask.frag").read_text()
+    assert f"const int MAX_CREASES = {MAX_CREASES};" in shader

@@ -11,7 +11,7 @@ uniform bool u_shaded;          // false: flat, unlit albedo
 uniform sampler2D u_detail;     // fabric detail: normal x, y and fibre shade (render3d.assetgen.detail)
 uniform vec2 u_detail_repeat;   // its tiles across the texture
 uniform float u_detail_strength;    // 0: no detail
-const int MAX_CREASES = 7;
+const int MAX_CREASES = 9;         // render3d.mask.choice.MAX_CREASES
 uniform int u_crease_count;
 uniform vec4 u_creases[MAX_CREASES];      // u, v of the centre, angle in texture space, peak slope
 uniform vec2 u_crease_size[MAX_CREASES];  // width and half length, texture units
