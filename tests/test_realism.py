@@ -220,11 +220,12 @@ def test_the_edge_is_a_hem_lighter_than_the_body_with_a_groove(astronaut, astron
 
 
 def loop_and_fabric_light(photo: np.ndarray) -> tuple[float, float]:
-    """The lit over the unlit (flat) luminance of a surgical mask's loops, and of its fabric."""
+    """The lit over the unlit (flat) luminance of a surgical mask's loops, and of its fabric (all of the
+    loops: no hair of the photo hides them)."""
     from render3d.face.fitting import fit_face
     from render3d.render.outline import straps
 
-    full, flat = fit(photo), fit(photo, realism="flat")
+    full, flat = fit(photo, occluders="off"), fit(photo, realism="flat", occluders="off")
     loops = straps(full.layer[..., 3] / 255, fit_face(np.array(full.faces[0].landmarks)).scale)
     loops &= (full.layer[..., 3] > 200) & (flat.layer[..., 3] > 200)
     fabric = (full.layer[..., 3] == 255) & ~loops

@@ -330,24 +330,16 @@ def noise_field(shape: tuple[int, int], sigma: np.ndarray, correlation: np.ndarr
     return rng.standard_normal((*shape, 3), np.float32) @ (root * sigma[None]).T.astype(np.float32)
 
 
-def covered_box(alpha: np.ndarray) -> tuple[slice, slice] | None:
-    """The bounding box of the pixels with alpha above 0."""
-    rows, columns = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    if len(rows) == 0:
-        return None
-    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-
-
 def add_noise(rgba: np.ndarray, model: CameraModel, rng: np.random.Generator,
               grayscale: bool) -> np.ndarray:
     """Add the photo's noise (0-255 units) to the colour where the mask is, in place; alpha is untouched.
 
     Grain is mostly texture and demosaiced noise: one field for all channels, so it does not mottle;
-    a grayscale photo gets one field for everything."""
-    box = covered_box(rgba[..., 3])
-    if box is None:
+    a grayscale photo gets one field for everything. The field covers the whole window, so a pixel's
+    noise does not change with what hides other pixels (hair over a loop, a hand)."""
+    if not rgba[..., 3].any():
         return rgba
-    shape = (box[0].stop - box[0].start, box[1].stop - box[1].start)
+    shape = rgba.shape[:2]
     noise = np.zeros((*shape, 3), np.float32)
     white, grain = model.noise
     if white.max() > MIN_NOISE:
@@ -357,24 +349,20 @@ def add_noise(rgba: np.ndarray, model: CameraModel, rng: np.random.Generator,
         # Unit white noise blurred by s has standard deviation 1 / (2 sqrt(pi) s).
         field = cv2.GaussianBlur(rng.standard_normal(shape, np.float32), (0, 0), GRAIN_SIGMA)
         noise += field[..., None] * (grain * 2 * np.sqrt(np.pi) * GRAIN_SIGMA).astype(np.float32)
-    part = rgba[box]
-    noise *= np.float32(1 / 255) * (part[..., 3:] > 0)
-    part[..., :3] = np.clip(part[..., :3] + noise, 0, 1)
+    noise *= np.float32(1 / 255) * (rgba[..., 3:] > 0)
+    rgba[..., :3] = np.clip(rgba[..., :3] + noise, 0, 1)
     return rgba
 
 
 def jpeg_roundtrip(layer: np.ndarray, origin: tuple[int, int], jpeg: Jpeg, grayscale: bool) -> np.ndarray:
-    """Compress the layer's colour as the photo was, on its block grid, in place; alpha is kept."""
-    covered = covered_box(layer[..., 3])
-    if covered is None:
+    """Compress the layer's colour as the photo was, on its block grid, in place; alpha is kept. The whole
+    layer is compressed, so a pixel's blocks do not change with what hides other pixels."""
+    if not layer[..., 3].any():
         return layer
-    # The covered part, grown to the photo's 16-pixel grid (the largest JPEG block).
+    # The layer, grown to the photo's 16-pixel grid (the largest JPEG block).
     x0, y0 = origin
-    top, left = y0 + covered[0].start, x0 + covered[1].start
-    top, left = top - top % 16, left - left % 16
-    pad_y, pad_x = max(y0 - top, 0), max(x0 - left, 0)
-    box = (slice(max(top - y0, 0), covered[0].stop), slice(max(left - x0, 0), covered[1].stop))
-    part = layer[box]
+    pad_y, pad_x = y0 % 16, x0 % 16
+    part = layer
     covered = part[..., 3] > 0
     # Beyond the coverage: the mask's mean colour, so that blocks across its edge ring little.
     colour = cv2.convertScaleAbs(part[..., :3], alpha=255)
