@@ -79,8 +79,8 @@ def test_hair_in_front_of_a_loop_hides_it(engine, large, colour):
     base, streak = HAIR[colour]
     strands = (np.sin(cols * 1.7 + rows * 0.4) > 0.3)[..., None] * np.array(streak) + base
     photo[hair] = strands[hair]
-    before = engine.fit(astronaut, FitOptions())
-    after = engine.fit(photo, FitOptions())
+    before = engine.fit(astronaut, FitOptions(vary=False))     # no seeded outline over the loops' roots
+    after = engine.fit(photo, FitOptions(vary=False))
     alpha_before, alpha_after = before.layer[..., 3].astype(float), after.layer[..., 3].astype(float)
     assert alpha_after[hair & shown].mean() < 0.15 * alpha_before[hair & shown].mean()
     # The loop away from the hair keeps its pixels (a second fit's landmarks move it by a pixel or so:
