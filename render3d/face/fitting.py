@@ -12,6 +12,7 @@ import numpy as np
 from render3d.face.landmark_sets import RIGID_LANDMARKS
 from render3d.face.topology import CanonicalFace, canonical_face, closed_triangles
 from render3d.geometry import FLIP_YZ
+from render3d.tolerances import DIRECTION_FLOOR
 
 # Canonical (y up, z toward camera) to image axes (y down, z away): a half turn about x.
 CANONICAL_TO_IMAGE_AXES = FLIP_YZ
@@ -57,7 +58,7 @@ class FittedFace:
     def up(self) -> np.ndarray:
         """(2,) unit image direction (x, y; y down) of the face's up, its canonical y axis."""
         axis = self.rotation[:2, 1]
-        return axis / max(float(np.hypot(*axis)), 1e-12)
+        return axis / max(float(np.linalg.norm(axis)), DIRECTION_FLOOR)
 
     @property
     def pose(self) -> dict[str, float]:

@@ -362,10 +362,9 @@ def jpeg_roundtrip(layer: np.ndarray, origin: tuple[int, int], jpeg: Jpeg, grays
     # The layer, grown to the photo's 16-pixel grid (the largest JPEG block).
     x0, y0 = origin
     pad_y, pad_x = y0 % 16, x0 % 16
-    part = layer
-    covered = part[..., 3] > 0
+    covered = layer[..., 3] > 0
     # Beyond the coverage: the mask's mean colour, so that blocks across its edge ring little.
-    colour = cv2.convertScaleAbs(part[..., :3], alpha=255)
+    colour = cv2.convertScaleAbs(layer[..., :3], alpha=255)
     colour[~covered] = cv2.mean(colour, covered.view(np.uint8))[:3]
     padded = cv2.copyMakeBorder(colour, pad_y, 0, pad_x, 0, cv2.BORDER_REPLICATE)
     buffer = io.BytesIO()
@@ -374,5 +373,5 @@ def jpeg_roundtrip(layer: np.ndarray, origin: tuple[int, int], jpeg: Jpeg, grays
                                                                   subsampling=jpeg.subsampling)
     with open_image(buffer) as im:
         decoded = np.asarray(im.convert("RGB"))[pad_y:, pad_x:]
-    part[..., :3] = decoded * (covered[..., None] / np.float32(255))
+    layer[..., :3] = decoded * (covered[..., None] / np.float32(255))
     return layer

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from render3d.realism.shadow import cast_direction
-from render3d.render.outline import inward_distance, straps
+from render3d.render.outline import inward_distance, outward, straps
 
 HEM_CM = 0.3                   # width of the band, inward from the outline
 GROOVE_CM = 0.05               # the groove's spread (Gaussian sigma) where the band meets the body
@@ -37,10 +37,9 @@ def relief(alpha: np.ndarray, scale: float, sh: np.ndarray) -> np.ndarray:
     groove = np.exp(-0.5 * ((inside - band_width) / spread) ** 2)
     # Which way each stretch of the outline faces in the image: down the distance's slope.
     smooth = cv2.GaussianBlur(distance, (0, 0), max(spread, 1.0))
-    outward = -np.stack([cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)])
-    outward /= np.maximum(np.linalg.norm(outward, axis=0), 1e-6)
+    faces = outward(smooth)
     away, directionality = cast_direction(sh)
-    facing = -(outward[0] * away[0] + outward[1] * away[1]) * directionality
+    facing = -(faces[0] * away[0] + faces[1] * away[1]) * directionality
     factor = 1.0 + band * (LIFT + TOWARD_LIGHT * facing) - depth * groove
     return np.where((distance > 0) & ~straps(alpha, scale), factor, 1.0).astype(np.float32)
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from render3d.colourspace import LUMINANCE
 from render3d.face.fitting import FittedFace
-from render3d.tolerances import DIRECTION_FLOOR
 
 OFFSET_CM = 0.12               # how far the contact shadow is moved past the edge, toward the top of the head
 SOFTNESS_CM = 0.12             # its blur
@@ -61,9 +60,7 @@ def cast_direction(sh: np.ndarray) -> tuple[np.ndarray, float]:
 def mask_shadow(coverage: np.ndarray, fitted: FittedFace, sh: np.ndarray, strength: float = STRENGTH) -> np.ndarray:
     """(h, w) darkening in [0, 1] around one face's mask coverage (h, w) in [0, 1], lit by (9, 3) SH."""
     coverage = coverage.astype(np.float32)
-    up = fitted.rotation[:2, 1]                         # the canonical up axis, in image x, y (y down)
-    up = up / max(float(np.linalg.norm(up)), DIRECTION_FLOOR)
-    contact = strength * shifted_blur(coverage, up * OFFSET_CM * fitted.scale, SOFTNESS_CM * fitted.scale)
+    contact = strength * shifted_blur(coverage, fitted.up * OFFSET_CM * fitted.scale, SOFTNESS_CM * fitted.scale)
     away, directionality = cast_direction(sh)
     cast = CAST_STRENGTH * directionality * shifted_blur(coverage, away * CAST_CM * directionality * fitted.scale,
                                                          CAST_SOFTNESS_CM * fitted.scale)

@@ -71,12 +71,18 @@ def seeded_shift(shape: tuple[int, int], scale: float, seed: int) -> np.ndarray:
     return field * np.float32(OUTLINE_CM * scale / max(float(field.std()), 1e-6))
 
 
+def outward(field: np.ndarray) -> np.ndarray:
+    """(2, h, w) unit image direction (x, y) down the slope of a smooth (h, w) `field` that rises into the
+    mask (its coverage, or the inward distance): which way each stretch of the outline faces."""
+    slope = np.stack([cv2.Sobel(field, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(field, cv2.CV_32F, 0, 1, ksize=3)])
+    return -slope / np.maximum(np.linalg.norm(slope, axis=0), 1e-6)
+
+
 def below_top_edge(coverage: np.ndarray, up: np.ndarray) -> np.ndarray:
     """(h, w) bool: where the smooth `coverage` (h, w) faces away from the image direction `up` (2,: x, y)
     by more than TOP_COSINE, so that a move out there is not a move up past the top edge."""
-    dx, dy = cv2.Sobel(coverage, cv2.CV_32F, 1, 0), cv2.Sobel(coverage, cv2.CV_32F, 0, 1)
-    outward = -(dx * up[0] + dy * up[1]) / np.maximum(np.hypot(dx, dy), 1e-6)
-    return outward < TOP_COSINE
+    facing = outward(coverage)
+    return facing[0] * up[0] + facing[1] * up[1] < TOP_COSINE
 
 
 def taut(rgba: np.ndarray, scale: float, seed: int | None = None, up: np.ndarray | None = None) -> np.ndarray:
