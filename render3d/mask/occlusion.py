@@ -15,7 +15,9 @@ from render3d.geometry import unit
 from render3d.mask.placement import closed_face_vertices
 from render3d.tolerances import COINCIDENT_CM, DIRECTION_FLOOR, LENGTH_FLOOR
 
-NEIGHBOURS = 64
+NEIGHBOURS = 64               # the nearest discs that occlude a vertex
+RANK_FADE = 0.1                # discs within this share of the next-nearest one's distance fade out: which of two
+                               # equally far discs is the 64th (mirror images, on a symmetric mask) then changes nothing
 RADIUS_CM = 3.0
 STRENGTH = 0.9                 # fraction of the occluded form factor that darkens
 MIN_AO = 0.35
@@ -34,8 +36,11 @@ def vertex_occlusion(points: np.ndarray, normals: np.ndarray, centres: np.ndarra
     """(V,) ambient visibility in [MIN_AO, 1] of oriented points among disc occluders."""
     from scipy.spatial import cKDTree
 
-    distance, index = cKDTree(centres).query(points, k=min(NEIGHBOURS, len(centres)),
+    distance, index = cKDTree(centres).query(points, k=min(NEIGHBOURS + 1, len(centres)),
                                              distance_upper_bound=RADIUS_CM)
+    # Where fewer than NEIGHBOURS + 1 discs lie within the radius, none fades (the next is taken 2 radii off).
+    next_nearest = np.where(np.isfinite(distance[:, -1:]), distance[:, -1:], 2 * RADIUS_CM)
+    rank_fade = np.clip((next_nearest - np.minimum(distance, next_nearest)) / (RANK_FADE * next_nearest), 0.0, 1.0)
     valid = np.isfinite(distance) & (distance > COINCIDENT_CM)
     index = np.where(valid, index, 0)
     offset = centres[index] - points[:, None]
@@ -45,7 +50,7 @@ def vertex_occlusion(points: np.ndarray, normals: np.ndarray, centres: np.ndarra
     area = areas[index]
     form = np.where(valid, area * receiver * emitter / (np.pi * np.where(valid, distance, 1.0) ** 2 + area), 0.0)
     # Fade near the search radius, so the bake does not depend on the cut-off.
-    form *= np.clip(1.5 - np.where(valid, distance, RADIUS_CM) / RADIUS_CM * 1.5, 0.0, 1.0) ** 0.5
+    form *= np.clip(1.5 - np.where(valid, distance, RADIUS_CM) / RADIUS_CM * 1.5, 0.0, 1.0) ** 0.5 * rank_fade
     return np.clip(1.0 - STRENGTH * form.sum(1), MIN_AO, 1.0)
 
 
