@@ -18,8 +18,8 @@ from render3d.render.outline import inward_distance, outward, straps
 HEM_CM = 0.3                   # width of the band, inward from the outline
 GROOVE_CM = 0.05               # the groove's spread (Gaussian sigma) where the band meets the body
 MIN_PIXELS = 0.6               # the narrowest band and groove drawn, pixels
-LIFT = 0.05                    # the band's extra light, facing the camera
-TOWARD_LIGHT = 0.08            # and its change with the side's turn toward (+) or from (-) the key light
+LIFT = 0.02                    # the band's extra light, facing the camera (more reads as a halo)
+TOWARD_LIGHT = 0.04            # and its change with the side's turn toward (+) or from (-) the key light
 GROOVE = 0.12                  # darkening at the groove's deepest
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from render3d.realism.hem import HEM_CM, hemmed, relief
+from render3d.realism.hem import HEM_CM, LIFT, TOWARD_LIGHT, hemmed, relief
 from render3d.render.outline import BODY_CM, inward_distance
 from render3d.render.renderer import DEFAULT_SH
 
@@ -27,7 +27,7 @@ def test_a_band_along_the_outline_is_lighter_and_steps_down_in_a_groove():
     alpha = disc()
     factor, distance = relief(alpha, SCALE, even_light()), inward_distance(alpha)
     band_width = HEM_CM * SCALE
-    assert (factor[(distance > 0) & (distance <= band_width - 1)] > 1.02).all()
+    assert (factor[(distance > 0) & (distance <= band_width / 2)] > 1 + LIFT / 2).all()
     assert factor[np.abs(distance - 0.5 - band_width) < 0.5].mean() < 0.93
     assert (factor[distance > 3 * band_width] == 1).all()
     assert (factor[alpha == 0] == 1).all()
@@ -35,7 +35,7 @@ def test_a_band_along_the_outline_is_lighter_and_steps_down_in_a_groove():
 
 def test_the_band_widens_with_the_face():
     alpha = disc()
-    widths = [int((relief(alpha, scale, even_light())[80, 80:] > 1.01).sum()) for scale in (10.0, 20.0)]
+    widths = [int((relief(alpha, scale, even_light())[80, 80:] > 1 + LIFT / 2).sum()) for scale in (10.0, 20.0)]
     assert widths[0] < widths[1] <= 2 * widths[0] + 1
     assert abs(widths[1] - HEM_CM * 20.0) <= 1.5
 
@@ -46,7 +46,7 @@ def test_the_side_toward_the_light_is_lighter():
     band = (distance > 0) & (distance <= 4)
     top, bottom = band.copy(), band.copy()
     top[60:], bottom[:100] = False, False
-    assert factor[top].mean() > factor[bottom].mean() + 0.05
+    assert factor[top].mean() > factor[bottom].mean() + TOWARD_LIGHT / 2
 
 
 def test_loops_and_the_windows_border_get_no_hem():
