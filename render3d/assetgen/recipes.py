@@ -16,7 +16,6 @@ from render3d.assetgen.shaping import (
     sphere_frame,
     sphere_sheet,
     standard_top,
-    straight_top,
     stretch,
     under_the_eyes,
     upper_edge,
@@ -27,11 +26,10 @@ GAITER_DROP_CM = 10.0          # how far below the chin a gaiter runs, down the 
 
 
 def surgical(face: Face) -> list[Part]:
-    """A pleated rectangle pulled over nose and chin, its top edge straight out from the nose wire:
-    three folds, a nose wire, ear loops."""
+    """A pleated rectangle pulled over nose and chin: three folds, a nose wire, ear loops."""
     frame = sphere_frame(face)
     cols = 81
-    control, corner = straight_top(face)
+    control, corner = standard_top(face)
     top = upper_edge(face, frame, control, corner, cols)
     bottom = jaw_lower_edge(face, frame, cols, 58, (14, 3), inset=0.05)
     folds = textures.SURGICAL_PLEATS

@@ -299,18 +299,6 @@ def standard_top(face: Face, drop: float = 0.0) -> tuple[list[tuple[float, float
 
 
 
-def straight_top(face: Face, slope: float = 0.08) -> tuple[list[tuple[float, float]], np.ndarray]:
-    """Frontal control points of a flat mask's upper edge, bent over the nose bridge by its wire and then
-    running straight out under the eyes, falling `slope` cm per cm, to its side corner in front of the ear."""
-    lm = face.landmarks
-    start = (lm[362, 0], lm[362, 1] - 1.05)
-    control = [(0.0, lm[6, 1] - 0.15), start] + [(lm[i, 0], start[1] - slope * (lm[i, 0] - start[0]))
-                                                  for i in (374, 263, 346)]
-    corner = lm[454] + [-0.3, 0.0, 2.0]
-    corner[1] = start[1] - slope * (corner[0] - start[0]) - EYE_RELIEF_CM
-    return control, corner
-
-
 def seam(sheet: Sheet, col: int, push: float) -> tuple[np.ndarray, np.ndarray]:
     """Pins for a stiff seam down grid column `col`: a line from the upper to the lower edge,
     bowed out from the skin by `push` (per cm) and resting on it where it must."""
