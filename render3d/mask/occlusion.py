@@ -15,9 +15,9 @@ from render3d.geometry import unit
 from render3d.mask.placement import closed_face_vertices
 from render3d.tolerances import COINCIDENT_CM, DIRECTION_FLOOR, LENGTH_FLOOR
 
-NEIGHBOURS = 64               # the nearest discs that occlude a vertex
-RANK_FADE = 0.1                # discs within this share of the next-nearest one's distance fade out: which of two
-                               # equally far discs is the 64th (mirror images, on a symmetric mask) then changes nothing
+NEIGHBOURS = 64                # the nearest discs that occlude a vertex
+RANK_FADE = 0.1                # discs within this share of the next one's distance fade out, so which of two about
+                               # equally far discs is the 64th (a machine's last bits decide) changes nothing
 RADIUS_CM = 3.0
 STRENGTH = 0.9                 # fraction of the occluded form factor that darkens
 MIN_AO = 0.35
@@ -49,7 +49,7 @@ def vertex_occlusion(points: np.ndarray, normals: np.ndarray, centres: np.ndarra
     emitter = np.abs(np.einsum("vkd,vkd->vk", direction, disc_normals[index]))
     area = areas[index]
     form = np.where(valid, area * receiver * emitter / (np.pi * np.where(valid, distance, 1.0) ** 2 + area), 0.0)
-    # Fade near the search radius, so the bake does not depend on the cut-off.
+    # Fade near the search radius and the neighbour count, so the bake does not depend on either cut-off.
     form *= np.clip(1.5 - np.where(valid, distance, RADIUS_CM) / RADIUS_CM * 1.5, 0.0, 1.0) ** 0.5 * rank_fade
     return np.clip(1.0 - STRENGTH * form.sum(1), MIN_AO, 1.0)
 
