@@ -14,9 +14,11 @@ import trimesh
 from PIL import Image
 
 from render3d._paths import MESHES_DIR
-from render3d.assetgen import checks, masks
+from render3d.assetgen import checks, masks, textures
 from render3d.assetgen.face import Face, load_face
 from render3d.assetgen.shaping import sphere_frame
+from render3d.mask.detail_level import grid_shape
+from render3d.mask.library import available_masks, load_mask
 
 MASK_FILES = sorted(MESHES_DIR.glob("*.json"))
 REQUIRED = {"surgical", "surgical_white", "surgical_green", "surgical_black", "surgical_pink",
@@ -109,6 +111,20 @@ def test_normals_face_away_from_the_head():
     v, _, vn, _ = read_obj(MESHES_DIR / "surgical_body.obj")
     centre = sphere_frame(canonical()).centre
     assert np.mean(np.einsum("ij,ij->i", vn, v - centre) > 0) > 0.95
+
+
+def test_surgical_pleats_run_level_across_the_face():
+    """The surgical body's fold rows run level over the middle of the face (as a pleated rectangle's do),
+    not bowed between the top edge and the jaw, and its sides stay long: the outline is boxy."""
+    body = load_mask(available_masks()["surgical"]).parts[0]
+    rows, cols = grid_shape(body)
+    grid, uv = body.vertices.reshape(rows, cols, 3), body.uvs.reshape(rows, cols, 2)
+    v, u = 1 - uv[:, 0, 1], uv[0, :, 0]                 # the sheet's v runs down, the texture's up
+    middle = (u > 0.15) & (u < 0.85)
+    dips = [np.ptp(grid[np.argmin(np.abs(v - fold)), middle, 1]) for fold in textures.SURGICAL_PLEATS]
+    assert dips[0] < 0.5 and max(dips) < 1.5, dips                 # cm of frontal height
+    side, centre = grid[0, 1, 1] - grid[-1, 1, 1], grid[0, cols // 2, 1] - grid[-1, cols // 2, 1]
+    assert side > 0.45 * centre, (side, centre)
 
 
 @pytest.mark.rebuild

@@ -158,10 +158,12 @@ def test_labelled_occluders_are_mostly_uncovered(engine, dev_faces, name, least_
     assert (after.segmentation[target] > 0).mean() < most_covered
     face = after.metadata["faces"][0]
     assert "hand" in face["occluders"] and face["status"] == "ok"
-    # The rest of the mask stays: what is removed lies on or beside the labelled occluders.
+    # The rest of the fabric on the face stays: what is removed there lies on or beside the labelled
+    # occluders (beyond the face oval, ears and hair hide the loops: `face_oval`).
     near = disc(target.shape, target, 12)
     removed = (before.segmentation > 0) & (after.segmentation == 0)
-    assert removed[~near].sum() < 0.02 * (before.segmentation > 0).sum()
+    on_face = face_oval(np.array(face["landmarks"]), target.shape)
+    assert (removed & on_face)[~near].sum() < 0.02 * (before.segmentation > 0).sum()
 
 
 def test_cli_switches_occluders(tmp_path, astronaut):

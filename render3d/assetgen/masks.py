@@ -69,7 +69,7 @@ LIBRARY: dict[str, Entry] = {
     "ffp2_valve": Entry(ffp2_valve, "White three-panel FFP2 respirator with an exhalation valve and ear loops.",
                         textures.FFP2_WHITE, prevalence=0.25),
     "cloth": Entry(cloth, "Contoured navy cotton mask with a floral print, a centre seam and black ear loops.",
-                   "#2E3F66", prints=Prints(0.35, COTTON, "cloth_print"), prevalence=0.8),
+                   "#2E3F66", prints=Prints(0.7, COTTON, "cloth_print"), prevalence=0.8),
     "gaiter": Entry(gaiter, "Camouflage stretch-knit neck gaiter pulled up over the nose and down past the chin.",
                     "#7A7B55", prints=Prints(0.7, KNITTED, "gaiter_print"), prevalence=0.2),
     "sport": Entry(sport, "Charcoal sports mask with orange binding, a moulded vent grille and flat ear straps.",

@@ -23,15 +23,18 @@ from render3d.assetgen.shaping import (
 from render3d.assetgen.straps import ear_loops, head_strap, merge, standoff
 
 GAITER_DROP_CM = 10.0          # how far below the chin a gaiter runs, down the neck and over the collar
+SURGICAL_CORNER_DROP_CM = 0.45  # the upper corners sit this far lower, so the top edge slopes straight from the nose
 
 
 def surgical(face: Face) -> list[Part]:
-    """A pleated rectangle pulled over nose and chin: three folds, a nose wire, ear loops."""
+    """A pleated rectangle pulled over nose and chin: three folds, a nose wire, ear loops. Its lower
+    corners hang below the jaw's angle, so the sides stay long and the outline boxy, and its pleats
+    run level across the face, closing toward the side hems (`stretch(level=1)`)."""
     frame = sphere_frame(face)
     cols = 81
     control, corner = standard_top(face)
-    top = upper_edge(face, frame, control, corner, cols)
-    bottom = jaw_lower_edge(face, frame, cols, 58, (14, 3), inset=0.05)
+    top = upper_edge(face, frame, control, corner + [0.0, -SURGICAL_CORNER_DROP_CM, 0.0], cols)
+    bottom = jaw_lower_edge(face, frame, cols, 58, (14, 16), inset=0.03, fullness=1.0)
     folds = textures.SURGICAL_PLEATS
 
     def pleats(sheet: Sheet) -> np.ndarray:
@@ -47,8 +50,8 @@ def surgical(face: Face) -> list[Part]:
         wire *= 1 - smoothstep(textures.NOSE_WIRE[1], textures.NOSE_WIRE[1] + 0.02, u)
         return 0.22 * height * across + 0.06 * wire
 
-    sheet = stretch(face, frame, top, bottom, rows_with_folds(52, folds, 0.006), clearance=0.15,
-                    tension=(1.0, 0.8), pull=(0.25, 1.0, 1.0), relief=pleats)
+    sheet = stretch(face, frame, top, bottom, rows_with_folds(60, folds, 0.006), clearance=0.15,
+                    tension=(1.0, 0.8), pull=(0.25, 1.0, 1.0), relief=pleats, level=1.0)
     return [sheet_part(sheet, "body", "surgical_blue_albedo", "surgical_normal", 0.25),
             Part("loops", *ear_loops(face, sheet), "loop_white_albedo", None, 0.2, False)]
 

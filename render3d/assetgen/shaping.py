@@ -197,19 +197,29 @@ def stretch(face: Face, frame: Frame, top: tuple[np.ndarray, np.ndarray],
             tension: tuple[float, float] = (1.0, 1.0), pressure: float = 0.0,
             pull: tuple[float, float, float] = (0.3, 1.0, 1.0),
             pins: Pins | None = None, relief: Relief | None = None,
-            backing: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Sheet:
+            backing: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, level: float = 0.0) -> Sheet:
     """Stretch a membrane between an upper and a lower edge over the skin.
 
     The rim is an elastic string pulled onto the skin (`pull` per edge: upper, sides, lower),
     spanning hollows; the interior is a membrane with `tension` across and down, pushed out
     by `pressure` (per cm, bulges it into a dome), resting on the skin at `clearance` cm. Pins
     hold chosen nodes at chosen radii; relief then displaces the surface along its normals.
-    `backing` gives the radius of a stand-in head for rays that miss the face."""
+    `backing` gives the radius of a stand-in head for rays that miss the face.
+
+    Rows of v run between the edges. With `level` 0 they are spaced evenly down each column; with
+    `level` 1 shorter columns start with the tallest one's spacing (up to twice their own, closing
+    up toward the lower edge) and, below the upper edge, the rows lose its bends (a quadratic
+    through it): a pleated sheet's folds run level across the face."""
     cols = len(top[0])
     u = np.linspace(0.0, 1.0, cols)
     uu, vv = np.meshgrid(u, v)
-    a = (1 - vv) * top[0] + vv * bottom[0]
-    b = (1 - vv) * top[1] + vv * bottom[1]
+    height = top[1] - bottom[1]
+    gain = np.minimum(height.max() / height, 2.0) ** level - 1        # a monotonic quadratic: at most 2x
+    along = vv * (1 + gain[None, :] * (1 - vv))                         # 0 at the upper edge, 1 at the lower
+    even_top = np.polyval(np.polyfit(top[0], top[1], 2), top[0])
+    top_b = top[1] + level * (even_top - top[1]) * smoothstep(0.0, 0.3, vv)
+    a = (1 - along) * top[0] + along * bottom[0]
+    b = (1 - along) * top_b + along * bottom[1]
     origins, dirs = frame.rays(a, b)
     skin, cosine = face.cast(origins.reshape(-1, 3), dirs.reshape(-1, 3))
     if backing is not None:

@@ -22,7 +22,7 @@ def silhouette(part, scale: float) -> np.ndarray:
 
 def test_library_bodies_are_grids_and_loops_are_left_alone(surgical):
     body, loops = surgical.parts
-    assert grid_shape(body) == (56, 81)
+    assert grid_shape(body) == (65, 81)
     assert at_scale(loops, 3.0) is loops
 
 
