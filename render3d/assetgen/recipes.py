@@ -92,7 +92,7 @@ def kn95(face: Face) -> list[Part]:
     sheet = sphere_sheet(face, cols, np.linspace(0, 1, 55), under_the_eyes(lm, 0.15, (1.05, 0.9, 1.5, 0.7)),
                          lm[454] + [-0.5, -1.2, 2.4], dict(corner_landmark=172, tuck_degrees=(13, 3), fullness=1.5),
                          clearance=0.15, tension=(1.0, 0.2), pull=(0.3, 1.0, 1.0),
-                         pins=lambda s: seam(s, cols // 2, 0.1))
+                         pins=lambda s: seam(s, cols // 2, 0.14))
     return [sheet_part(sheet, "body", "kn95_albedo", "kn95_normal", 0.15),
             Part("loops", *ear_loops(face, sheet), "loop_white_albedo", None, 0.2, False)]
 
