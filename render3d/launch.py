@@ -17,14 +17,18 @@ HELD = {signal.SIGINT, signal.SIGTERM}
 INTERRUPTED_LINE = b"render3d: interrupted\n"
 # OpenBLAS hands even the engine's small products (a face's skin samples against 9 SH terms, a mask's
 # vertices against a rotation) to its threads, which then spin between calls: on a busy 2-core machine
-# that took 4.4 -> 18.6 ms of CPU per image in the light fit alone. A process, or a batch worker, keeps
-# to one core. Read when numpy loads; spawned workers inherit it.
-SINGLE_THREADED_BLAS = {"OPENBLAS_NUM_THREADS": "1"}
+# that took 4.4 -> 18.6 ms of CPU per image in the light fit alone. Mesa's llvmpipe rasterises in
+# threads of its own, which on the same machine cost a batch worker about 3% more CPU per image than
+# drawing in the calling thread (end to end over one face-mesh call: 18.9 -> 18.3, 250 px photos). A
+# process, or a batch worker, keeps to one core. Read when numpy loads and when the GL context is
+# made; spawned workers inherit it.
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "LP_NUM_THREADS": "0"}
 
 
-def single_threaded_blas() -> None:
-    """Keep numpy's BLAS to the calling thread, unless the environment says otherwise (before numpy loads)."""
-    for name, value in SINGLE_THREADED_BLAS.items():
+def single_threaded() -> None:
+    """Keep numpy's BLAS and llvmpipe to the calling thread, unless the environment says otherwise
+    (before numpy loads and the GL context is made)."""
+    for name, value in SINGLE_THREADED.items():
         os.environ.setdefault(name, value)
 
 
@@ -50,7 +54,7 @@ def stops_delivered() -> Iterator[None]:
 def main() -> None:
     """Load the command line and run it, Ctrl-C and SIGTERM held back until its command starts."""
     signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
-    single_threaded_blas()
+    single_threaded()
     from render3d.cli import main as run
     if stop_pending():                  # a stop that came while loading: nothing has started yet
         os.write(2, INTERRUPTED_LINE)
