@@ -17,6 +17,7 @@ from render3d._paths import MESHES_DIR
 from render3d.assetgen import checks, masks, textures
 from render3d.assetgen.face import Face, load_face
 from render3d.assetgen.shaping import sphere_frame
+from render3d.face.landmark_sets import JAW
 from render3d.mask.detail_level import grid_shape
 from render3d.mask.library import available_masks, load_mask
 
@@ -125,6 +126,21 @@ def test_surgical_pleats_run_level_across_the_face():
     assert dips[0] < 0.5 and max(dips) < 1.5, dips                 # cm of frontal height
     side, centre = grid[0, 1, 1] - grid[-1, 1, 1], grid[0, cols // 2, 1] - grid[-1, cols // 2, 1]
     assert side > 0.45 * centre, (side, centre)
+
+
+def test_n95_lower_straps_run_behind_the_jaw():
+    """Below the ears the N95's lower straps stay within half a centimetre of the jaw's frontal outline,
+    heading back round the neck: a frontal view shows no strap ends standing out beside the jaw."""
+    lm = canonical().landmarks
+    v = read_obj(MESHES_DIR / "n95_straps.obj")[0]
+    low = v[v[:, 1] < lm[58, 1]]
+    beyond = []
+    for side in (-1, 1):
+        outline = lm[[i for i in JAW if np.sign(lm[i, 0]) == side]]
+        outline = outline[np.argsort(outline[:, 1])]
+        points = low[np.sign(low[:, 0]) == side]
+        beyond.append(side * points[:, 0] - np.interp(points[:, 1], outline[:, 1], side * outline[:, 0]))
+    assert np.concatenate(beyond).max() < 0.5
 
 
 @pytest.mark.rebuild

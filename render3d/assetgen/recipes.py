@@ -79,7 +79,7 @@ def n95(face: Face) -> list[Part]:
     # Upper straps run back above the ears, lower ones below them, ending behind the face.
     for col, temple, jaw, sign in ((0, 127, 58, -1), (cols - 1, 356, 288, 1)):
         for row, end, bow in ((int(rows * 0.22), lm[temple] + [sign * 0.4, -0.5, -1.2], [sign * 0.4, 0.2, 0.0]),
-                              (int(rows * 0.72), lm[jaw] + [sign * 0.3, -1.0, -1.3], [sign * 0.4, -0.2, 0.0])):
+                              (int(rows * 0.72), lm[jaw] + [-sign * 0.6, -1.2, -1.8], [sign * 0.2, -0.2, 0.0])):
             start = sheet.points[row, col] + (standoff(radius) - BUILD_CLEARANCE_CM) * normals[row, col]
             straps.append(head_strap(face, start, end, np.asarray(bow), radius))
     return [sheet_part(sheet, "body", "n95_albedo", "n95_normal", 0.15),
