@@ -33,6 +33,15 @@ def test_exposure_follows_the_photo():
     assert dark / base == pytest.approx(0.5, rel=0.1)
 
 
+def test_a_white_mask_beside_a_bright_face_in_a_dark_photo_stays_brighter_than_the_skin():
+    """A bright face before a dark suit or backdrop still has skin's albedo, not paper's: a white fabric
+    (linear albedo 0.83) comes out at least 1.9 times as bright as that skin (1.66 with paper-white skin)."""
+    dark_scene = scene_stats(photo(gain=0.15))
+    bright_skin = skin(gain=2.4)                        # luminance 0.6 in a photo whose median is about 0.05
+    exposure = match(dark_scene, bright_skin).exposure
+    assert 0.83 * exposure > 1.9 * float(bright_skin @ LUMINANCE)
+
+
 def test_a_colour_cast_carries_over():
     warm = (1.2, 1.0, 0.75)
     result = match(scene_stats(photo(cast=warm)), skin(cast=warm))
