@@ -150,10 +150,9 @@ def surgical_albedo(colour: str) -> np.ndarray:
     layout = surgical_layout()
     web = fibres(BODY_SIZE, 40000, (6, 18), seed=11)
     mottle = noise(BODY_SIZE, 6, seed=12)
-    clouds = noise(BODY_SIZE, 15, seed=13)
     welds = dots(BODY_SIZE, (9, 9), 2.4, stagger=True)
     seam_lines = np.exp(-((layout["v"] - 0.04) / 0.003) ** 2) + np.exp(-((layout["v"] - 0.96) / 0.003) ** 2)
-    shade = 1 + 0.035 * web + 0.04 * mottle + 0.015 * clouds      # the nonwoven's cloudy formation
+    shade = 1 + 0.035 * web + 0.02 * mottle
     shade *= 1 - PLEAT_SHADOW * layout["below"]
     shade *= 1 - 0.05 * layout["hem_edge"] - 0.12 * seam_lines * (1 - layout["hem_side"])
     shade *= 1 - layout["hem_side"] * (0.06 + 0.14 * welds)
