@@ -76,8 +76,9 @@ def test_mask_files_are_well_formed(path: Path):
     assert spec["parts"] and spec["parts"][0]["recolor"] is True
     for part in spec["parts"]:
         assert {"mesh", "albedo", "normal", "sheen", "recolor"} <= set(part) <= {
-            "mesh", "albedo", "normal", "sheen", "recolor", "print"}
+            "mesh", "albedo", "normal", "sheen", "recolor", "print", "weave"}
         assert 0.0 <= part["sheen"] <= 1.0 and isinstance(part["recolor"], bool)
+        assert 0.0 <= part.get("weave", 1.0) <= 1.0 and ("weave" not in part or part["recolor"])
         for key in ("albedo", "normal"):
             if part[key] is None:
                 assert key == "normal"

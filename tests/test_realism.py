@@ -1,6 +1,8 @@
 """Photometric realism on real photos: the mask follows the photo's light, exposure, colour and camera."""
 from __future__ import annotations
 
+import json
+
 import cv2
 import imageio.v3 as iio
 import numpy as np
@@ -10,6 +12,7 @@ from PIL import Image
 import render3d
 from render3d.colourspace import LINEAR_LUT, LUMINANCE, linear_to_srgb
 from render3d.face.detect import find_faces
+from render3d.mask.library import available_masks
 from render3d.realism import STAGES
 from render3d.realism.colour import log_chroma
 from render3d.realism.light import skin_triangles
@@ -374,3 +377,23 @@ def test_a_white_mask_takes_no_warm_blotch_from_the_skins_light(dev_faces):
     warmth = (layer[..., 0] - layer[..., 2])[inside]
     assert np.percentile(warmth, 95) - np.percentile(warmth, 5) < 18
     assert layer[..., :3][inside].mean(1).std() > 20          # the shading itself stays
+
+
+def test_a_nonwoven_shows_no_woven_threads(astronaut, tmp_path):
+    """A surgical mask is a pressed fibre web: on a large face its fabric lacks the fine thread texture
+    that a woven cotton gets from the shared weave map (the same mask with `weave` 1: 1.24x the
+    Laplacian variance over the fabric)."""
+    library = available_masks()["surgical"]
+    spec = json.loads(library.read_text())
+    for part in spec["parts"]:
+        for key in ("mesh", "albedo", "normal"):
+            part[key] = str((library.parent / part[key]).resolve()) if part[key] else None
+    spec["parts"][0]["weave"] = 1.0
+    (tmp_path / "woven.json").write_text(json.dumps(spec))
+    large = cv2.resize(astronaut, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    options = dict(realism_off=("camera",), occluders="off", vary=False)       # no grain to hide it in
+    nonwoven = render3d.fit(large, mask="surgical", **options)
+    woven = render3d.fit(large, mask=str(tmp_path / "woven.json"), **options)
+    fabric = interior(nonwoven, 12) & interior(woven, 12)
+    assert fabric.sum() > 10000
+    assert laplacian_variance(woven.composite, fabric) > 1.15 * laplacian_variance(nonwoven.composite, fabric)

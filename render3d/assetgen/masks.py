@@ -49,25 +49,29 @@ class Entry:
     albedos: tuple[tuple[str, str], ...] = ()   # (part suffix, albedo) replacing the shape's own
     prints: Prints | None = None            # None: seeded draws never print it
     prevalence: float = 1.0                 # how often `--mask random` draws it without weights, relative
+    weave: float = 1.0                      # the shared fabric weave on its recolourable parts (0: a nonwoven)
 
 
+NONWOVEN = 0.0      # surgical masks and respirators are pressed fibre webs: no threads to show
 # As often as each is seen in photos of masked people: blue surgical masks most, pink and green ones seldom.
 SURGICAL_PREVALENCE = {"white": 1.0, "black": 1.0, "green": 0.3, "pink": 0.3}
 LIBRARY: dict[str, Entry] = {
     "surgical": Entry(surgical, "Blue three-ply pleated surgical mask with a nose wire and white ear loops.",
-                      textures.SURGICAL_COLOURS["blue"], prints=Prints(0.05, PRINTED), prevalence=2.0),
+                      textures.SURGICAL_COLOURS["blue"], prints=Prints(0.05, PRINTED), prevalence=2.0,
+                      weave=NONWOVEN),
     **{f"surgical_{name}": Entry(
         surgical, f"{name.capitalize()} pleated surgical mask with a nose wire and ear loops.",
         textures.SURGICAL_COLOURS[name],
         (("body", f"surgical_{name}_albedo"),) + ((("loops", "loop_black_albedo"),) if name == "black" else ()),
-        Prints(0.05, PRINTED), SURGICAL_PREVALENCE[name])
+        Prints(0.05, PRINTED), SURGICAL_PREVALENCE[name], NONWOVEN)
        for name in ("white", "green", "black", "pink")},
     "n95": Entry(n95, "Moulded white N95 respirator cup with a metal nose clip and two head straps.", "#ECEAE2",
-                 prevalence=0.7),
+                 prevalence=0.7, weave=NONWOVEN),
     "kn95": Entry(kn95, "White KN95 respirator folded along a vertical centre seam, with ear loops.",
-                  textures.KN95_WHITE, prints=Prints(0.05, ("floral", "geometric", "camo", "dots", "stars", "animal"))),
+                  textures.KN95_WHITE, prints=Prints(0.05, ("floral", "geometric", "camo", "dots", "stars", "animal")),
+                  weave=NONWOVEN),
     "ffp2_valve": Entry(ffp2_valve, "White three-panel FFP2 respirator with an exhalation valve and ear loops.",
-                        textures.FFP2_WHITE, prevalence=0.25),
+                        textures.FFP2_WHITE, prevalence=0.25, weave=NONWOVEN),
     "cloth": Entry(cloth, "Contoured navy cotton mask with a floral print, a centre seam and black ear loops.",
                    "#2E3F66", prints=Prints(0.7, COTTON, "cloth_print"), prevalence=0.8),
     "gaiter": Entry(gaiter, "Camouflage stretch-knit neck gaiter pulled up over the nose and down past the chin.",
@@ -119,6 +123,8 @@ def build_mask(name: str, meshes_dir: Path, textures_dir: Path, face: Face,
         relative = [Path(os.path.relpath(p, meshes_dir)).as_posix() for p in paths]
         listed.append({"mesh": mesh, "albedo": relative[0], "normal": relative[1] if part.normal_map else None,
                        "sheen": part.sheen, "recolor": part.recolor})
+        if part.recolor and entry.weave != 1.0:
+            listed[-1]["weave"] = entry.weave
         if index == 0 and entry.prints is not None and entry.prints.print_map is not None:
             printed = textures.write(entry.prints.print_map, textures_dir)
             listed[-1]["print"] = Path(os.path.relpath(printed, meshes_dir)).as_posix()

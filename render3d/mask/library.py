@@ -28,6 +28,8 @@ Each mask NAME is described by `assets/meshes/NAME.json`:
          "normal": "../textures/surgical_normal.png",     # or null
          "sheen": 0.3,                                    # 0..1 grazing-angle fabric sheen
          "recolor": true,                                 # whether `color` recolouring applies
+         "weave": 0.0,                                    # optional (default 1): the shared fabric
+                                                          # weave's strength on it (0: a nonwoven)
          "print": null},                                  # optional print map, see below
         {"mesh": "surgical_loops.obj", "albedo": "../textures/loop_white_albedo.png",
          "normal": null, "sheen": 0.2, "recolor": false}]}
@@ -98,6 +100,7 @@ class MaskPart:
     occlusion: np.ndarray        # (V,) float32 baked ambient visibility
     print_map: np.ndarray | None = None   # (H, W, 2) uint8: a print's shade (128 = 1) and cover (255 = all)
     uv_cm: tuple[float, float] = (1.0, 1.0)   # surface cm per unit of u and of v
+    weave: float = 1.0           # strength of the shared fabric weave on a recolourable part (0: nonwoven)
 
 
 @dataclass(frozen=True)
@@ -284,13 +287,13 @@ def bound_geometry(mesh_path: Path, index: int, drop: Drop) -> tuple[np.ndarray,
 
 
 def _part(mesh_path: Path, index: int, albedo, normal_map, sheen: float, recolor: bool, key: str,
-          drop: Drop, print_map: np.ndarray | None = None) -> MaskPart:
+          drop: Drop, print_map: np.ndarray | None = None, weave: float = 1.0) -> MaskPart:
     geometry = load_geometries(mesh_path)[index]
     vertices, binding, occlusion = bound_geometry(mesh_path, index, drop)
     return MaskPart(vertices, geometry.normals, geometry.uvs, geometry.triangles,
                     albedo if albedo is not None else WHITE_TEXTURE, normal_map, sheen, recolor,
                     binding, key, occlusion, print_map,
-                    uv_span_cm(geometry.vertices, geometry.uvs, geometry.triangles))
+                    uv_span_cm(geometry.vertices, geometry.uvs, geometry.triangles), weave)
 
 
 @dataclass(frozen=True)
@@ -338,9 +341,10 @@ def check_part_entry(part: dict, index: int) -> None:
     for key in ("albedo", "normal", "print"):
         if part.get(key) is not None and not isinstance(part[key], str):
             raise ValueError(f"part {index}: '{key}' must be a file name or null")
-    sheen = part.get("sheen", 0.3)
-    if not is_number(sheen) or not 0.0 <= sheen <= 1.0:
-        raise ValueError(f"part {index}: 'sheen' must be a number in [0, 1]")
+    for key, default in (("sheen", 0.3), ("weave", 1.0)):
+        value = part.get(key, default)
+        if not is_number(value) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"part {index}: '{key}' must be a number in [0, 1]")
     if not isinstance(part.get("recolor", True), bool):
         raise ValueError(f"part {index}: 'recolor' must be true or false")
 
@@ -365,7 +369,8 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
             normal = read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
             printing = read_print_map(path.parent / entry["print"]) if entry.get("print") else None
             parts += [_part(mesh, j, albedo, normal, float(entry.get("sheen", 0.3)), bool(entry.get("recolor", True)),
-                            f"{path}:{i}:{j}", drop, printing) for j in range(len(load_geometries(mesh)))]
+                            f"{path}:{i}:{j}", drop, printing, float(entry.get("weave", 1.0)))
+                      for j in range(len(load_geometries(mesh)))]
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
     return Mask(spec.name, spec.color, tuple(parts))

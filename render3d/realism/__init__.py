@@ -61,7 +61,7 @@ class Look:
         unexplained carries over to the mask lying on it (`Lighting.shading`, per vertex), less the
         light the head and body hide from its sides and underside (`light.hidden_light`; loops and
         straps, standing off the head, keep it). The recolourable fabric gets the shared weave and
-        fibre detail map."""
+        fibre detail map, as strong as its part's `weave` (none on a nonwoven)."""
         sh, lit = DEFAULT_SH, "light" in self.stages and self.lighting is not None
         shades = [None] * len(parts)
         if lit:
@@ -77,7 +77,7 @@ class Look:
             sh = light.with_gain(self.lighting.sh, gain)
         return [{"normals": normals, "sh": sh, "colour": self.colour.matrix,
                  "ao": part.occlusion if "ao" in self.stages else None, "shade": shade,
-                 "detail": FABRIC_DETAIL if self.shaded and part.recolor else 0.0}
+                 "detail": FABRIC_DETAIL * part.weave if self.shaded and part.recolor else 0.0}
                 for (part, normals), shade in zip(parts, shades)]
 
     @property

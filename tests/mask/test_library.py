@@ -48,7 +48,8 @@ def test_a_mesh_without_triangles_is_refused(tmp_path):
 
 @pytest.mark.parametrize("entry, problem", [({"albedo": "a.png"}, "mesh"), ({"mesh": "m.obj", "sheen": 2}, "sheen"),
                                             ({"mesh": "m.obj", "recolor": "yes"}, "recolor"),
-                                            ({"mesh": "m.obj", "normal": 3}, "normal")])
+                                            ({"mesh": "m.obj", "normal": 3}, "normal"),
+                                            ({"mesh": "m.obj", "weave": -1}, "weave")])
 def test_a_malformed_part_entry_is_refused_by_name(tmp_path, entry, problem):
     (tmp_path / "bad.json").write_text(json.dumps({"name": "bad", "parts": [entry]}))
     with pytest.raises(MaskError, match=f"malformed mask file .*part 0.*{problem}"):
