@@ -30,7 +30,7 @@ WEAR_STREAM = 1             # wear draws use their own stream, so masks and tint
 PRINT_STREAM = 2            # and so do prints
 DISTINCT_TRIES = 32         # redraws of a face whose look another face of the image already wears
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
-CHANNEL_SPREAD = 0.02       # and of each channel's, around it
+CHANNEL_SPREAD = 0.05       # and of each channel's, around it (one maker's blue is another's teal)
 # Colours real masks come in (sRGB): pale surgical blues and greens, white, greys, black, navy, pink,
 # beige, olive, burgundy. Without --color, this share of the seeded draws recolours the fabric with one.
 PALETTE = ("#a4cfe5", "#b3d4ea", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3a3b3f", "#1e1e20",
