@@ -129,6 +129,18 @@ def test_surgical_pleats_run_level_across_the_face():
     assert side > 0.45 * centre, (side, centre)
 
 
+def test_surgical_pleats_have_a_crevice_under_each_fold():
+    """Under each fold of the surgical albedo lies the flap's crevice, a band about 2 mm deep clearly darker
+    than the pleat face further down (a fold, not a drawn line)."""
+    shade = np.asarray(Image.open(MESHES_DIR.parent / "textures" / "surgical_blue_albedo.png"), float).mean(2)
+    rows = (np.arange(shade.shape[0]) + 0.5) / shade.shape[0]
+    middle = shade[:, shade.shape[1] // 3: 2 * shade.shape[1] // 3].mean(1)
+    for fold in textures.SURGICAL_PLEATS:
+        crevice = middle[(rows > fold + 0.002) & (rows < fold + 0.015)].mean()
+        face = middle[(rows > fold + 0.05) & (rows < fold + 0.08)].mean()
+        assert crevice < 0.96 * face, (fold, crevice, face)           # sRGB: 0.945 (0.981 with a 1.5 mm, 10% one)
+
+
 def test_n95_lower_straps_run_behind_the_jaw():
     """Below the ears the N95's lower straps stay within half a centimetre of the jaw's frontal outline,
     heading back round the neck: a frontal view shows no strap ends standing out beside the jaw."""

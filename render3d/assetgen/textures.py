@@ -24,7 +24,8 @@ VALVE_SIZE = (512, 256)                 # valve housing and vent plate
 # Surgical mask layout (fractions of u and v).
 SURGICAL_PLEATS = (0.32, 0.49, 0.66)    # fold lines, each with its pleat rising above it
 SURGICAL_PLEAT_DEPTH = 0.13
-PLEAT_SHADOW = 0.1                      # the albedo's darkening under each fold (the rest is the relief's)
+PLEAT_SHADOW = 0.2                      # the albedo's darkening in the crevice under each fold (the rest is the relief's)
+PLEAT_SHADOW_V = 0.022                  # how far down it fades (share of v: about 3 mm)
 PLEAT_STEP_CM = 0.1                     # the pleats' relief in the normal map: a lit face and a shadowed drop
 SURGICAL_HEM = (0.055, 0.05)            # side and top/bottom hem widths
 NOSE_WIRE = (0.3, 0.7)                  # u span of the nose wire along the upper hem
@@ -135,7 +136,7 @@ def surgical_layout() -> dict[str, np.ndarray]:
     crease = np.zeros_like(v)
     step = np.zeros_like(v)         # each pleat's face rising toward its fold, then the drop past the fold
     for fold in SURGICAL_PLEATS:
-        below += np.exp(-np.clip(v - fold, 0, None) / 0.012) * (v >= fold)
+        below += np.exp(-np.clip(v - fold, 0, None) / PLEAT_SHADOW_V) * (v >= fold)
         crease += np.exp(-((v - fold) / 0.0025) ** 2)
         rise = np.clip((v - fold + SURGICAL_PLEAT_DEPTH) / SURGICAL_PLEAT_DEPTH, 0, 1)
         step += rise * np.clip((fold + 0.008 - v) / 0.008, 0, 1)
