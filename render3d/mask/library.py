@@ -296,6 +296,9 @@ def _part(mesh_path: Path, index: int, albedo, normal_map, sheen: float, recolor
                     uv_span_cm(geometry.vertices, geometry.uvs, geometry.triangles), weave)
 
 
+PART_DEFAULTS = {"sheen": 0.3, "weave": 1.0}    # a part entry's optional numbers, when it leaves them out
+
+
 @dataclass(frozen=True)
 class MaskSpec:
     """A mask file's header: name, description, base colour and part entries."""
@@ -341,8 +344,8 @@ def check_part_entry(part: dict, index: int) -> None:
     for key in ("albedo", "normal", "print"):
         if part.get(key) is not None and not isinstance(part[key], str):
             raise ValueError(f"part {index}: '{key}' must be a file name or null")
-    for key, default in (("sheen", 0.3), ("weave", 1.0)):
-        value = part.get(key, default)
+    for key in ("sheen", "weave"):
+        value = part.get(key, PART_DEFAULTS[key])
         if not is_number(value) or not 0.0 <= value <= 1.0:
             raise ValueError(f"part {index}: '{key}' must be a number in [0, 1]")
     if not isinstance(part.get("recolor", True), bool):
@@ -357,7 +360,7 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
     if not spec.parts:
         geometries = load_geometries(path)
         drop = body_drop(geometries[0].vertices, wear)
-        parts = tuple(_part(path, i, g.texture, None, 0.3, True, f"{path}:{i}", drop)
+        parts = tuple(_part(path, i, g.texture, None, PART_DEFAULTS["sheen"], True, f"{path}:{i}", drop)
                       for i, g in enumerate(geometries))
         return Mask(spec.name, spec.color, parts)
     try:
@@ -368,8 +371,9 @@ def load_mask(path: Path, wear: str = "correct") -> Mask:
             albedo = read_texture(path.parent / entry["albedo"]) if entry.get("albedo") else None
             normal = read_texture(path.parent / entry["normal"]) if entry.get("normal") else None
             printing = read_print_map(path.parent / entry["print"]) if entry.get("print") else None
-            parts += [_part(mesh, j, albedo, normal, float(entry.get("sheen", 0.3)), bool(entry.get("recolor", True)),
-                            f"{path}:{i}:{j}", drop, printing, float(entry.get("weave", 1.0)))
+            sheen, weave = (float(entry.get(key, PART_DEFAULTS[key])) for key in ("sheen", "weave"))
+            parts += [_part(mesh, j, albedo, normal, sheen, bool(entry.get("recolor", True)),
+                            f"{path}:{i}:{j}", drop, printing, weave)
                       for j in range(len(load_geometries(mesh)))]
     except (KeyError, TypeError, ValueError) as exc:
         raise MaskError(f"malformed mask file {path}: {exc}") from None
