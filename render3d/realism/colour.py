@@ -5,7 +5,7 @@ shifts every k by the same amount; desaturation scales k toward the cast. Each f
 chroma is explained as `cast + saturation * typical skin chroma`, a small least-squares problem
 with priors: the cast is small and near the photo's median chroma, the saturation is 1; in photos
 whose chroma is a function of luminance alone (sepia and other toned monochromes) the saturation
-is 0 and the cast is the photo's tint. Grayscale photos (channels equal) give an exactly grayscale
+is 0 and the cast is the photo's tint at the skin's luminance. Grayscale photos (channels equal) give an exactly grayscale
 mask.
 
 Exposure: the skin's median luminance divided by an estimate of the skin's albedo, so a mask of
@@ -14,7 +14,7 @@ scales the mask.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,6 +50,12 @@ class Scene:
     chroma: np.ndarray          # (2,) median log-chroma
     spread: float               # robust spread of the log-chroma that luminance leaves unexplained
     key: float                  # median linear luminance
+    tone: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))   # log-chroma = tone[0] + tone[1] log luminance
+
+    def tone_at(self, luminance: float) -> np.ndarray:
+        """(2,) the log-chroma the photo's tone line gives at a linear `luminance`: a toned monochrome's
+        tint there (split toning tints shadows and highlights apart)."""
+        return self.tone[0] + self.tone[1] * np.log(max(luminance, RADIANCE_FLOOR))
 
 
 @dataclass(frozen=True)
@@ -112,9 +118,10 @@ def scene_stats(rgb: np.ndarray) -> Scene:
     # A toned monochrome's chroma is a function of luminance: measure what luminance leaves unexplained
     # (least squares by its 2x2 normal equations, well conditioned: a photo's log luminance spreads).
     tone = np.c_[np.ones(usable.sum()), np.log(luminance[usable])]
-    residual = k - tone @ np.linalg.solve(tone.T @ tone, tone.T @ k)
+    line = np.linalg.solve(tone.T @ tone, tone.T @ k)
+    residual = k - tone @ line
     spread = float(np.hypot(robust_sigma(residual[:, 0]), robust_sigma(residual[:, 1])))
-    return Scene(False, np.median(k, axis=0), spread, key)
+    return Scene(False, np.median(k, axis=0), spread, key, line)
 
 
 def skin_albedo(skin_luminance: float, key: float) -> float:
@@ -124,19 +131,21 @@ def skin_albedo(skin_luminance: float, key: float) -> float:
     return float(np.clip(albedo, *SKIN_ALBEDO_RANGE))
 
 
-def cast_and_saturation(skin: np.ndarray, scene: Scene) -> tuple[np.ndarray, float]:
+def cast_and_saturation(skin: np.ndarray, skin_luminance: float, scene: Scene) -> tuple[np.ndarray, float]:
     """Least squares for (cast_u, cast_v, saturation): skin = cast + saturation * SKIN_CHROMA, with priors.
 
-    In a monochrome photo every colour is the tint: the cast is then held to the photo's chroma.
+    In a monochrome photo every colour is the tint: the cast is then held to the photo's tint at the
+    skin's luminance (its tone line's), not to its median chroma, which its shadows' tint may set.
     """
     low, high = MONO_SPREAD
     colourful = float(np.clip((scene.spread - low) / (high - low), 0.0, 1.0))
     scene_sigma = SCENE_CAST_SIGMA[0] * colourful + SCENE_CAST_SIGMA[1] * (1 - colourful)
+    scene_cast = colourful * scene.chroma + (1 - colourful) * scene.tone_at(skin_luminance)
     zero_sigma = CAST_SIGMA / max(colourful, CHROMA_FLOOR)
     cast_rows = np.c_[np.eye(2), np.zeros(2)]
     rows = [np.c_[np.eye(2), SKIN_CHROMA] / SKIN_CHROMA_SIGMA, cast_rows / scene_sigma, cast_rows / zero_sigma,
             np.array([[0.0, 0.0, 1.0]]) / SATURATION_SIGMA]
-    targets = [skin / SKIN_CHROMA_SIGMA, scene.chroma / scene_sigma, np.zeros(2), [colourful / SATURATION_SIGMA]]
+    targets = [skin / SKIN_CHROMA_SIGMA, scene_cast / scene_sigma, np.zeros(2), [colourful / SATURATION_SIGMA]]
     solution = np.linalg.lstsq(np.concatenate(rows), np.concatenate(targets), rcond=None)[0]
     # A colour photo's cast stays moderate; a monochrome's tint is whatever it is.
     limit = MAX_CAST / max(colourful, CHROMA_FLOOR)
@@ -152,6 +161,6 @@ def match(scene: Scene, skin_median: np.ndarray | None) -> ColourMatch:
     exposure = skin_luminance / skin_albedo(skin_luminance, scene.key)
     if scene.grayscale:
         return ColourMatch(exposure, np.ones(3), 0.0, True)
-    cast, saturation = cast_and_saturation(log_chroma(np.maximum(skin_median, RADIANCE_FLOOR)), scene)
+    cast, saturation = cast_and_saturation(log_chroma(np.maximum(skin_median, RADIANCE_FLOOR)), skin_luminance, scene)
     gains = np.exp([cast[0], 0.0, cast[1]])
     return ColourMatch(exposure, gains / float(gains @ LUMINANCE), saturation, False)

@@ -57,6 +57,20 @@ def test_grayscale_photos_give_a_grayscale_mask():
     assert np.allclose(result.matrix @ [0.2, 0.5, 0.9], (result.matrix @ [0.2, 0.5, 0.9])[0])
 
 
+def test_a_split_toned_monochrome_tints_the_mask_as_it_tints_the_skin():
+    """Blue shadows, neutral highlights: the mask takes the tint of the photo at the skin's luminance,
+    not the photo's median tint, which its darker pixels set."""
+    luminance = np.random.default_rng(3).uniform(0.02, 0.7, (128, 128, 1)) ** 1.5
+    shadow = 0.08 * np.log(0.5 / luminance)                   # log gains: neutral at luminance 0.5
+    rgb = np.exp(np.concatenate([-shadow, np.zeros_like(shadow), shadow], axis=2))
+    toned = np.round(linear_to_srgb(luminance * rgb / (rgb @ LUMINANCE)[..., None]) * 255).astype(np.uint8)
+    scene = scene_stats(toned)
+    assert scene.chroma[1] > 0.05                         # the median tint is the shadows' blue
+    result = match(scene, np.full(3, 0.5))                # a grey skin where the tone is neutral
+    assert result.saturation < 0.1
+    assert np.allclose(np.log(result.gains[[0, 2]] / result.gains[1]), 0.0, atol=0.02)
+
+
 def test_no_skin_seen_gives_no_colour_change():
     result = match(scene_stats(photo()), None)
     assert result.exposure == 1.0 and np.array_equal(result.gains, np.ones(3))
