@@ -4,7 +4,8 @@ Contact: the mask's coverage, softened (and moved a little toward the top of the
 upper edge rests on the skin), darkens the photo just outside every edge. Cast: the coverage moved
 away from the light, in the image plane, and blurred, darkens the cheeks, jaw and neck on the side
 away from the light; its strength follows how directional the face's light is (the band-1 share of
-the SH irradiance), so soft, even light casts almost nothing.
+the SH irradiance), down to AMBIENT_CAST of a fully directional light's: soft light, mostly from above,
+still leaves the neck under the mask darker.
 
 Shadows belong to the photo, not to the mask: the composite has them, the RGBA layer (colour and
 coverage of the mask alone) and the segmentation do not.
@@ -25,6 +26,8 @@ CAST_SOFTNESS_CM = 0.35        # its blur (the penumbra of a light the size of a
 CAST_STRENGTH = 0.45           # darkening of a fully directional light
 BLUR_PIXELS = 3.0              # blurs wider than this (sigma, pixels) are computed at reduced size
 MIN_FROM_ABOVE = 0.35          # light in photos comes from above: the shadow falls at least this much down
+AMBIENT_CAST = 0.6             # even soft light comes mostly from above: it casts at least this share of a
+                               # fully directional light's shadow (the mask hides that sky from the neck)
 
 
 def reach(fitted: FittedFace) -> int:
@@ -62,6 +65,7 @@ def mask_shadow(coverage: np.ndarray, fitted: FittedFace, sh: np.ndarray, streng
     coverage = coverage.astype(np.float32)
     contact = strength * shifted_blur(coverage, fitted.up * OFFSET_CM * fitted.scale, SOFTNESS_CM * fitted.scale)
     away, directionality = cast_direction(sh)
+    directionality = max(directionality, AMBIENT_CAST)
     cast = CAST_STRENGTH * directionality * shifted_blur(coverage, away * CAST_CM * directionality * fitted.scale,
                                                          CAST_SOFTNESS_CM * fitted.scale)
     lit = (1 - contact) * (1 - cast)
