@@ -94,7 +94,10 @@ def standoff(radius: float | tuple[float, float]) -> float:
     return thickness + 0.5 * (width - thickness) + BUILD_CLEARANCE_CM + 0.03
 
 
-def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.13) -> tuple[np.ndarray, ...]:
+LOOP_LEAD_CM = 0.8             # how far an ear loop runs on in the fabric's own direction past its corner
+
+
+def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.18) -> tuple[np.ndarray, ...]:
     """Elastic loops from the sheet's side corners hooked behind each ear (over the root's top,
     down the groove between ear and head, under the lobe: `EAR_HOOK`); a (width, thickness) pair
     of half sizes makes flat bands."""
@@ -102,11 +105,16 @@ def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.
     normals = sheet.normals()
     lift = standoff(radius) - BUILD_CLEARANCE_CM
     pieces = []
-    for col, out in ((1, -1.0), (cols - 2, 1.0)):
-        upper = sheet.points[1, col] + lift * normals[1, col]
-        lower = sheet.points[rows - 2, col] + lift * normals[rows - 2, col]
+    for col, inner, out in ((1, 3, -1.0), (cols - 2, cols - 4, 1.0)):
+        ends = []
+        for row in (1, rows - 2):
+            end = sheet.points[row, col] + lift * normals[row, col]
+            # The loop leaves the corner as the fabric runs there, on toward the ear: no kink at the hem.
+            along = sheet.points[row, col] - sheet.points[row, inner]
+            ends.append((end, end + LOOP_LEAD_CM * along / max(float(np.linalg.norm(along)), DIRECTION_FLOOR)))
+        (upper, upper_lead), (lower, lower_lead) = ends
         ring = EAR_HOOK * [out, 1.0, 1.0]
-        path = spline(np.vstack([upper, (upper + ring[0]) / 2, *ring, (lower + ring[2]) / 2, lower]), 0.2)
+        path = spline(np.vstack([upper, upper_lead, *ring, lower_lead, lower]), 0.2)
         pieces.append(tube(hold_off(face, path, standoff(radius)), radius, head_axis_z(face.landmarks)))
     return merge(pieces)
 
