@@ -77,6 +77,10 @@ DARK_DROP = 8.0                           # L this far below the skin's, at no m
 
 STRAND_BAND_CM = 0.8                      # hair is looked for this far inside the mask's border
 STRAND_WIDTH_CM = 0.25                    # the widest strand
+# A strand's dark line is on average no wider than that (its area over its box's long side, which a
+# diagonal strand's length exceeds by up to sqrt 2), plus its antialiased fringe: an earring's dark gaps
+# and a mole are wider.
+STRAND_MEAN_WIDTH, STRAND_FRINGE_PX = 1.2, 1.5
 STRAND_CONTRAST = (0.15, 0.35)            # black-hat over skin lightness: no alpha below, full alpha above
 
 GUIDE_RADIUS_CM = 0.25
@@ -460,7 +464,7 @@ def strand_alpha(lab: np.ndarray, skin_lightness: float, footprint: np.ndarray, 
     crossing[np.unique(labels[band])] = True
     crossing &= np.isin(np.arange(count), np.unique(labels[(footprint == 0) & below_nose]))
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    crossing &= stats[:, cv2.CC_STAT_AREA] <= 2 * width * length    # thin: on average no wider than a strand
+    crossing &= stats[:, cv2.CC_STAT_AREA] <= (STRAND_MEAN_WIDTH * width + STRAND_FRINGE_PX) * length
     crossing[0] = False
     alpha = np.clip((contrast - lo) / (hi - lo), 0.0, 1.0)
     return np.where(band & crossing[labels], alpha, 0.0).astype(np.float32)
