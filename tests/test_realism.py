@@ -163,10 +163,22 @@ def test_edges_have_no_halo_and_the_shadow_stays_off_the_layer(astronaut):
     assert np.array_equal(result.segmentation == 255, alpha >= 128)
     # Partly covered pixels carry the colour of the mask next to them, not a lighter or darker fringe
     # (the loops, a few pixels wide and all edge, have their own colour).
-    from render3d.face.fitting import fit_face
-    from render3d.render.outline import straps
+    from render3d.face.fitting import fit_face, occluder_mesh
+    from render3d.mask.library import load_mask
+    from render3d.pipeline import draw_parts, window_of
+    from render3d.render.straps import is_strap
 
-    loops = straps(alpha / 255, fit_face(np.array(result.faces[0].landmarks)).scale)
+    # The loops' own pixels, drawn alone behind the head and the fabric, and a pixel about them.
+    fitted = fit_face(np.array(result.faces[0].landmarks))
+    mask = load_mask(available_masks()["surgical"])
+    parts = draw_parts(mask, fitted)
+    window = window_of(parts, astronaut.shape[:2])
+    fabric = [(d.positions, d.triangles) for p, d in zip(mask.parts, parts) if not is_strap(p)]
+    drawn = render3d.default_engine().renderer.render(
+        window, [occluder_mesh(fitted)] + fabric, [d for p, d in zip(mask.parts, parts) if is_strap(p)], False)
+    loops = np.zeros(alpha.shape, np.uint8)
+    loops[window.slices] = drawn[..., 3] > 0
+    loops = cv2.dilate(loops, np.ones((3, 3), np.uint8)).astype(bool)
     edge = (alpha > 0) & (alpha < 255) & ~loops
     near = cv2.dilate(edge.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & interior(result, 1)
     edge_luminance = gray(result.layer[..., :3])[edge].mean()
@@ -360,15 +372,15 @@ def edge_and_underside_over_middle(result) -> tuple[float, float]:
 
 def test_the_fabric_falls_off_over_its_form_more_than_the_skins_fit_alone(astronaut, monkeypatch):
     """Fabric is near-Lambertian: its turned sides and the underside past the chin are darker than the
-    skin's fitted light alone makes them. Measured on the astronaut: sides 0.70 -> 0.63 and underside
-    0.42 -> 0.32 of the middle's luminance."""
+    skin's fitted light alone makes them. Measured on the astronaut: sides 0.73 -> 0.69 and underside
+    0.42 -> 0.29 of the middle's luminance."""
     from render3d.realism import light
 
     sides, underside = edge_and_underside_over_middle(fit(astronaut))
     monkeypatch.setattr(light, "FORM_SIDE", 0.0)
     monkeypatch.setattr(light, "FORM_UNDER", 0.0)
     skin_sides, skin_underside = edge_and_underside_over_middle(fit(astronaut))
-    assert sides < skin_sides - 0.04 and underside < skin_underside - 0.06
+    assert sides < skin_sides - 0.03 and underside < skin_underside - 0.08
 
 
 def soft_edge_width(alpha: np.ndarray) -> float:

@@ -97,7 +97,7 @@ def standoff(radius: float | tuple[float, float]) -> float:
 LOOP_LEAD_CM = 0.8             # how far an ear loop runs on in the fabric's own direction past its corner
 
 
-def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.18) -> tuple[np.ndarray, ...]:
+def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.16) -> tuple[np.ndarray, ...]:
     """Elastic loops from the sheet's side corners hooked behind each ear (over the root's top,
     down the groove between ear and head, under the lobe: `EAR_HOOK`); a (width, thickness) pair
     of half sizes makes flat bands."""
