@@ -24,17 +24,22 @@ from render3d.assetgen.straps import ear_loops, head_strap, merge, standoff
 
 GAITER_DROP_CM = 10.0          # how far below the chin a gaiter runs, down the neck and over the collar
 SURGICAL_CORNER_DROP_CM = 0.45  # the upper corners sit this far lower, so the top edge slopes straight from the nose
+# A surgical mask's sides end on the cheeks, in front of the ears, so its loops show: the upper corners
+# sit this far forward (cm, and 0.3 cm in), the lower ones this far (radians) inside the jaw's angle.
+SURGICAL_CORNER_FORWARD_CM = 1.2
+SURGICAL_LOWER_INSET = 0.12
 
 
 def surgical(face: Face) -> list[Part]:
-    """A pleated rectangle pulled over nose and chin: three folds, a nose wire, ear loops. Its lower
-    corners hang below the jaw's angle, so the sides stay long and the outline boxy, and its pleats
-    run level across the face, closing toward the side hems (`stretch(level=1)`)."""
+    """A pleated rectangle pulled over nose and chin: three folds, a nose wire, ear loops. Its sides end
+    on the cheeks in front of the ears, its lower corners hang below the jaw line, so the sides stay
+    long and the outline boxy, and its pleats run level across the face, closing toward the side hems
+    (`stretch(level=1)`)."""
     frame = sphere_frame(face)
     cols = 81
     control, corner = standard_top(face)
-    top = upper_edge(face, frame, control, corner + [0.0, -SURGICAL_CORNER_DROP_CM, 0.0], cols)
-    bottom = jaw_lower_edge(face, frame, cols, 58, (14, 16), inset=0.03, fullness=1.0)
+    top = upper_edge(face, frame, control, corner + [-0.3, -SURGICAL_CORNER_DROP_CM, SURGICAL_CORNER_FORWARD_CM], cols)
+    bottom = jaw_lower_edge(face, frame, cols, 58, (14, 16), inset=SURGICAL_LOWER_INSET, fullness=1.0)
     folds = textures.SURGICAL_PLEATS
 
     def pleats(sheet: Sheet) -> np.ndarray:
