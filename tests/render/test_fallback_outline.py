@@ -19,4 +19,21 @@ def test_the_trim_takes_teeth_and_thin_strokes_off_and_keeps_the_body():
     body = np.zeros_like(alpha)
     cv2.ellipse(body, (150, 110), (100, 60), 0, 0, 360, 1.0, -1)
     assert (trim[..., 3][body > 0] == 1.0).all()                    # the mask itself stays whole
-    assert np.array_equal(trim[..., :3], rgba[..., :3])              # and keeps its colour
+    assert np.allclose(trim[..., :3], rgba[..., :3], atol=1e-5)      # and keeps its colour
+
+
+def test_wider_teeth_are_smoothed_away_but_not_over_the_kept_region():
+    """Teeth 20 px wide (7% of the width: past the opening) along the lower edge lose their tips; where the
+    coverage must stay (the nose, mouth and chin of a fitted face), it does."""
+    alpha = np.zeros((200, 300), np.float32)
+    cv2.ellipse(alpha, (150, 100), (110, 60), 0, 0, 360, 1.0, -1)
+    for x in range(70, 240, 40):
+        cv2.fillConvexPoly(alpha, np.array([[x - 10, 155], [x + 10, 155], [x, 190]]), 1.0)
+    rgba = np.dstack([np.full((200, 300, 3), 0.8, np.float32), alpha])
+    smooth = trimmed(rgba)[..., 3]
+    assert smooth[178:].max() < 0.5
+    kept = np.zeros((200, 300), bool)
+    kept[150:, 140:160] = True                                       # about the tooth at x = 150
+    held = trimmed(rgba, kept)[..., 3]
+    assert (held >= smooth).all() and held[kept].sum() > smooth[kept].sum() + 20
+    assert np.array_equal(held[~kept], smooth[~kept])
