@@ -62,13 +62,8 @@ HIDDEN_SMOOTH_CM = 1.5
 SMOOTH_NEIGHBOURS = 4          # face landmarks each mask vertex is smoothed through
 # Fabric is near-Lambertian, skin is not: light scattered under the skin flattens its shading, so the SH
 # fitted to it under-states how a mask's turned sides and underside fall off. The fabric's light is scaled
-# by (1 - FORM_SIDE (1 - facing)) (1 - FORM_UNDER downward), where facing is along `form_light` (the
-# camera's side, tilted toward the key light), of its normals averaged over its mesh by FORM_SMOOTH_STEPS
-# neighbour steps (about 1 cm): its shape, not its hems, pleats or nose wire, which would draw a dark
-# outline and a bright blob.
+# by (1 - FORM_SIDE (1 - facing)) (1 - FORM_UNDER downward), of its normals' camera-facing and downward parts.
 FORM_SIDE, FORM_UNDER = 0.6, 0.35
-FORM_SMOOTH_STEPS = 25
-FORM_KEY = 0.6                # the weight of the key light's direction in `form_light`
 
 
 # What the SH leaves unexplained (a nose's cast shadow on one cheek, a sharper fall-off, a second
@@ -350,33 +345,11 @@ def skin_forward() -> np.ndarray:
     return unit(face_blur() @ canonical_normals())[:, 2]
 
 
-def form_light(sh: np.ndarray) -> np.ndarray:
-    """(3,) camera-frame unit direction the fabric's form is lit from, by (9, 3) SH: the camera's, plus
-    the key light's band-1 luminance relative to the ambient's (soft light: about the camera's)."""
-    band1 = sh[[3, 1, 2]] @ LUMINANCE / max(float(sh[0] @ LUMINANCE), RADIANCE_FLOOR)
-    return unit(np.array([0.0, 0.0, 1.0]) + FORM_KEY * band1)
-
-
-def form_shade(part: MaskPart, rotation: np.ndarray, toward: np.ndarray) -> np.ndarray:
-    """(V,) a mask part's fall-off over its form (FORM_SIDE, FORM_UNDER) lit from camera-frame `toward`,
-    from its `form_normals` turned by the face's (3, 3) canonical-to-image `rotation` into the camera frame."""
-    normals = flip_yz(form_normals(part) @ rotation.T)
-    facing = np.clip(normals @ toward, 0.0, 1.0)
+def form_shade(normals: np.ndarray) -> np.ndarray:
+    """(V,) the fabric's fall-off over its form (FORM_SIDE, FORM_UNDER) at (V, 3) camera-frame unit normals."""
+    facing = np.clip(normals[:, 2], 0.0, 1.0)
     downward = np.clip(-normals[:, 1], 0.0, 1.0)
     return ((1 - FORM_SIDE * (1 - facing)) * (1 - FORM_UNDER * downward)).astype(np.float32)
-
-
-@same_objects_cache(maxsize=64)     # the same for every placement of a loaded mask's part
-def form_normals(part: MaskPart) -> np.ndarray:
-    """(V, 3) a part's canonical normals averaged over its own mesh, FORM_SMOOTH_STEPS times over each
-    vertex's triangles."""
-    normals, triangles = unit(part.normals), part.triangles
-    count = len(normals)
-    for _ in range(FORM_SMOOTH_STEPS):
-        around = np.repeat(normals[triangles].sum(1), 3, axis=0)        # each triangle's sum, to its corners
-        normals = unit(np.stack([np.bincount(triangles.ravel(), around[:, axis], minlength=count)
-                                 for axis in range(3)], axis=1))
-    return normals
 
 
 @lru_cache(maxsize=1)
