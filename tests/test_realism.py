@@ -358,31 +358,6 @@ def test_a_dark_palette_colour_shows_its_form(astronaut, colour):
                                                                                xs[abs(height - 0.45) < 0.15]].mean()
 
 
-def edge_and_underside_over_middle(result) -> tuple[float, float]:
-    """Mean linear luminance of the mask layer's interior in its outer eighths (left and right) and its
-    lowest sixth, each over that of its middle (the central half across, rows 30-60% down)."""
-    ys, xs = np.nonzero(interior(result))
-    across = (xs - xs.min()) / (xs.max() - xs.min())
-    down = (ys - ys.min()) / (ys.max() - ys.min())
-    luminance = LINEAR_LUT[result.layer[ys, xs, :3]] @ LUMINANCE
-    middle = luminance[(abs(across - 0.5) < 0.25) & (abs(down - 0.45) < 0.15)].mean()
-    return (float(luminance[abs(across - 0.5) > 0.375].mean() / middle),
-            float(luminance[down > 5 / 6].mean() / middle))
-
-
-def test_the_fabric_falls_off_over_its_form_more_than_the_skins_fit_alone(astronaut, monkeypatch):
-    """Fabric is near-Lambertian: its turned sides and the underside past the chin are darker than the
-    skin's fitted light alone makes them. Measured on the astronaut: sides 0.73 -> 0.69 and underside
-    0.42 -> 0.29 of the middle's luminance."""
-    from render3d.realism import light
-
-    sides, underside = edge_and_underside_over_middle(fit(astronaut))
-    monkeypatch.setattr(light, "FORM_SIDE", 0.0)
-    monkeypatch.setattr(light, "FORM_UNDER", 0.0)
-    skin_sides, skin_underside = edge_and_underside_over_middle(fit(astronaut))
-    assert sides < skin_sides - 0.03 and underside < skin_underside - 0.08
-
-
 def soft_edge_width(alpha: np.ndarray) -> float:
     """Pixels of the layer's edge ramp (alpha 2% to 98%) per pixel of its outline."""
     body = (alpha >= 128).astype(np.uint8)

@@ -72,8 +72,6 @@ class Look:
                       * (1.0 if is_strap(part) else light.hidden_light(part, fitted.rotation, face_normals)[:, None])
                       for part, _ in parts]
             parts = [(part, light.resting_normals(normals, face_normals, part.binding)) for part, normals in parts]
-            shades = [shade if is_strap(part) else shade * light.form_shade(normals)[:, None]
-                      for shade, (part, normals) in zip(shades, parts)]
             fabric = [normals for part, normals in parts if part.recolor] or [parts[0][1]]
             gain = light.form_gain(self.lighting.sh, face_normals[light.covered_landmarks()], np.concatenate(fabric))
             sh = light.with_gain(self.lighting.sh, gain)

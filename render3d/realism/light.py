@@ -60,10 +60,6 @@ HIDDEN_SIDE, HIDDEN_DOWN, HIDDEN_FLOOR = 0.8, 0.5, 0.3
 HIDDEN_DOWN_FROM = 0.35        # normals facing down less steeply than this (sine) see the room as if level
 HIDDEN_SMOOTH_CM = 1.5
 SMOOTH_NEIGHBOURS = 4          # face landmarks each mask vertex is smoothed through
-# Fabric is near-Lambertian, skin is not: light scattered under the skin flattens its shading, so the SH
-# fitted to it under-states how a mask's turned sides and underside fall off. The fabric's light is scaled
-# by (1 - FORM_SIDE (1 - facing)) (1 - FORM_UNDER downward), of its normals' camera-facing and downward parts.
-FORM_SIDE, FORM_UNDER = 0.6, 0.35
 
 
 # What the SH leaves unexplained (a nose's cast shadow on one cheek, a sharper fall-off, a second
@@ -343,13 +339,6 @@ def canonical_normals() -> np.ndarray:
 def skin_forward() -> np.ndarray:
     """(468,) component along the head's forward axis of the canonical face's normals, smoothed by `face_blur`."""
     return unit(face_blur() @ canonical_normals())[:, 2]
-
-
-def form_shade(normals: np.ndarray) -> np.ndarray:
-    """(V,) the fabric's fall-off over its form (FORM_SIDE, FORM_UNDER) at (V, 3) camera-frame unit normals."""
-    facing = np.clip(normals[:, 2], 0.0, 1.0)
-    downward = np.clip(-normals[:, 1], 0.0, 1.0)
-    return ((1 - FORM_SIDE * (1 - facing)) * (1 - FORM_UNDER * downward)).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
