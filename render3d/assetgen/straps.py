@@ -7,7 +7,7 @@ import trimesh
 from render3d.assetgen.face import BUILD_CLEARANCE_CM, Face, head_axis_z
 from render3d.assetgen.shaping import Sheet
 from render3d.face.fitting import EAR_HOOK
-from render3d.geometry import grid_triangles
+from render3d.geometry import grid_triangles, unit
 from render3d.tolerances import DIRECTION_FLOOR
 
 
@@ -111,7 +111,7 @@ def ear_loops(face: Face, sheet: Sheet, radius: float | tuple[float, float] = 0.
             end = sheet.points[row, col] + lift * normals[row, col]
             # The loop leaves the corner as the fabric runs there, on toward the ear: no kink at the hem.
             along = sheet.points[row, col] - sheet.points[row, inner]
-            ends.append((end, end + LOOP_LEAD_CM * along / max(float(np.linalg.norm(along)), DIRECTION_FLOOR)))
+            ends.append((end, end + LOOP_LEAD_CM * unit(along)))
         (upper, upper_lead), (lower, lower_lead) = ends
         ring = EAR_HOOK * [out, 1.0, 1.0]
         path = spline(np.vstack([upper, upper_lead, *ring, lower_lead, lower]), 0.2)
