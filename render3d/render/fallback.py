@@ -23,6 +23,7 @@ from render3d.face.topology import canonical_face
 from render3d.geometry import Window, unpremultiply
 from render3d.kinds import FaceStatus, FallbackReason
 from render3d.qa.verify import placement_iou
+from render3d.render import outline
 from render3d.render.composite import SEGMENTATION_THRESHOLD
 from render3d.render.renderer import DrawPart
 from render3d.tolerances import DEGENERATE_DET
@@ -41,8 +42,8 @@ MARGIN = 2
 # strokes: an opening as wide as this share of the warped mask's width trims both off its outline.
 OPENING_SHARE = 0.05
 # Wider teeth, where the warp crosses from the landmarks into the rigid rings, are smoothed away: the
-# coverage is blurred by this share of the mask's width and cut at half (which fills notches too), and
-# what it takes off over the nose, mouth and chin (the hull of COVERED_BY_MASK, widened) is given back.
+# outline is pulled taut (`outline.taut`) over this share of the mask's width, which fills notches too,
+# and what that takes off over the nose, mouth and chin (the hull of COVERED_BY_MASK, widened) is given back.
 OUTLINE_SMOOTH_SHARE = 0.06
 KEPT_REACH_CM = 1.0            # that hull widened by this
 
@@ -122,38 +123,21 @@ def warp_mask(parts: list[DrawPart], fitted: FittedFace, shape: tuple[int, int])
     covered = cv2.convexHull(np.round(fitted.landmarks[COVERED_BY_MASK, :2] - [x0, y0]).astype(np.int32))
     kept = cv2.dilate(cv2.fillConvexPoly(np.zeros((height, width), np.uint8), covered, 1),
                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))).astype(bool)
-    return window, trimmed(unpremultiply(small), kept)
+    return window, trimmed(unpremultiply(small), fitted.scale, kept)
 
 
-def trimmed(rgba: np.ndarray, kept: np.ndarray | None = None) -> np.ndarray:
-    """Straight-alpha (h, w, 4) `rgba` with what is thinner than `OPENING_SHARE` of its width taken off
-    its alpha (a morphological opening): the teeth and broken strokes a piecewise-affine warp leaves;
-    then its outline smoothed over `OUTLINE_SMOOTH_SHARE` of its width (`smooth_outline`), keeping its
-    coverage where (h, w) bool `kept` is set."""
+def trimmed(rgba: np.ndarray, scale: float, kept: np.ndarray | None = None) -> np.ndarray:
+    """Straight-alpha (h, w, 4) `rgba` at `scale` pixels per cm with what is thinner than `OPENING_SHARE`
+    of its width taken off its alpha (a morphological opening): the teeth and broken strokes a
+    piecewise-affine warp leaves; then its outline pulled taut over `OUTLINE_SMOOTH_SHARE` of its width
+    (`outline.taut`), keeping its coverage where (h, w) bool `kept` is set."""
     size = max(3, int(round(OPENING_SHARE * rgba.shape[1])) | 1)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     opened = rgba.copy()
     opened[..., 3] = cv2.morphologyEx(rgba[..., 3], cv2.MORPH_OPEN, disc)
-    smoothed = smooth_outline(opened, OUTLINE_SMOOTH_SHARE * rgba.shape[1])
+    smoothed = outline.taut(opened, scale, sigma=OUTLINE_SMOOTH_SHARE * rgba.shape[1])
     if kept is not None:
         smoothed[..., 3] = np.where(kept, np.maximum(smoothed[..., 3], opened[..., 3]), smoothed[..., 3])
-    return smoothed
-
-
-def smooth_outline(rgba: np.ndarray, sigma: float) -> np.ndarray:
-    """Straight-alpha (h, w, 4) `rgba` whose coverage is blurred by `sigma` pixels and cut at half again,
-    with an edge about a pixel wide; pixels it newly covers take the colour of the covered ones about
-    them (their coverage-weighted blur), so a filled notch is no hole."""
-    if sigma < 1.0:
-        return rgba
-    alpha = rgba[..., 3]
-    blurred = cv2.GaussianBlur(alpha, (0, 0), sigma)
-    # A blurred straight edge rises 1 / (sqrt(2 pi) sigma) per pixel at half: scale that to one per pixel.
-    edge = np.clip((blurred - 0.5) * np.sqrt(2 * np.pi) * sigma + 0.5, 0.0, 1.0).astype(np.float32)
-    spread = cv2.GaussianBlur(rgba[..., :3] * alpha[..., None], (0, 0), sigma) / np.maximum(blurred, 1e-6)[..., None]
-    smoothed = rgba.copy()
-    smoothed[..., :3] = np.where(((alpha == 0) & (edge > 0))[..., None], spread, rgba[..., :3])
-    smoothed[..., 3] = edge
     return smoothed
 
 

@@ -85,13 +85,14 @@ def below_top_edge(coverage: np.ndarray, up: np.ndarray) -> np.ndarray:
     return facing[0] * up[0] + facing[1] * up[1] < TOP_COSINE
 
 
-def taut(rgba: np.ndarray, scale: float, seed: int | None = None, up: np.ndarray | None = None) -> np.ndarray:
+def taut(rgba: np.ndarray, scale: float, seed: int | None = None, up: np.ndarray | None = None,
+         sigma: float | None = None) -> np.ndarray:
     """A straight-alpha (h, w, 4) float32 mask render at `scale` pixels per cm with the outline of its
-    wide parts smoothed (the input when there is nothing to smooth), and with a `seed`, moved along a
-    course of its own (`seeded_shift`), but for its top edge as seen from the face's `up` (2,: the image
-    direction, x and y). Pixels it newly covers take the colour of the fabric next to them, as do those
-    of the outline."""
-    sigma = SMOOTH_CM * scale
+    wide parts smoothed by `sigma` pixels (default SMOOTH_CM; the input when there is nothing to
+    smooth), and with a `seed`, moved along a course of its own (`seeded_shift`), but for its top edge as
+    seen from the face's `up` (2,: the image direction, x and y). Pixels it newly covers take the colour
+    of the fabric next to them, as do those of the outline."""
+    sigma = SMOOTH_CM * scale if sigma is None else sigma
     if sigma < MIN_SMOOTH:
         return rgba
     alpha = rgba[..., 3]
