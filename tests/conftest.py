@@ -33,6 +33,13 @@ def under(segmentation: np.ndarray, points: np.ndarray) -> np.ndarray:
     return hits
 
 
+def even_light() -> np.ndarray:
+    """(9, 3) SH irradiance of ambient light alone: no direction."""
+    sh = np.zeros((9, 3), np.float32)
+    sh[0] = 1.0
+    return sh
+
+
 def chin_point(landmarks: np.ndarray) -> np.ndarray:
     """Halfway between the lower lip and the bottom of the chin."""
     return (landmarks[14] + landmarks[152]) / 2

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from conftest import even_light
 
 from render3d.realism.hem import HEM_CM, LIFT, TOWARD_LIGHT, hemmed, relief
 from render3d.render.outline import BODY_CM, inward_distance
@@ -15,12 +16,6 @@ def disc(size: int = 160, radius: int = 60) -> np.ndarray:
     alpha = np.zeros((size, size), np.float32)
     cv2.circle(alpha, (size // 2, size // 2), radius, 1.0, -1)
     return alpha
-
-
-def even_light() -> np.ndarray:
-    sh = np.zeros((9, 3), np.float32)
-    sh[0] = 1.0
-    return sh
 
 
 def test_a_band_along_the_outline_is_lighter_and_steps_down_in_a_groove():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import even_light
 
 from render3d.face.fitting import CANONICAL_TO_IMAGE_AXES, FittedFace
 from render3d.realism.shadow import AMBIENT_CAST, CAST_STRENGTH, mask_shadow
@@ -20,13 +21,6 @@ def coverage() -> np.ndarray:
     covered = np.zeros((200, 200), np.float32)
     covered[40:120, 40:160] = 1.0
     return covered
-
-
-def even_light() -> np.ndarray:
-    """(9, 3) SH of ambient light alone: no direction."""
-    sh = np.zeros((9, 3), np.float32)
-    sh[0] = 1.0
-    return sh
 
 
 def test_even_light_still_darkens_the_skin_below_the_lower_edge_more_than_above_the_upper():
