@@ -82,6 +82,7 @@ class Engine:
         self.renderer = Renderer(samples=samples, device=device)
         self._landmark_models: dict[int, LandmarkModel] = {}
         self._hand_model: foreground.HandModel | None = None
+        self._person_model: straps.PersonModel | None = None
 
     def check_owner(self) -> None:
         """Raise EngineError unless called from the process and thread that created the engine."""
@@ -102,6 +103,12 @@ class Engine:
         if self._hand_model is None:
             self._hand_model = foreground.HandModel()
         return self._hand_model
+
+    def person_model(self) -> straps.PersonModel:
+        """The person segmentation that tells hair in front of a loop from the background, created on first use."""
+        if self._person_model is None:
+            self._person_model = straps.PersonModel()
+        return self._person_model
 
     def fit(self, image: Source, options: FitOptions | None = None) -> FitResult:
         """Mask every face of `image` (a path, bytes or an (H, W[, 3|4]) array) as `options` say (default
@@ -164,7 +171,8 @@ class Engine:
             rgba = outline.taut(self.renderer.render(window, occluders, parts, look.shaded if look else True),
                                 fitted.scale, choice.outline, fitted.up)
             if photo is not None:
-                rgba = straps.straps_under_hair(self.renderer, window, occluders, mask, parts, rgba, photo, fitted)
+                rgba = straps.straps_under_hair(self.renderer, window, occluders, mask, parts, rgba, photo, fitted,
+                                                self.person_model)
             return window, rgba
 
         if min_iou is None:

@@ -5,17 +5,21 @@ follows a recoloured mask (a palette draw or `--color`): loops of the mask's own
 white. It is lit round its own section and darkens toward its silhouette, like a cord. It leaves the mask
 at the cheek and runs over the side of the head, where hair falling over the temple or the ear lies in
 front of it: outside the face's oval, where the photo departs from the cheek beside it (sampled on that
-side: its lighting and tint, not the face's on average) by colour or by strand texture (hair, or the
-background past a head narrower than the fitted one), the loop is hidden with a soft alpha that follows
-that departure; over skin (the cheek, the ear's root) it shows.
+side: its lighting and tint, not the face's on average) by colour or by strand texture, and where
+MediaPipe's selfie segmentation (it ships in the mediapipe wheel) sees the person (their hair, not the
+background a loop hangs in front of, past a head narrower than the fitted one), the loop is hidden with
+a soft alpha that follows that departure; over skin (the cheek, the ear's root) it shows.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import cv2
 import numpy as np
 
 from render3d.colourspace import srgb_to_linear
 from render3d.face.fitting import EAR_ROOT, FittedFace
+from render3d.face.landmarks import native_logs_silenced, solution
 from render3d.face.topology import canonical_face
 from render3d.geometry import Window
 from render3d.mask.library import Mask, MaskPart
@@ -46,6 +50,45 @@ MIN_STRAND_ENERGY = 0.4         # least cheek energy (lightness units), so a noi
 OVAL_RAMP_CM = 0.3              # the hiding fades in over this distance each side of the face's oval
 MATTE_BLUR_CM = 0.05            # the matte's softness: a strand's edge, not a pixel step
 CORD_RIM = 0.55                 # a cord's light where its surface turns edge-on to the camera (1 facing it)
+PERSON_SPAN = 2.5               # the person model sees a square this many face sizes wide about the face
+PERSON_RAMP = (0.1, 0.4)        # the model's person probability: background below, the person above
+
+
+class PersonModel:
+    """MediaPipe's selfie segmentation (general model), created once and reused: where a photo shows a
+    person (hair included) rather than the background."""
+
+    def __init__(self):
+        with native_logs_silenced():
+            self._model = solution("selfie_segmentation").SelfieSegmentation(model_selection=0)
+
+    def probability(self, rgb: np.ndarray) -> np.ndarray:
+        """(h, w) float32 person probability in [0, 1] of an (h, w, 3) uint8 RGB image."""
+        with native_logs_silenced():
+            return np.asarray(self._model.process(np.ascontiguousarray(rgb)).segmentation_mask, np.float32)
+
+
+def person_about(model: PersonModel, rgb: np.ndarray, face: FittedFace) -> tuple[Window, np.ndarray]:
+    """The square window about `face` that `model` segments (PERSON_SPAN face sizes, clipped to the photo
+    `rgb`, (H, W, 3) uint8) and its (h, w) person probability."""
+    oval = face.landmarks[canonical_face().outer_loop, :2]
+    half = PERSON_SPAN * float(np.ptp(oval, axis=0).max()) / 2
+    (cx, cy), (height, width) = oval.mean(0), rgb.shape[:2]
+    window = Window.from_corners(max(int(cx - half), 0), max(int(cy - half), 0),
+                                 min(int(np.ceil(cx + half)), width), min(int(np.ceil(cy + half)), height))
+    return window, model.probability(rgb[window.slices])
+
+
+def person_in(person: tuple[Window, np.ndarray], window: Window) -> np.ndarray:
+    """(h, w) in [0, 1] over `window`: how surely it shows the person, from `person_about`'s segmentation
+    (1, as if the person, where it does not reach)."""
+    (px, py, pw, ph), probability = person
+    x, y, w, h = window
+    inside = np.ones((h, w), np.float32)
+    x0, y0, x1, y1 = max(x, px), max(y, py), min(x + w, px + pw), min(y + h, py + ph)
+    if x1 > x0 and y1 > y0:
+        inside[y0 - y:y1 - y, x0 - x:x1 - x] = probability[y0 - py:y1 - py, x0 - px:x1 - px]
+    return ramp(inside, PERSON_RAMP)
 
 
 def is_strap(part: MaskPart) -> bool:
@@ -126,9 +169,9 @@ def ramp(values: np.ndarray, edges: tuple[float, float]) -> np.ndarray:
     return np.clip((values - edges[0]) / (edges[1] - edges[0]), 0.0, 1.0)
 
 
-def hair_matte(rgb: np.ndarray, face: FittedFace, window: Window) -> np.ndarray:
-    """(h, w) float32 alpha in [0, 1] of the window: how surely the photo shows hair (or no head) in
-    front of a loop there, 0 inside the face's oval and over skin."""
+def hair_matte(rgb: np.ndarray, face: FittedFace, window: Window, person: np.ndarray) -> np.ndarray:
+    """(h, w) float32 alpha in [0, 1] of the window: how surely the photo shows hair in front of a loop
+    there, 0 inside the face's oval, over skin and where `person` ((h, w) in [0, 1], `person_in`) is 0."""
     x, y, w, h = window
     lab = to_lab(rgb[y:y + h, x:x + w])
     cheek, cheek_energy = cheek_samples(rgb, face, x + w / 2)
@@ -139,22 +182,23 @@ def hair_matte(rgb: np.ndarray, face: FittedFace, window: Window) -> np.ndarray:
     outside = cv2.distanceTransform(1 - oval, cv2.DIST_L2, 3) - cv2.distanceTransform(oval, cv2.DIST_L2, 3)
     beside = np.clip(0.5 + outside / (2 * max(OVAL_RAMP_CM * face.scale, 1.0)), 0.0, 1.0)
     blur = MATTE_BLUR_CM * face.scale
-    matte = (hair * beside).astype(np.float32)
+    matte = (hair * beside * person).astype(np.float32)
     return cv2.GaussianBlur(matte, (0, 0), blur) if blur >= 0.3 else matte
 
 
 def behind_hair(rgba: np.ndarray, strap_coverage: np.ndarray, rgb: np.ndarray, face: FittedFace,
-                window: Window) -> np.ndarray:
+                window: Window, person: tuple[Window, np.ndarray]) -> np.ndarray:
     """The mask render of `window` ((h, w, 4) straight alpha) with its visible strap pixels cut where hair
     lies in front. `strap_coverage` (h, w) is the straps' alone, hidden where the mask or the head is in
-    front; `rgb` is the whole (H, W, 3) uint8 photo."""
+    front; `rgb` is the whole (H, W, 3) uint8 photo; `person` is `person_about`'s segmentation."""
     rows, cols = np.nonzero(strap_coverage > 0)
     if not len(rows):
         return rgba
     pad = int(np.ceil((OVAL_RAMP_CM + 3 * MATTE_BLUR_CM) * face.scale)) + 1
     x0, y0 = max(cols.min() - pad, 0), max(rows.min() - pad, 0)
     x1, y1 = min(cols.max() + pad + 1, window.width), min(rows.max() + pad + 1, window.height)
-    matte = hair_matte(rgb, face, Window.from_corners(window.x + x0, window.y + y0, window.x + x1, window.y + y1))
+    region = Window.from_corners(window.x + x0, window.y + y0, window.x + x1, window.y + y1)
+    matte = hair_matte(rgb, face, region, person_in(person, region))
     cut = rgba.copy()
     alpha = cut[y0:y1, x0:x1, 3]
     alpha[:] = np.clip(alpha - np.clip(strap_coverage[y0:y1, x0:x1], 0.0, 1.0) * matte, 0.0, 1.0)
@@ -162,11 +206,12 @@ def behind_hair(rgba: np.ndarray, strap_coverage: np.ndarray, rgb: np.ndarray, f
 
 
 def straps_under_hair(renderer, window: Window, occluders: list, mask: Mask, parts: list, rgba: np.ndarray,
-                      rgb: np.ndarray, face: FittedFace) -> np.ndarray:
+                      rgb: np.ndarray, face: FittedFace, people: Callable[[], PersonModel]) -> np.ndarray:
     """The mask render `rgba` of `window`, drawn from `parts` (the DrawParts of `mask.parts`) behind
-    `occluders`, with its straps cut where the photo `rgb` shows hair in front of them. The straps' own
-    coverage comes from a second, unshaded render with the mask's fabric in the depth pass, of the strips
-    beside the face's oval only (the matte is 0 inside it)."""
+    `occluders`, with its straps cut where the photo `rgb` shows hair in front of them (`people()`, asked
+    for only then, tells the person from the background). The straps' own coverage comes from a second,
+    unshaded render with the mask's fabric in the depth pass, of the strips beside the face's oval only
+    (the matte is 0 inside it)."""
     straps = [drawn for part, drawn in zip(mask.parts, parts) if is_strap(part)]
     if not straps:
         return rgba
@@ -174,7 +219,7 @@ def straps_under_hair(renderer, window: Window, occluders: list, mask: Mask, par
     points = np.concatenate([drawn.positions[:, :2] for drawn in straps])
     oval_x = face.landmarks[canonical_face().outer_loop, 0]
     reach = (OVAL_RAMP_CM + 3 * MATTE_BLUR_CM) * face.scale + 2
-    cut = rgba
+    cut, person = rgba, None
     for low, high in ((window.x, oval_x.min() + reach), (oval_x.max() - reach, window.x + window.width)):
         beside = points[(points[:, 0] >= low) & (points[:, 0] < high)]
         if not len(beside):
@@ -189,5 +234,6 @@ def straps_under_hair(renderer, window: Window, occluders: list, mask: Mask, par
         coverage = renderer.render(strip, occluders + fabric, straps, False)[..., 3]
         rows, cols = slice(y0 - window.y, y1 - window.y), slice(x0 - window.x, x1 - window.x)
         cut = cut.copy() if cut is rgba else cut
-        cut[rows, cols] = behind_hair(cut[rows, cols], coverage, rgb, face, strip)
+        person = person_about(people(), rgb, face) if person is None else person
+        cut[rows, cols] = behind_hair(cut[rows, cols], coverage, rgb, face, strip, person)
     return cut
