@@ -55,12 +55,12 @@ PERSON_RAMP = (0.1, 0.4)        # the model's person probability: background bel
 
 
 class PersonModel:
-    """MediaPipe's selfie segmentation (general model), created once and reused: where a photo shows a
-    person (hair included) rather than the background."""
+    """MediaPipe's selfie segmentation (its landscape model, the faster), created once and reused: where a
+    photo shows a person (hair included) rather than the background."""
 
     def __init__(self):
         with native_logs_silenced():
-            self._model = solution("selfie_segmentation").SelfieSegmentation(model_selection=0)
+            self._model = solution("selfie_segmentation").SelfieSegmentation(model_selection=1)
 
     def probability(self, rgb: np.ndarray) -> np.ndarray:
         """(h, w) float32 person probability in [0, 1] of an (h, w, 3) uint8 RGB image."""
