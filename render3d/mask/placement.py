@@ -75,6 +75,27 @@ def closed_face_surface():
     return surface, incidence
 
 
+def closest_in_triangle(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Closest points (N, 3) on the closed canonical face to canonical points (N, 3), their distances (N,),
+    the triangle (N,) a search found each in and its (N, 3) barycentric weights there."""
+    import trimesh
+
+    surface = closed_face_surface()[0]
+    closest, distance, triangle = trimesh.proximity.closest_point(surface, points)
+    return closest, distance, triangle, trimesh.triangles.points_to_barycentric(surface.triangles[triangle], closest)
+
+
+def surface_normals(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Closest points (N, 3) on the closed canonical face to canonical points (N, 3), their distances (N,),
+    and the face's unit normals there (N, 3), its vertex normals blended by the barycentric weights: on an
+    edge or a corner every triangle holding the point gives the same, so the normal is continuous in the
+    points (a triangle's own normal changes in a step where a point crosses to its neighbour)."""
+    surface = closed_face_surface()[0]
+    closest, distance, triangle, weights = closest_in_triangle(points)
+    corners = np.asarray(surface.vertex_normals)[surface.faces[triangle]]
+    return closest, distance, unit(np.einsum("nk,nkd->nd", weights, corners))
+
+
 def closest_on_face(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, "sp.csr_matrix"]:
     """Exact closest points (N, 3) on the closed canonical face to canonical points (N, 3), their
     distances (N,), and (N, F) which triangles hold each closest point: the one it lies inside, both
@@ -84,9 +105,8 @@ def closest_on_face(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, "sp.csr
     import trimesh
 
     surface, incidence = closed_face_surface()
-    closest, distance, triangle = trimesh.proximity.closest_point(surface, points)
+    closest, distance, triangle, weights = closest_in_triangle(points)
     corners = surface.faces[triangle]
-    weights = trimesh.triangles.points_to_barycentric(surface.triangles[triangle], closest)
     support = weights > SUPPORT_WEIGHT                          # the corners the closest point depends on
     # how many of its point's supporting corners each triangle holds: those holding them all hold the point
     holds = sum(sp.diags(support[:, k].astype(float)) @ incidence[corners[:, k]] for k in range(3)).tocsr()

@@ -20,8 +20,9 @@ import numpy as np
 from render3d.face.fitting import JAW_HINGE, fit_face, open_jaw
 from render3d.face.landmark_sets import MOUTH_CORNER
 from render3d.face.topology import canonical_face, closed_triangles
-from render3d.mask.placement import (MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices, closest_on_face,
-                                     mean_normal)
+from render3d.geometry import unit
+from render3d.mask.placement import MIN_CLEARANCE_CM, OVER_FACE_COSINE, closed_face_vertices, surface_normals
+from render3d.tolerances import LENGTH_FLOOR
 
 if TYPE_CHECKING:
     from render3d.face.fitting import FittedFace
@@ -44,6 +45,7 @@ WEAR_TOP_EDGE = {"nose-out": (2, 0), "chin": UNDER_LOWER_LIP}
 # (where the chin style's top edge lands), and its fabric is gathered up from the nose ridge's height down.
 WEAR_BOTTOM_EDGE = {"chin-out": UNDER_LOWER_LIP}
 GATHER_FROM = 195
+GATHER_FADE_CM = 0.3           # below that height, fabric hanging off the face is laid on it over this much arc
 # Beside the mouth corners the top edge lands this high (cm) above them with nose-out, so the fabric
 # bends under the nose rather than sliding down whole; on the chin it lands as high as at the middle,
 # so the edge is pulled straight under the lower lip.
@@ -58,6 +60,7 @@ RAIL_MAX_X_CM = 6.0            # columns further out use this one's rail (the fa
 UNDER_JAW = (((-0.4, -0.92), 7.5), ((-1.0, 0.0), 12.0))
 OVER_FOREHEAD_CM = 10.0
 NEAR_SKIN_CM = 1.0             # points less deep than this under the face's surface are fabric on it
+HOLD_FADE = (0.05, 0.2)        # held off the skin fades out over this much cosine and depth (cm) past those limits
 # MediaPipe draws a wide-open jaw less open than it is, its lower lip up on the teeth or the tongue: on
 # the hand-annotated faces of landmarks_68 whose inner lips (13, 14) are more than LIPS_APART_CM apart,
 # the lower lip's bottom lies 0.1 to 0.7 cm below landmark 17, about JAW_UNDERDRAWN of the excess.
@@ -154,9 +157,10 @@ def rail_point(position: np.ndarray, height: np.ndarray, x: float) -> np.ndarray
     """(y, z) at arc lengths `position` along column `x`'s rail, `height` in front of it."""
     track, arc = rail(x)
     spot = np.c_[np.interp(position, arc, track[:, 0]), np.interp(position, arc, track[:, 1])]
-    segment = np.clip(np.searchsorted(arc, position) - 1, 0, len(arc) - 2)
-    tangent = track[segment + 1] - track[segment]
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    # The rail's tangent at its points, interpolated between them: a step from segment to segment would
+    # make the last bits of `position` choose the direction `height` is laid along.
+    along = np.gradient(track, axis=0)
+    tangent = unit(np.c_[np.interp(position, arc, along[:, 0]), np.interp(position, arc, along[:, 1])])
     return spot + height[:, None] * np.c_[tangent[:, 1], -tangent[:, 0]]
 
 
@@ -169,18 +173,31 @@ def slid(points: np.ndarray, drop: np.ndarray, gather: float = 0.0) -> np.ndarra
     """Canonical points (N, 3) moved down their columns' rails by `drop` (N,) cm of arc length
     (negative: up), each keeping its height above the face; with `gather`, the arc length of those
     below the nose ridge's height is first shortened by that fraction, toward that height, and fabric
-    hanging further off the face (a gaiter in front of the neck) is laid on it."""
+    hanging further off the face (a gaiter in front of the neck) is laid on it. A point between two rail
+    columns moves as the blend of its moves on both, by where it lies between them, so its move is
+    continuous in it (a rounding to the nearer column made the last bits of x choose)."""
+    steps = points[:, 0] / RAIL_COLUMN_CM
+    lower = np.floor(steps)
+    share = (steps - lower)[:, None]
     moved = points.copy()
-    columns = column_of(points[:, 0])
+    moved[:, 1:] = ((1 - share) * slid_on(points, lower * RAIL_COLUMN_CM, drop, gather)
+                    + share * slid_on(points, (lower + 1) * RAIL_COLUMN_CM, drop, gather))
+    return moved
+
+
+def slid_on(points: np.ndarray, columns: np.ndarray, drop: np.ndarray, gather: float) -> np.ndarray:
+    """(N, 2) y, z of canonical points (N, 3) slid as `slid` says along the rails of `columns` (N,) cm."""
+    moved = np.empty((len(points), 2))
     for x in np.unique(columns):
         rows = columns == x
         position, height = on_rail(points[rows, 1:], float(x))
         if gather:
             start = rail_arc(float(x), canonical_face().vertices[GATHER_FROM, 1])
-            gathered = position > start
-            position = np.where(gathered, start + (position - start) * (1.0 - gather), position)
-            height = np.where(gathered, np.minimum(height, NEAR_SKIN_CM), height)
-        moved[rows, 1:] = rail_point(position + drop[rows], height, float(x))
+            past = np.maximum(position - start, 0.0)
+            position = np.minimum(position, start) + past * (1.0 - gather)
+            laid = np.clip(past / GATHER_FADE_CM, 0.0, 1.0)
+            height = height + laid * (np.minimum(height, NEAR_SKIN_CM) - height)
+        moved[rows] = rail_point(position + drop[rows], height, float(x))
     return moved
 
 
@@ -248,14 +265,23 @@ def corner_x() -> float:
 
 def held_off_face(points: np.ndarray) -> np.ndarray:
     """Canonical points (N, 3) moved along the closed canonical face's normal to `MIN_CLEARANCE_CM` above
-    it where they lie over it lower than that, down to `NEAR_SKIN_CM` under it: fabric that a smoothed
-    rail runs under a bump of the face, or that gathering lays on the cheek's steep side, rests on the
-    skin (and is bound over it, so placement holds it off the fitted face too)."""
-    closest, distance, around = closest_on_face(points)
-    normal = mean_normal(around)
+    it where they lie over it lower than that, down to `NEAR_SKIN_CM` under it (fading out over
+    `HOLD_FADE` past both limits): fabric that a smoothed rail runs under a bump of the face, or that
+    gathering lays on the cheek's steep side, rests on the skin (and is bound over it, so placement holds
+    it off the fitted face too). The face is symmetric, and each point moves as the mean of its own move
+    and its mirror image's, mirrored back: a point on the midline over a groove has two closest points, and
+    the last bits of its x would choose one."""
+    mirror = np.array([-1.0, 1.0, 1.0])
+    return (lifted_off_face(points) + lifted_off_face(points * mirror) * mirror) / 2
+
+
+def lifted_off_face(points: np.ndarray) -> np.ndarray:
+    """`held_off_face` of canonical points (N, 3) on their own side."""
+    closest, distance, normal = surface_normals(points)
     height = np.einsum("ij,ij->i", points - closest, normal)
-    resting = (np.abs(height) >= OVER_FACE_COSINE * distance) & (height > -NEAR_SKIN_CM) & (height < MIN_CLEARANCE_CM)
-    return points + np.where(resting, MIN_CLEARANCE_CM - height, 0.0)[:, None] * normal
+    over = np.clip((np.abs(height) / np.maximum(distance, LENGTH_FLOOR) - OVER_FACE_COSINE) / HOLD_FADE[0] + 1, 0, 1)
+    shallow = np.clip((height + NEAR_SKIN_CM) / HOLD_FADE[1] + 1, 0, 1)
+    return points + (np.maximum(MIN_CLEARANCE_CM - height, 0.0) * over * shallow)[:, None] * normal
 
 
 def lowered(vertices: np.ndarray, drop: Drop, keep_ears: bool = True) -> np.ndarray:
