@@ -108,8 +108,8 @@ def ffp2_valve(face: Face) -> list[Part]:
     frame = sphere_frame(face)
     cols = 71
     control, corner = standard_top(face, drop=0.3)
-    top = upper_edge(face, frame, control, corner + [-0.2, -0.3, 0.3], cols)
-    bottom = jaw_lower_edge(face, frame, cols, 172, (13, 3), fullness=1.3)
+    top = upper_edge(face, frame, control, corner + [-0.6, -0.3, 1.5], cols)
+    bottom = jaw_lower_edge(face, frame, cols, 172, (13, 3), inset=0.16, fullness=1.3)
     panels = textures.FFP2_PANELS
 
     def welds(sheet: Sheet) -> np.ndarray:           # the panels meet in raised welded seams
@@ -135,8 +135,8 @@ def cloth(face: Face) -> list[Part]:
     cols, rows = 75, 57
     control = [(0.0, lm[6, 1] - 0.1), (0.8, lm[6, 1] - 0.45), (lm[362, 0], lm[362, 1] - 1.05),
                (lm[374, 0], lm[374, 1] - 1.2), (lm[263, 0], lm[263, 1] - 1.9), (lm[346, 0], lm[346, 1] - 1.1)]
-    top = upper_edge(face, frame, control, lm[454] + [-0.6, -2.0, 2.2], cols)
-    bottom = jaw_lower_edge(face, frame, cols, 172, (15, 2), inset=np.radians(4), fullness=2.5)
+    top = upper_edge(face, frame, control, lm[454] + [-1.0, -2.0, 3.4], cols)
+    bottom = jaw_lower_edge(face, frame, cols, 172, (15, 2), inset=0.16, fullness=2.5)
     sheet = stretch(face, frame, top, bottom, np.linspace(0, 1, rows), clearance=0.15,
                     pressure=0.08, pull=(0.35, 1.0, 1.0), pins=lambda s: seam(s, cols // 2, 0.1))
     return [sheet_part(sheet, "body", "cloth_albedo", "cloth_normal", 0.45),
