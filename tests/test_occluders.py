@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.gl, pytest.mark.mediapipe]      # end to end: the engi
 LABELS = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "occluders.json"
 OBJECT_COLOUR = (40, 170, 70)
 STRAND_COLOUR = (45, 32, 25)
+STICK_COLOUR = (236, 232, 224)
 
 
 def disc(shape, mask: np.ndarray, pixels: int) -> np.ndarray:
@@ -53,6 +54,20 @@ def held_object(astronaut, astronaut_landmarks):
     cv2.rectangle(region, (int(x - 16), int(top)), (int(x + 16), int(bottom)), 1, -1)
     region = region.astype(bool)
     photo[region] = OBJECT_COLOUR
+    return photo, region
+
+
+@pytest.fixture(scope="module")
+def pale_stick(astronaut, astronaut_landmarks):
+    """The astronaut with a cigarette-like off-white stick, 6 px (about 9 mm) thick, from the middle of her
+    lips out past their left corner by about 3.5 cm."""
+    photo = astronaut.copy()
+    inner, corner = astronaut_landmarks[13, :2], astronaut_landmarks[61, :2]
+    outer = corner + (corner - inner) * 1.1 + [0, 6]
+    region = np.zeros(photo.shape[:2], np.uint8)
+    cv2.line(region, tuple(int(v) for v in inner), tuple(int(v) for v in outer), 1, 6)
+    region = region.astype(bool)
+    photo[region] = STICK_COLOUR
     return photo, region
 
 
@@ -96,6 +111,24 @@ def test_object_in_front_of_the_mouth_stays_in_front(engine, held_object, astron
     alpha_before, alpha_after = before.layer[..., 3].astype(float), after.layer[..., 3].astype(float)
     beside = disc(region.shape, region, 4) & ~disc(region.shape, region, 2) & disc(region.shape, footprint, -3)
     assert alpha_after[beside].mean() >= 0.9 * alpha_before[beside].mean()
+    away = footprint & ~disc(region.shape, region, 6) & face_oval(astronaut_landmarks, region.shape)
+    assert (after.segmentation[away] == before.segmentation[away]).mean() > 0.99
+
+
+def test_pale_stick_in_the_mouth_stays_in_front(engine, pale_stick, astronaut_landmarks):
+    """A pale stick across the lips is in front of the mask though it lies on the mouth (which is never an
+    object otherwise), and the mask is unchanged away from it."""
+    photo, region = pale_stick
+    before = engine.fit(photo, FitOptions(occluders="off"))
+    after = engine.fit(photo, FitOptions())
+    footprint = before.segmentation > 0
+    target = region & footprint
+    assert target.sum() > 0.9 * region.sum() > 150
+    assert (after.segmentation[target] > 0).mean() < 0.05
+    core = disc(region.shape, region, -2) & footprint
+    assert core.sum() > 100 and after.layer[core, 3].max() <= 2
+    assert np.abs(after.composite[core].astype(int) - STICK_COLOUR).max() <= 2
+    assert "object" in after.metadata["faces"][0]["occluders"]
     away = footprint & ~disc(region.shape, region, 6) & face_oval(astronaut_landmarks, region.shape)
     assert (after.segmentation[away] == before.segmentation[away]).mean() > 0.99
 

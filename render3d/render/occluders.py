@@ -14,7 +14,9 @@ front of the face, so the layer, the composite and the segmentation all leave it
   departs strongly from both the face's skin (sampled on the cheeks and forehead) and its lips, and
   either touch a hand or overlap the face itself; the mouth, dark low-chroma pixels (beard,
   shadow) and anything lip- or skin-coloured are never candidates, so beards, lipstick, open
-  mouths and teeth stay under the mask;
+  mouths and teeth stay under the mask; a pale stick held in the mouth (a cigarette, a pen, a
+  straw) is the exception: a compact region paler and greyer than the skin that lies on the lips,
+  reaches well past the mouth and is long and straight;
 - hair: thin dark strands (a morphological black-hat of the lightness) in a band along the mask's
   side and bottom borders, kept in front with a soft alpha that follows their contrast.
 
@@ -74,6 +76,11 @@ MIN_SOLIDITY = 0.6                        # a free-standing object's area over i
 MIN_FACE_OVERLAP = 0.6                    # share of a free-standing object that lies on the face
 HELD_FACE_OVERLAP = 0.2                   # share of a held object that lies on the face (not beside it)
 DARK_DROP = 8.0                           # L this far below the skin's, at no more than its chroma: beard or shadow
+PALE_CHROMA = 0.6                         # a pale stick's chroma, at most this share of the skin's (and as light)
+STICK_LIP_SHARE = 0.25                    # share of a stick that lies on the lips
+STICK_REACH_CM = 0.6                      # how far past the mouth a stick reaches, at least
+STICK_ASPECT = 2.0                        # a stick's length over its width (its least box's sides), at least
+STICK_FILL = 0.6                          # a stick's area over its least box's: straight, not bent or branched
 
 STRAND_BAND_CM = 0.8                      # hair is looked for this far inside the mask's border
 STRAND_WIDTH_CM = 0.25                    # the widest strand
@@ -403,15 +410,16 @@ def to_lab(rgb: np.ndarray) -> np.ndarray:
 
 
 def object_region(lab: np.ndarray, skin: tuple, lips: tuple, footprint: np.ndarray, face_area: np.ndarray,
-                  mouth: np.ndarray, near_hand: np.ndarray) -> np.ndarray:
-    """(h, w) uint8 0/1 image of the objects in front of the face over the window (see the module doc)."""
+                  mouth: np.ndarray, near_hand: np.ndarray, sticks: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 0/1 image of the objects in front of the face over the window (see the module doc), the
+    `sticks` (`stick_region`) among them."""
     distance = np.minimum(departure(lab, skin), departure(lab, lips))
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     skin_chroma = float(np.hypot(*skin[0][1:]))
     dark = (lab[..., 0] < skin[0][0] - DARK_DROP) & (chroma <= skin_chroma + LAB_FLOOR[1])
     departing = (distance > DEPARTURE) & (mouth == 0) & (footprint > 0)
     footprint_area = max(1, int(footprint.sum()))
-    objects = np.zeros(footprint.shape, np.uint8)
+    objects = sticks.copy()
     # Held objects (a microphone, a cup) start next to a hand (`near_hand`) and may be dark.
     for component, area in components(departing):
         if (near_hand[component].any() and area >= 0.2 * MIN_OBJECT_SHARE * footprint_area
@@ -423,6 +431,29 @@ def object_region(lab: np.ndarray, skin: tuple, lips: tuple, footprint: np.ndarr
                 and face_area[component].mean() >= MIN_FACE_OVERLAP and solidity(component) >= MIN_SOLIDITY):
             objects |= grown(lab, component, mouth)     # an object over the mouth is found beside it
     return objects
+
+
+def stick_region(lab: np.ndarray, skin: tuple, lip_area: np.ndarray, mouth: np.ndarray, footprint: np.ndarray,
+                 near: np.ndarray, scale: float) -> np.ndarray:
+    """(h, w) uint8 0/1 image of the pale sticks held in the mouth over the window (see the module doc), given
+    the lips' polygon `lip_area` and the `mouth` about it: each found on the `footprint` and followed out over
+    `near`, so that its soft edge does not fade along the footprint's border; none where the skin is too grey
+    to tell pale from it."""
+    sticks = np.zeros(footprint.shape, np.uint8)
+    skin_chroma = float(np.hypot(*skin[0][1:]))
+    if skin_chroma < MIN_SKIN_CHROMA:
+        return sticks
+    pale = (np.hypot(lab[..., 1], lab[..., 2]) <= PALE_CHROMA * skin_chroma) & (lab[..., 0] >= skin[0][0])
+    past_mouth = cv2.distanceTransform((mouth == 0).astype(np.uint8), cv2.DIST_L2, 3)
+    for component, area in components(pale & (footprint > 0)):
+        if lip_area[component].mean() < STICK_LIP_SHARE or past_mouth[component].max() < STICK_REACH_CM * scale:
+            continue
+        ys, xs = np.nonzero(component)
+        _, sides, _ = cv2.minAreaRect(np.stack([xs, ys], axis=1).astype(np.float32))
+        length, width = max(sides), max(min(sides), 1.0)
+        if length >= STICK_ASPECT * width and area >= STICK_FILL * length * width:
+            sticks[component] = 1
+    return grown_from(sticks > 0, pale & (near > 0))
 
 
 def components(region: np.ndarray):
@@ -503,7 +534,9 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     face_area = polygon_image(face.landmarks[canonical_face().outer_loop, :2], window)
     # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
     near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
-    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand | hand_region(hands, window, HELD_REACH))
+    sticks = stick_region(lab, skin, lips, mouth, footprint, near, scale)
+    objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand | hand_region(hands, window, HELD_REACH),
+                            sticks)
     layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
               "hair": strand_alpha(lab, float(skin[0][0]), footprint, below_nose_tip(face, window), scale)
               * (mouth == 0)}            # the lips' dark line beside a lowered mask's edge is no strand
