@@ -444,8 +444,11 @@ def stick_region(lab: np.ndarray, skin: tuple, lip_area: np.ndarray, mouth: np.n
     if skin_chroma < MIN_SKIN_CHROMA:
         return sticks
     pale = (np.hypot(lab[..., 1], lab[..., 2]) <= PALE_CHROMA * skin_chroma) & (lab[..., 0] >= skin[0][0])
+    on_lips = grown_from(pale & (lip_area > 0), pale & (footprint > 0))
+    if not on_lips.any():
+        return sticks
     past_mouth = cv2.distanceTransform((mouth == 0).astype(np.uint8), cv2.DIST_L2, 3)
-    for component, area in components(pale & (footprint > 0)):
+    for component, area in components(on_lips):
         if lip_area[component].mean() < STICK_LIP_SHARE or past_mouth[component].max() < STICK_REACH_CM * scale:
             continue
         ys, xs = np.nonzero(component)
