@@ -20,6 +20,7 @@ import render3d
 from render3d.colourspace import hex_to_rgb
 from render3d.face.fitting import EAR_ROOT, EAR_SPAN, ears, fit_face, occluder_mesh, open_jaw, turn_head
 from render3d.mask.choice import MAX_CREASES, PALETTE
+from render3d.mask.detail_level import at_scale
 from render3d.mask.library import available_masks, load_mask
 from render3d.pipeline import FitOptions, draw_parts, window_of
 from render3d.qa.verify import clearance_report
@@ -185,6 +186,7 @@ def test_loops_hook_behind_the_ears(name, yaw, astronaut, astronaut_landmarks):
     fitted = fit_face(turn_head(astronaut_landmarks, yaw))
     mask = load_mask(available_masks()[name])
     part, loops = next((p, d) for p, d in zip(mask.parts, draw_parts(mask, fitted)) if not p.recolor)
+    part = at_scale(part, fitted.scale)         # the vertices drawn
     # The stretch behind the ear's root, clear of its narrow top and lobe.
     behind = (part.vertices[:, 2] < EAR_ROOT[1] - 0.8) & (part.vertices[:, 1] > EAR_SPAN[0] + 1.0) & \
         (part.vertices[:, 1] < EAR_SPAN[1] - 1.0)

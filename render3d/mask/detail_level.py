@@ -4,8 +4,10 @@ A body generated as a grid sheet (V = rows x cols vertices, two triangles a cell
 `assetgen.shaping.grid_triangles` lays them) has rows and columns far closer than a pixel on a small
 face. Its coarser level keeps the first and last row and column, every row and column that lies
 `SPACING_PX` on from the last kept one, and every one that bends more than `BEND_PX` away from the chord
-of its neighbours (folds, pleats and the outline's corners). Parts that are not such grids, and loops
-and straps (whose grid columns run round a cord a pixel thick), are drawn as they are.
+of its neighbours (folds, pleats and the outline's corners). A part that is not recoloured (loops and
+straps, tubes laid one grid after another, their columns round a cord a pixel thick; a valve) keeps its
+columns, its section: only its rows, along it, are thinned. Parts that are not such grids are drawn as
+they are.
 Preconditions: `scale` is the face's pixels per canonical cm (`FittedFace.scale`).
 """
 from __future__ import annotations
@@ -22,20 +24,32 @@ BEND_PX = 0.35          # ...unless one strays more than this from the chord of 
 SCALE_STEPS = 4         # levels per doubling of the face's scale (the cache holds a few levels a part)
 MAX_PARTS_CACHED = 256
 
-_levels: dict[int, tuple[MaskPart, tuple[int, int] | None, dict[int, MaskPart]]] = {}
+_levels: dict[int, tuple[MaskPart, list[tuple[int, int]] | None, dict[int, MaskPart]]] = {}
+
+
+def grid_pieces(part: MaskPart) -> list[tuple[int, int]] | None:
+    """(rows, cols) of each grid the part's triangles are, one after the other in its vertices and
+    triangles (a single body's grid, or the tubes of a pair of loops), or None when they are not."""
+    triangles, pieces, first, done = part.triangles, [], 0, 0
+    while done < len(triangles):
+        cols = int(triangles[done][1]) - first     # a grid's first triangle is (0, cols, 1)
+        # its first cell's other triangle (1, cols, cols + 1) opens the second half of its triangles
+        other = np.flatnonzero((triangles[done:] == [first + 1, first + cols, first + cols + 1]).all(1))
+        if cols < 2 or not len(other) or other[0] % (cols - 1):
+            return None
+        rows = int(other[0]) // (cols - 1) + 1
+        grid = grid_triangles(rows, cols) + first
+        if not np.array_equal(triangles[done:done + len(grid)], grid):
+            return None
+        pieces.append((rows, cols))
+        first, done = first + rows * cols, done + len(grid)
+    return pieces if pieces and first == len(part.vertices) else None
 
 
 def grid_shape(part: MaskPart) -> tuple[int, int] | None:
     """(rows, cols) when the part's triangles are exactly a rows x cols grid's, else None."""
-    vertices, triangles = len(part.vertices), part.triangles
-    if len(triangles) < 2:
-        return None
-    cols = int(triangles[0][1])             # a grid's first triangle is (0, cols, 1)
-    if cols < 2 or vertices % cols or vertices // cols < 2:
-        return None
-    rows = vertices // cols
-    grid = grid_triangles(rows, cols)
-    return (rows, cols) if grid.shape == triangles.shape and np.array_equal(grid, triangles) else None
+    pieces = grid_pieces(part)
+    return pieces[0] if pieces is not None and len(pieces) == 1 else None
 
 
 def kept_lines(lines: np.ndarray, spacing: float, bend: float) -> np.ndarray:
@@ -55,32 +69,38 @@ def kept_lines(lines: np.ndarray, spacing: float, bend: float) -> np.ndarray:
     return np.asarray(kept)
 
 
-def coarsened(part: MaskPart, shape: tuple[int, int], scale: float) -> MaskPart:
-    """The part's grid thinned for a face of `scale` pixels per cm (the part itself when nothing goes)."""
-    rows, cols = shape
-    grid = part.vertices.reshape(rows, cols, 3)
-    keep_rows = kept_lines(grid, SPACING_PX / scale, BEND_PX / scale)
-    keep_cols = kept_lines(grid.transpose(1, 0, 2), SPACING_PX / scale, BEND_PX / scale)
-    if len(keep_rows) == rows and len(keep_cols) == cols:
+def coarsened(part: MaskPart, pieces: list[tuple[int, int]], scale: float) -> MaskPart:
+    """The part's grids thinned for a face of `scale` pixels per cm (the part itself when nothing goes):
+    rows and columns of a recoloured part, rows alone of another."""
+    kept, triangles, first = [], [], 0
+    for rows, cols in pieces:
+        grid = part.vertices[first:first + rows * cols].reshape(rows, cols, 3)
+        keep_rows = kept_lines(grid, SPACING_PX / scale, BEND_PX / scale)
+        keep_cols = kept_lines(grid.transpose(1, 0, 2), SPACING_PX / scale, BEND_PX / scale) if part.recolor \
+            else np.arange(cols)
+        triangles.append(grid_triangles(len(keep_rows), len(keep_cols)) + sum(map(len, kept)))
+        kept.append(first + (keep_rows[:, None] * cols + keep_cols[None, :]).ravel())
+        first += rows * cols
+    index = np.concatenate(kept)
+    if len(index) == len(part.vertices):
         return part
-    index = (keep_rows[:, None] * cols + keep_cols[None, :]).ravel()
     return replace(part, vertices=part.vertices[index], normals=part.normals[index], uvs=part.uvs[index],
-                   triangles=grid_triangles(len(keep_rows), len(keep_cols)), occlusion=part.occlusion[index],
+                   triangles=np.concatenate(triangles), occlusion=part.occlusion[index],
                    binding=part.binding.of_vertices(index))
 
 
 def at_scale(part: MaskPart, scale: float) -> MaskPart:
     """`part` at the level of detail of a face of `scale` pixels per canonical cm."""
-    if not part.recolor or not np.isfinite(scale) or scale <= 0:       # loops and straps keep their section
+    if not np.isfinite(scale) or scale <= 0:
         return part
     if id(part) not in _levels:
         while len(_levels) >= MAX_PARTS_CACHED:
             _levels.pop(next(iter(_levels)))
-        _levels[id(part)] = (part, grid_shape(part), {})      # the part is held so that its id stays its own
-    _, shape, levels = _levels[id(part)]
-    if shape is None:
+        _levels[id(part)] = (part, grid_pieces(part), {})      # the part is held so that its id stays its own
+    _, pieces, levels = _levels[id(part)]
+    if pieces is None:
         return part
     step = int(np.floor(np.log2(scale) * SCALE_STEPS))
     if step not in levels:
-        levels[step] = coarsened(part, shape, 2.0 ** (step / SCALE_STEPS))
+        levels[step] = coarsened(part, pieces, 2.0 ** (step / SCALE_STEPS))
     return levels[step]

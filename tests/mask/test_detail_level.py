@@ -1,9 +1,10 @@
-"""Level of detail: library bodies thinned to a small face's pixels keep their outline and folds."""
+"""Level of detail: library bodies thinned to a small face's pixels keep their outline and folds, loops
+their section."""
 import cv2
 import numpy as np
 import pytest
 
-from render3d.mask.detail_level import at_scale, grid_shape
+from render3d.mask.detail_level import at_scale, grid_pieces, grid_shape
 from render3d.mask.library import available_masks, load_mask
 
 
@@ -20,10 +21,17 @@ def silhouette(part, scale: float) -> np.ndarray:
     return image.astype(bool)
 
 
-def test_library_bodies_are_grids_and_loops_are_left_alone(surgical):
+def test_library_bodies_are_grids_and_loops_are_thinned_along_their_length_only(surgical):
     body, loops = surgical.parts
     assert grid_shape(body) == (65, 81)
-    assert at_scale(loops, 3.0) is loops
+    assert grid_pieces(loops) == [(83, 9), (83, 9)] and grid_shape(loops) is None
+    coarse = at_scale(loops, 5.0)
+    assert len(coarse.triangles) < len(loops.triangles) / 2
+    # Whole rings of the cord are kept (its section), each loop's two ends among them.
+    rings, kept = loops.vertices.reshape(-1, 9, 3), coarse.vertices.reshape(-1, 9, 3)
+    assert all((np.abs(kept - ring).max((1, 2)) == 0).any() for ring in rings[[0, 82, 83, 165]])
+    assert all((np.abs(rings - ring).max((1, 2)) == 0).any() for ring in kept)
+    assert at_scale(loops, 40.0) is loops
 
 
 def test_a_small_face_draws_a_third_of_the_triangles_with_the_same_silhouette(surgical):
