@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 ALL_OUTPUTS = ("composite", "layer", "seg", "instances", "original", "json")
 DEFAULT_OUTPUTS = ("composite", "layer", "seg", "json")
+NUMBER_TYPES = {int, float}     # what a list of plain numbers holds (not bool, a subclass of int)
 
 
 def output_paths(out_dir: Path, stem: str, input_format: str) -> dict[str, Path]:
@@ -55,7 +56,7 @@ def _indented(value, margin: str) -> str:
         return "{\n" + ",\n".join(items) + f"\n{margin}}}"
     if not isinstance(value, (list, tuple)) or _numbers(value):
         return json.dumps(value)
-    if all(isinstance(item, (list, tuple)) and _numbers(item) for item in value):
+    if all(isinstance(item, (list, tuple)) for item in value) and _numbers([x for item in value for x in item]):
         # Rows of numbers (the landmarks): encoded in one call and split into lines; a number holds no "], [".
         rows = json.dumps(value)[2:-2].split("], [")
         return "[\n" + ",\n".join(f"{inner}[{row}]" for row in rows) + f"\n{margin}]"
@@ -63,7 +64,7 @@ def _indented(value, margin: str) -> str:
 
 
 def _numbers(items) -> bool:
-    return all(type(item) in (int, float) for item in items)
+    return {type(item) for item in items} <= NUMBER_TYPES
 
 
 def write_outputs(result: FitResult, out_dir: Path, stem: str, outputs=DEFAULT_OUTPUTS) -> dict[str, Path]:
