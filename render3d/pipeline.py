@@ -58,8 +58,8 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
         if choice is not None and part.recolor:
             tint, creases = choice.tint, choice.creases
             key, albedo = choice.fabric(part, mask.color, pixels_per_cm)
-        elif choice is not None and (choice.shade or choice.color) and straps.is_strap(part):
-            tint = straps.strap_tint(mask, part, choice.tint)      # loops of the recoloured fabric
+        elif choice is not None and choice.color and straps.is_strap(part):
+            tint = straps.strap_tint(mask, part, choice.tint)      # loops of the fabric --color asks for
         parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
                               triangles=part.triangles, texture_key=key, albedo=albedo, normal_map=part.normal_map,
                               tint=tint, sheen=part.sheen, creases=creases, **look_args))

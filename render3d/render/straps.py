@@ -1,10 +1,10 @@
 """Ear loops and head straps at render time: their colour and shading, and the hair in front of them.
 
 A loop or strap is a part that is not recoloured and reaches round behind the ear's root. Its colour
-follows a recoloured mask (a palette draw or `--color`): loops of the mask's own fabric, not always
-white. It is lit round its own section and darkens toward its silhouette, like a cord. It leaves the mask
-at the cheek and runs over the side of the head, where hair falling over the temple or the ear lies in
-front of it: outside the face's oval, where the photo departs from the cheek beside it (sampled on that
+follows a mask recoloured with `--color` (loops of that fabric); a palette draw keeps the mask's own
+loops (white elastic shows against most skin, and most coloured masks are sold with it). It is lit
+round its own section and darkens toward its silhouette, like a cord. It leaves the mask at the cheek
+and runs over the side of the head, where hair falling over the temple or the ear lies in front of it: outside the face's oval, where the photo departs from the cheek beside it (sampled on that
 side: its lighting and tint, not the face's on average) by colour or by strand texture, and where
 MediaPipe's selfie segmentation (it ships in the mediapipe wheel) sees the person (their hair, not the
 background a loop hangs in front of, past a head narrower than the fitted one), the loop is hidden with

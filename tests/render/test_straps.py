@@ -64,6 +64,8 @@ def beside_band(astronaut: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return beside & (rows > landmarks[33, 1]) & (rows < landmarks[61, 1]) & (cols < landmarks[1, 0])
 
 
+DARK_SHADES = {"#3a3b3f", "#1e1e20", "#25304a", "#5d6448", "#6b2a36"}     # from mask.choice.PALETTE
+
 # Hair strands: a base colour and the strands' lighter streaks (RGB).
 HAIR = {"dark": ((28, 28, 30), (18, 18, 18)), "blond": ((196, 164, 108), (34, 30, 22))}
 
@@ -116,6 +118,7 @@ def test_a_wall_beside_the_head_leaves_the_loop_in_front(engine, large):
 @pytest.mark.gl
 @pytest.mark.mediapipe
 def test_loops_are_shaded_and_take_a_recoloured_mask_colour(engine, large):
+    """Loops are shaded cords; `--color` recolours them with the fabric, a palette draw leaves them white."""
     astronaut, astronaut_landmarks = large
     shown = strap_pixels(astronaut, astronaut_landmarks) & (engine.fit(astronaut, FitOptions()).layer[..., 3] > 150)
     assert shown.sum() > 30
@@ -124,6 +127,11 @@ def test_loops_are_shaded_and_take_a_recoloured_mask_colour(engine, large):
     # The library's surgical mask keeps its white elastic; recoloured, the loops are of the same red fabric.
     assert np.abs(white.mean(0) - white.mean()).max() < 12 and white.mean() > 150
     assert red[:, 0].mean() > 2 * red[:, 1].mean() and red[:, 0].mean() > 2 * red[:, 2].mean()
+    # A palette draw recolours the fabric alone: a dark one keeps the white elastic, which shows on the skin.
+    dark = next(fit for fit in (engine.fit(astronaut, FitOptions(seed=seed)) for seed in range(60))
+                if fit.faces[0].shade in DARK_SHADES)
+    fabric = dark.layer[dark.segmentation > 0][:, :3].astype(float).mean()
+    assert dark.layer[shown, :3].astype(float).mean() > max(150, fabric + 60)
     # Shaded, not one flat colour: the light falls off along the loop and round the cord.
     luminance = white @ [0.2126, 0.7152, 0.0722]
     assert luminance.std() > 8 and np.percentile(luminance, 90) - np.percentile(luminance, 10) > 20
