@@ -26,8 +26,8 @@ GAITER_DROP_CM = 10.0          # how far below the chin a gaiter runs, down the 
 SURGICAL_CORNER_DROP_CM = 0.45  # the upper corners sit this far lower, so the top edge slopes straight from the nose
 # A surgical mask's sides end on the cheeks, in front of the ears, so its loops show: the upper corners
 # sit this far forward (cm, and 0.3 cm in), the lower ones this far (radians) inside the jaw's angle.
-SURGICAL_CORNER_FORWARD_CM = 1.2
-SURGICAL_LOWER_INSET = 0.12
+SURGICAL_CORNER_FORWARD_CM = 2.0
+SURGICAL_LOWER_INSET = 0.18
 
 
 def surgical(face: Face) -> list[Part]:

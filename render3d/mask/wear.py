@@ -61,6 +61,7 @@ UNDER_JAW = (((-0.4, -0.92), 7.5), ((-1.0, 0.0), 12.0))
 OVER_FOREHEAD_CM = 10.0
 NEAR_SKIN_CM = 1.0             # points less deep than this under the face's surface are fabric on it
 HOLD_FADE = (0.05, 0.2)        # held off the skin fades out over this much cosine and depth (cm) past those limits
+HOLD_PASSES = 2
 # MediaPipe draws a wide-open jaw less open than it is, its lower lip up on the teeth or the tongue: on
 # the hand-annotated faces of landmarks_68 whose inner lips (13, 14) are more than LIPS_APART_CM apart,
 # the lower lip's bottom lies 0.1 to 0.7 cm below landmark 17, about JAW_UNDERDRAWN of the excess.
@@ -276,12 +277,16 @@ def held_off_face(points: np.ndarray) -> np.ndarray:
 
 
 def lifted_off_face(points: np.ndarray) -> np.ndarray:
-    """`held_off_face` of canonical points (N, 3) on their own side."""
-    closest, distance, normal = surface_normals(points)
-    height = np.einsum("ij,ij->i", points - closest, normal)
-    over = np.clip((np.abs(height) / np.maximum(distance, LENGTH_FLOOR) - OVER_FACE_COSINE) / HOLD_FADE[0] + 1, 0, 1)
-    shallow = np.clip((height + NEAR_SKIN_CM) / HOLD_FADE[1] + 1, 0, 1)
-    return points + (np.maximum(MIN_CLEARANCE_CM - height, 0.0) * over * shallow)[:, None] * normal
+    """`held_off_face` of canonical points (N, 3) on their own side. A point lifted along the face's smooth
+    normal has a new closest point on a curved face; a second lift from there closes what the first left."""
+    for _ in range(HOLD_PASSES):
+        closest, distance, normal = surface_normals(points)
+        height = np.einsum("ij,ij->i", points - closest, normal)
+        over = np.clip((np.abs(height) / np.maximum(distance, LENGTH_FLOOR) - OVER_FACE_COSINE) / HOLD_FADE[0] + 1,
+                       0, 1)
+        shallow = np.clip((height + NEAR_SKIN_CM) / HOLD_FADE[1] + 1, 0, 1)
+        points = points + (np.maximum(MIN_CLEARANCE_CM - height, 0.0) * over * shallow)[:, None] * normal
+    return points
 
 
 def lowered(vertices: np.ndarray, drop: Drop, keep_ears: bool = True) -> np.ndarray:
