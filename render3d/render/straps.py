@@ -28,8 +28,10 @@ from render3d.render.occluders import polygon_image, to_lab
 # Hair against the cheek beside it, by colour and by texture. Colour, unchanged by shading (a shadowed ear
 # is darker and more saturated than the lit cheek, never greyer nor of another hue): a pixel is hair (or
 # no head) where its chroma over lightness falls well under the cheek's (black, grey, white hair), where
-# it is far more saturated at nearly the cheek's lightness (lit red and brown hair), or where its tint
-# moves off the cheek's saturation axis by more than the cheek itself varies (blond hair by light skin).
+# it is far more saturated at nearly the cheek's lightness (lit red and brown hair), where its tint
+# moves off the cheek's saturation axis by more than the cheek itself varies (blond hair by light skin), or
+# where it is far darker than the cheek (brown hair of the skin's own hue; the person segmentation keeps a
+# dark background out).
 # Texture: strands, a lightness ripple a strand wide, far stronger than on the cheek (hair of the skin's
 # own colour, sharp enough to show strands).
 CHEEK_POINTS = ((117, 50, 187, 205), (346, 280, 411, 425))    # cheek landmarks, one side then the other
@@ -37,6 +39,7 @@ CHEEK_PATCH_CM = 0.5            # half side of the square sampled about each
 GREY_RATIO = (0.3, 0.6)         # chroma over lightness along the cheek's tint, as its share: hair below, skin above
 RICH_RATIO = (1.25, 1.6)        # chroma over lightness as a multiple of the cheek's: skin below, hair above...
 RICH_LIGHTNESS = (0.55, 0.75)   # ...at a lightness (share of the cheek's) above the first, fully above the second
+DARK_HAIR = (0.35, 0.5)         # lightness as a share of the cheek's: hair below, skin above (brown hair of the skin's hue)
 TINT_SPREADS = (3.0, 6.0)       # tint off the cheek's axis, in the cheek's spreads: skin below, hair above
 TINT_FLOOR = 0.02               # least spread of that tint (chroma over lightness), so a flat cheek is not brittle
 REDDER_WEIGHT = 0.5             # a tint turned toward red counts this much (ears and flushed skin are redder)
@@ -133,8 +136,10 @@ def colour_hair(lab: np.ndarray, cheek: np.ndarray) -> np.ndarray:
     turned = np.where(across > 0, across, REDDER_WEIGHT * -across) / spread
     ratio = along / saturation
     grey = 1.0 - ramp(ratio, GREY_RATIO)
-    rich = ramp(ratio, RICH_RATIO) * ramp(lab[..., 0] / max(np.median(cheek[:, 0]), DARK_L), RICH_LIGHTNESS)
-    return np.maximum.reduce([ramp(turned, TINT_SPREADS), grey, rich]).astype(np.float32)
+    lightness = lab[..., 0] / max(np.median(cheek[:, 0]), DARK_L)
+    rich = ramp(ratio, RICH_RATIO) * ramp(lightness, RICH_LIGHTNESS)
+    dark = 1.0 - ramp(lightness, DARK_HAIR)
+    return np.maximum.reduce([ramp(turned, TINT_SPREADS), grey, rich, dark]).astype(np.float32)
 
 
 def strand_energy(lightness: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:

@@ -147,10 +147,12 @@ def beside_loop(photo: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 @pytest.mark.gl
 @pytest.mark.mediapipe
 @pytest.mark.parametrize("name, most", [("deepface_img22.jpg", 0.2), ("human_stock-teen-7.jpg", 0.2),
-                                        ("deepface_img9.jpg", 0.5)])
-def test_blond_hair_by_light_skin_hides_the_loops(engine, dev_faces, name, most):
-    """Beside the face, blond hair over the temple and the ear (of nearly the skin's colour) hides the loops:
-    at most `most` of their alpha there is left of a render with nothing of the photo in front."""
+                                        ("deepface_img9.jpg", 0.5), ("human_stock-emotions-a-4.jpg", 0.3),
+                                        ("human_stock-teen-8.jpg", 0.3)])
+def test_hair_over_the_ears_hides_the_loops(engine, dev_faces, name, most):
+    """Beside the face, hair over the temple and the ear hides the loops, blond by light skin (of nearly the
+    skin's colour) and long brown or red hair (of its hue, darker) alike: at most `most` of their alpha
+    there is left of a render with nothing of the photo in front."""
     photo = cv2.cvtColor(cv2.imread(str(dev_faces / "unmasked" / name)), cv2.COLOR_BGR2RGB)
     result, bare = engine.fit(photo, FitOptions()), engine.fit(photo, FitOptions(occluders="off"))
     beside = beside_loop(photo, np.asarray(result.faces[0].landmarks, float))
