@@ -11,7 +11,8 @@ DIR is the dev photo folder (faces/unmasked, with its TAGS.csv). Every photo is 
   segmentation still covers; want < 5%;
 - removed: on the photos with no occluder tag, the share of the `off` fabric's pixels that `auto`
   removes; want < 1%;
-- ms per face of the occluder stage.
+- ms per face of the occluder stage, and its hand-model calls per face (palm detector, hand-landmark looks):
+  nearly all of that stage's cost.
 """
 from __future__ import annotations
 
@@ -68,6 +69,17 @@ def both(engine, path: Path):
             len(auto.metadata["faces"]))
 
 
+def counted(model, calls: dict) -> None:
+    """Count the hand model's palm-detector and hand-landmark calls in `calls`, by method name."""
+    for name in ("palms", "at"):
+        method = getattr(model, name)
+
+        def counting(*args, method=method, name=name):
+            calls[name] += 1
+            return method(*args)
+        setattr(model, name, counting)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -76,6 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     engine = default_engine()
     engine.fit(np.zeros((8, 8, 3), np.uint8))            # start-up out of the timings
+    calls = {"palms": 0, "at": 0}
+    counted(engine.hand_model(), calls)
     seconds, faces = 0.0, 0
     labelled, covered_total, occluder_total = {}, 0, 0
     for name, occluders in json.loads(args.labels.read_text())["photos"].items():
@@ -111,6 +125,8 @@ def main() -> None:
         "removed_on_clean": round(removed_px / max(mask_px, 1), 5),
         "worst_clean_photo": {"photo": worst[1], "removed": round(worst[0], 4)},
         "ms_per_face": round(1000 * seconds / max(faces, 1), 1),
+        "palm_calls_per_face": round(calls["palms"] / max(faces, 1), 2),
+        "landmark_looks_per_face": round(calls["at"] / max(faces, 1), 2),
     }
     print(json.dumps(report, indent=2))
 
