@@ -37,18 +37,26 @@ def stop_pending() -> bool:
     return bool(signal.sigpending() & HELD)
 
 
+def interrupt(signum, frame) -> None:
+    """A SIGTERM handler that stops the command as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 @contextmanager
 def stops_delivered() -> Iterator[None]:
     """Deliver Ctrl-C and SIGTERM inside the block, and hold them back again after it, as they were.
-    One held back until now raises KeyboardInterrupt on entering it (SIGTERM's own action would end
-    the process without a word)."""
+    One held back until now raises KeyboardInterrupt on entering it, and a SIGTERM inside raises it as
+    Ctrl-C does (SIGTERM's own action would end the process without a word) until a command installs
+    its own handlers."""
     if stop_pending():
         raise KeyboardInterrupt
+    previous_action = signal.signal(signal.SIGTERM, interrupt)
     previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGTERM, previous_action)
 
 
 def main() -> None:
