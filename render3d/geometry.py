@@ -97,6 +97,16 @@ class Window(NamedTuple):
         y1 = min(h, math.ceil(xy[:, 1].max()) + margin)
         return cls.from_corners(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
+    def overlap(self, other: "Window") -> "tuple[tuple[slice, slice], tuple[slice, slice]] | None":
+        """Where this window and `other` meet: the (rows, columns) slices of that part in an image of this
+        window and in one of `other`; None when they do not meet."""
+        x0, y0 = max(self.x, other.x), max(self.y, other.y)
+        x1, y1 = min(self.x + self.width, other.x + other.width), min(self.y + self.height, other.y + other.height)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        return ((slice(y0 - self.y, y1 - self.y), slice(x0 - self.x, x1 - self.x)),
+                (slice(y0 - other.y, y1 - other.y), slice(x0 - other.x, x1 - other.x)))
+
     @classmethod
     def union(cls, windows: list["Window"]) -> "Window":
         """The smallest window holding all of `windows`."""

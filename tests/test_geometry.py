@@ -36,7 +36,7 @@ def test_unit_leaves_zero_vectors_zero():
     assert np.array_equal(unit(np.zeros((2, 3))), np.zeros((2, 3)))
 
 
-def test_window_cuts_unions_and_clips():
+def test_window_cuts_unions_clips_and_overlaps():
     window = Window(10, 20, 30, 40)
     image = np.zeros((100, 100))
     assert image[window.slices].shape == (40, 30)
@@ -44,6 +44,13 @@ def test_window_cuts_unions_and_clips():
     points = np.array([[-5.2, 10.5], [30.1, 99.7]])
     assert Window.around(points, (100, 80), 2) == Window(0, 8, 33, 92)
     assert Window.around(np.array([[500.0, 500.0]]), (100, 80), 2) is None
+    # Where two windows meet, cut out of an image of each: the same pixels of the picture.
+    picture = np.arange(100 * 100).reshape(100, 100)
+    other = Window(25, 5, 40, 30)
+    in_window, in_other = window.overlap(other)
+    assert np.array_equal(picture[window.slices][in_window], picture[other.slices][in_other])
+    assert picture[window.slices][in_window].shape == (15, 15)
+    assert window.overlap(Window(40, 20, 5, 5)) is None and window.overlap(Window(0, 0, 10, 100)) is None
 
 
 def test_unpremultiply_restores_straight_colour():

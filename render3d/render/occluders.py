@@ -32,6 +32,7 @@ import numpy as np
 from render3d.face.fitting import FittedFace
 from render3d.face.landmarks import native_logs_silenced
 from render3d.face.topology import canonical_face
+from render3d.geometry import Window
 
 KINDS = ("hand", "object", "hair")
 
@@ -566,16 +567,13 @@ def unshadowed(shade, occlusions: list[Occlusion]):
     of the mask: an occluder is nearer the camera than the mask, so the mask shades none of it."""
     if shade is None:
         return None
-    (sx, sy, sw, sh), darkening = shade
+    window, darkening = shade
     darkening = darkening.copy()
     for occlusion in occlusions:
-        if occlusion.alpha is None:
-            continue
-        x, y, w, h = occlusion.window
-        x0, y0, x1, y1 = max(x, sx), max(y, sy), min(x + w, sx + sw), min(y + h, sy + sh)
-        if x1 > x0 and y1 > y0:
-            darkening[y0 - sy:y1 - sy, x0 - sx:x1 - sx] *= 1 - occlusion.alpha[y0 - y:y1 - y, x0 - x:x1 - x]
-    return shade[0], darkening
+        overlap = None if occlusion.alpha is None else Window(*window).overlap(Window(*occlusion.window))
+        if overlap is not None:
+            darkening[overlap[0]] *= 1 - occlusion.alpha[overlap[1]]
+    return window, darkening
 
 
 def estimate_faces(rgb: np.ndarray, faces: list[FittedFace], renders: dict, mode: str,

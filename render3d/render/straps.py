@@ -4,11 +4,12 @@ A loop or strap is a part that is not recoloured and reaches round behind the ea
 follows a mask recoloured with `--color` (loops of that fabric); a palette draw keeps the mask's own
 loops (white elastic shows against most skin, and most coloured masks are sold with it). It is lit
 round its own section and darkens toward its silhouette, like a cord. It leaves the mask at the cheek
-and runs over the side of the head, where hair falling over the temple or the ear lies in front of it: outside the face's oval, where the photo departs from the cheek beside it (sampled on that
-side: its lighting and tint, not the face's on average) by colour or by strand texture, and where
-MediaPipe's selfie segmentation (it ships in the mediapipe wheel) sees the person (their hair, not the
-background a loop hangs in front of, past a head narrower than the fitted one), the loop is hidden with
-a soft alpha that follows that departure; over skin (the cheek, the ear's root) it shows.
+and runs over the side of the head, where hair falling over the temple or the ear lies in front of it:
+outside the face's oval, where the photo departs from the cheek beside it (sampled on that side: its
+lighting and tint, not the face's on average) by colour or by strand texture, and where MediaPipe's
+selfie segmentation (it ships in the mediapipe wheel) sees the person (their hair, not the background a
+loop hangs in front of, past a head narrower than the fitted one), the loop is hidden with a soft alpha
+that follows that departure; over skin (the cheek, the ear's root) it shows.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ CHEEK_PATCH_CM = 0.5            # half side of the square sampled about each
 GREY_RATIO = (0.3, 0.6)         # chroma over lightness along the cheek's tint, as its share: hair below, skin above
 RICH_RATIO = (1.25, 1.6)        # chroma over lightness as a multiple of the cheek's: skin below, hair above...
 RICH_LIGHTNESS = (0.55, 0.75)   # ...at a lightness (share of the cheek's) above the first, fully above the second
-DARK_HAIR = (0.35, 0.5)         # lightness as a share of the cheek's: hair below, skin above (brown hair of the skin's hue)
+DARK_HAIR = (0.35, 0.5)         # lightness as a share of the cheek's: hair below, skin above (brown hair, skin's hue)
 TINT_SPREADS = (3.0, 6.0)       # tint off the cheek's axis, in the cheek's spreads: skin below, hair above
 TINT_FLOOR = 0.02               # least spread of that tint (chroma over lightness), so a flat cheek is not brittle
 REDDER_WEIGHT = 0.5             # a tint turned toward red counts this much (ears and flushed skin are redder)
@@ -85,12 +86,11 @@ def person_about(model: PersonModel, rgb: np.ndarray, face: FittedFace) -> tuple
 def person_in(person: tuple[Window, np.ndarray], window: Window) -> np.ndarray:
     """(h, w) in [0, 1] over `window`: how surely it shows the person, from `person_about`'s segmentation
     (1, as if the person, where it does not reach)."""
-    (px, py, pw, ph), probability = person
-    x, y, w, h = window
-    inside = np.ones((h, w), np.float32)
-    x0, y0, x1, y1 = max(x, px), max(y, py), min(x + w, px + pw), min(y + h, py + ph)
-    if x1 > x0 and y1 > y0:
-        inside[y0 - y:y1 - y, x0 - x:x1 - x] = probability[y0 - py:y1 - py, x0 - px:x1 - px]
+    segmented, probability = person
+    inside = np.ones((window.height, window.width), np.float32)
+    overlap = window.overlap(segmented)
+    if overlap is not None:
+        inside[overlap[0]] = probability[overlap[1]]
     return ramp(inside, PERSON_RAMP)
 
 
