@@ -17,7 +17,7 @@ from conftest import (
 )
 
 import render3d
-from render3d.colourspace import hex_to_rgb
+from render3d.colourspace import LUMINANCE, hex_to_rgb
 from render3d.face.fitting import EAR_ROOT, EAR_SPAN, ears, fit_face, occluder_mesh, open_jaw, turn_head
 from render3d.mask.choice import MAX_CREASES, PALETTE
 from render3d.mask.detail_level import at_scale
@@ -151,12 +151,18 @@ def test_seeds_vary_the_colour_and_the_creases(astronaut):
     first = results[0].segmentation > 0
     overlaps = [((r.segmentation > 0) & first).sum() / ((r.segmentation > 0) | first).sum() for r in results[1:]]
     assert 0.9 <= min(overlaps) and max(overlaps) < 1
-    # Same colour, other creases: the shading differs where the creases lie.
+    # Same colour, other creases: the shading differs where the creases lie, enough to read on a face
+    # this size. Each unrecoloured, unprinted draw's luminance (relative to its median, so the seeded tone
+    # drops out) departs from the uncreased mask's by over 12% on at least 6% of the fabric (3-5% with
+    # creases half as deep, which judges found flat beside these).
     plain = render3d.fit(astronaut, mask="surgical", vary=False)
-    creased = [r for r, shade in zip(results, shades) if shade is None][0]
-    covered = (plain.layer[..., 3] == 255) & (creased.layer[..., 3] == 255)
-    difference = np.abs(plain.layer[covered, :3].astype(int) - creased.layer[covered, :3]).max(1)
-    assert (difference > 12).mean() > 0.02
+    creased = [r for r, shade in zip(results, shades) if shade is None and r.faces[0].pattern is None]
+    assert len(creased) >= 3
+    for result in creased:
+        covered = (plain.layer[..., 3] == 255) & (result.layer[..., 3] == 255)
+        relative = [layer[covered, :3] @ LUMINANCE / np.median(layer[covered, :3] @ LUMINANCE)
+                    for layer in (plain.layer.astype(float), result.layer.astype(float))]
+        assert (np.abs(relative[1] / relative[0] - 1) > 0.12).mean() > 0.06
 
 
 HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: jaw-side rim over the mask

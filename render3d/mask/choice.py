@@ -39,12 +39,13 @@ PALETTE_SHARE = 0.25
 MAX_BRIGHTEN = 4.0          # a fabric is recoloured at most this much lighter (linear luminance): dark prints stay dark
 # Seeded creases of the fabric (texture space, the mask's u, v in [0, 1]): a few pulled from the loop
 # corners toward the middle, a few loose ones anywhere, and one or two broad buckles where the fabric
-# bridges a hollow (light and shadow over centimetres, not a line). Depth is the crease's peak slope.
+# bridges a hollow (light and shadow over centimetres, not a line). Depth is the crease's peak slope:
+# deep and wide enough to read on a dataset-sized face (shallower ones left the fabric looking flat).
 CORNERS = np.array([[0.04, 0.85], [0.96, 0.85], [0.04, 0.15], [0.96, 0.15]])
 CORNER_CREASES = (1, 3)     # how many per mask, at least and at most
 LOOSE_CREASES = (2, 4)
-CREASE_DEPTH = (0.6, 1.3)
-CREASE_WIDTH = (0.015, 0.035)
+CREASE_DEPTH = (1.6, 2.8)
+CREASE_WIDTH = (0.02, 0.045)
 CREASE_LENGTH = (0.08, 0.22)
 BUCKLES = (1, 2)
 BUCKLE_DEPTH = (0.4, 0.8)
