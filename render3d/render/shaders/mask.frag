@@ -49,7 +49,7 @@ vec3 sh_irradiance(vec3 n) {
 
 vec2 crease_slope(vec2 uv, out float fold) {
     // Each crease is a ridge of Gaussian profile across it, fading along it: the slope of the sum,
-    // in texture space, and how deep in a fold the point lies (0..1).
+    // in texture space, and how deep in a fold the point lies (0 up to the deepest crease's peak slope).
     vec2 slope = vec2(0.0);
     fold = 0.0;
     for (int i = 0; i < u_crease_count; ++i) {
@@ -102,7 +102,7 @@ void main() {
         albedo *= 1.0 + u_detail_strength * (2.0 * detail.z - 1.0);
     }
     if (u_has_normal_map || u_crease_count > 0 || u_detail_strength > 0.0) n = perturbed_normal(n, detail, fold);
-    vec3 light = max(sh_irradiance(n), vec3(0.0)) * (1.0 - 0.25 * fold);   // a crease's valley sees less sky
+    vec3 light = max(sh_irradiance(n), vec3(0.0)) * max(1.0 - 0.25 * fold, 0.0);   // a crease's valley sees less sky
     // Fabric sheen: fibres catch the light toward grazing view angles, in the light's colour, and a
     // broad highlight where the surface turns halfway between the key light and the camera.
     float grazing = 1.0 - clamp(n.z, 0.0, 1.0);
