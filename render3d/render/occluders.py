@@ -437,7 +437,8 @@ def object_region(lab: np.ndarray, skin: tuple, lips: tuple, footprint: np.ndarr
 def stick_region(lab: np.ndarray, skin: tuple, lip_area: np.ndarray, mouth: np.ndarray, footprint: np.ndarray,
                  near: np.ndarray, scale: float) -> np.ndarray:
     """(h, w) uint8 0/1 image of the pale sticks held in the mouth over the window (see the module doc), given
-    the lips' polygon `lip_area` and the `mouth` about it: each found on the `footprint` and followed out over
+    the lips' polygon `lip_area` and the `mouth` about it: each found on the `footprint` (the caller keeps it
+    to the face, so a pale backdrop the mask spills over is no part of a stick's shape) and followed out over
     `near`, so that its soft edge does not fade along the footprint's border; none where the skin is too grey
     to tell pale from it."""
     sticks = np.zeros(footprint.shape, np.uint8)
@@ -538,7 +539,7 @@ def estimate(rgb: np.ndarray, face: FittedFace, render, hands: list[np.ndarray])
     face_area = polygon_image(face.landmarks[canonical_face().outer_loop, :2], window)
     # Objects are looked for a little past the footprint, so their soft edge does not fade along its border.
     near = cv2.dilate(footprint, np.ones((3, 3), np.uint8), iterations=2 * pixels(GUIDE_RADIUS_CM, scale))
-    sticks = stick_region(lab, skin, lips, mouth, footprint, near, scale)
+    sticks = stick_region(lab, skin, lips, mouth, footprint * face_area, near, scale)
     objects = object_region(lab, skin, lip_model, near, face_area, mouth, hand | hand_region(hands, window, HELD_REACH),
                             sticks)
     layers = {"hand": soft_edge(hand, guide, scale), "object": soft_edge(objects, guide, scale),
