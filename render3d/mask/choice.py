@@ -37,19 +37,13 @@ PALETTE = ("#a4cfe5", "#b3d4ea", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3
            "#25304a", "#e8b4c0", "#d8c4a8", "#5d6448", "#6b2a36")
 PALETTE_SHARE = 0.25
 MAX_BRIGHTEN = 4.0          # a fabric is recoloured at most this much lighter (linear luminance): dark prints stay dark
-# Seeded creases of the fabric (texture space, the mask's u, v in [0, 1], v down from the nose edge),
-# where a worn mask folds: stretch lines pulled from the loop corners toward the middle, the tent the
-# nose lifts (folds running down and out from either side of the bridge), the fabric bunched above the
-# chin (folds running across), a few loose ones anywhere, and one or two broad buckles where the fabric
+# Seeded creases of the fabric (texture space, the mask's u, v in [0, 1]): a few pulled from the loop
+# corners toward the middle, a few loose ones anywhere, and one or two broad buckles where the fabric
 # bridges a hollow (light and shadow over centimetres, not a line). Depth is the crease's peak slope:
 # deep and wide enough to read on a dataset-sized face (shallower ones left the fabric looking flat).
 CORNERS = np.array([[0.04, 0.85], [0.96, 0.85], [0.04, 0.15], [0.96, 0.15]])
-CORNER_CREASES = (1, 2)     # how many per mask, at least and at most
-NOSE_CREASES = (0, 2)
-NOSE_FOLD = (0.12, 0.2, 0.95)   # a nose fold's centre: u off the middle, v; and its turn from straight down (radians)
-CHIN_CREASES = (0, 1)
-CHIN_FOLD_V = (0.78, 0.9)
-LOOSE_CREASES = (1, 2)
+CORNER_CREASES = (1, 3)     # how many per mask, at least and at most
+LOOSE_CREASES = (2, 4)
 CREASE_DEPTH = (1.6, 2.8)
 CREASE_WIDTH = (0.02, 0.045)
 CREASE_LENGTH = (0.08, 0.22)
@@ -57,7 +51,7 @@ BUCKLES = (1, 2)
 BUCKLE_DEPTH = (0.4, 0.8)
 BUCKLE_WIDTH = (0.07, 0.12)
 BUCKLE_LENGTH = (0.12, 0.25)
-MAX_CREASES = CORNER_CREASES[1] + NOSE_CREASES[1] + CHIN_CREASES[1] + LOOSE_CREASES[1] + BUCKLES[1]
+MAX_CREASES = CORNER_CREASES[1] + LOOSE_CREASES[1] + BUCKLES[1]
 
 
 @dataclass(frozen=True)
@@ -105,27 +99,18 @@ class MaskChoice:
 
 
 def draw_creases(rng: np.random.Generator) -> np.ndarray:
-    """(C, 6) seeded creases: stretch lines from the loop corners toward the middle, folds of the nose's
-    tent and of the fabric bunched above the chin, loose ones, and broad buckles."""
+    """(C, 6) seeded creases: stretch lines from the loop corners toward the middle, loose ones, and
+    broad buckles."""
     corners = CORNERS[rng.choice(len(CORNERS), rng.integers(CORNER_CREASES[0], CORNER_CREASES[1] + 1))]
     inward = np.arctan2(0.5 - corners[:, 1], 0.5 - corners[:, 0]) + rng.normal(0, 0.25, len(corners))
     length = rng.uniform(*CREASE_LENGTH, len(corners))
-    centres = [corners + length[:, None] * np.c_[np.cos(inward), np.sin(inward)]]
-    angles = [inward]
-    side = rng.choice([-1.0, 1.0], rng.integers(NOSE_CREASES[0], NOSE_CREASES[1] + 1), replace=False)
-    offset, drop, turn = NOSE_FOLD
-    centres.append(np.c_[0.5 + side * offset * rng.uniform(0.8, 1.2, len(side)), np.full(len(side), drop)])
-    angles.append(np.pi / 2 - side * turn + rng.normal(0, 0.15, len(side)))       # down, and out to that side
-    chin = rng.integers(CHIN_CREASES[0], CHIN_CREASES[1] + 1)
-    centres.append(np.c_[rng.uniform(0.35, 0.65, chin), rng.uniform(*CHIN_FOLD_V, chin)])
-    angles.append(rng.normal(0, 0.15, chin))                                     # across the face
+    centres = corners + length[:, None] * np.c_[np.cos(inward), np.sin(inward)]
     loose = rng.integers(LOOSE_CREASES[0], LOOSE_CREASES[1] + 1)
-    centres.append(rng.uniform(0.15, 0.85, (loose, 2)))
-    angles.append(rng.uniform(0, np.pi, loose))
-    centres, angles = np.concatenate(centres), np.concatenate(angles)
+    centres = np.concatenate([centres, rng.uniform(0.15, 0.85, (loose, 2))])
+    angles = np.concatenate([inward, rng.uniform(0, np.pi, loose)])
     count = len(centres)
     creases = np.column_stack([centres, angles, rng.uniform(*CREASE_DEPTH, count), rng.uniform(*CREASE_WIDTH, count),
-                               np.concatenate([length, rng.uniform(*CREASE_LENGTH, count - len(length))])])
+                               np.concatenate([length, rng.uniform(*CREASE_LENGTH, loose)])])
     buckles = rng.integers(BUCKLES[0], BUCKLES[1] + 1)
     broad = np.column_stack([rng.uniform(0.2, 0.8, (buckles, 2)), rng.uniform(0, np.pi, buckles),
                              rng.uniform(*BUCKLE_DEPTH, buckles), rng.uniform(*BUCKLE_WIDTH, buckles),
