@@ -30,7 +30,9 @@ WEAR_STREAM = 1             # wear draws use their own stream, so masks and tint
 PRINT_STREAM = 2            # and so do prints
 DISTINCT_TRIES = 32         # redraws of a face whose look another face of the image already wears
 TONE_SPREAD = 0.05          # standard deviation of the seeded brightness variation
-CHANNEL_SPREAD = 0.05       # and of each channel's, around it (one maker's blue is another's teal)
+CHANNEL_SPREAD = 0.05       # and of each channel's, around it (one maker's blue is another's teal),
+NEUTRAL_CHROMA = 0.3        # in full below this chroma ((max - min) / max of linear RGB) it shrinks in
+NEUTRAL_SPREAD = 0.2        # proportion, to this share at none: a white or grey fabric stays white or grey
 # Colours real masks come in (sRGB): pale surgical blues and greens, white, greys, black, navy, pink,
 # beige, olive, burgundy. Without --color, this share of the seeded draws recolours the fabric with one.
 PALETTE = ("#a4cfe5", "#b3d4ea", "#9fd1c7", "#f2f2f0", "#c9cbcd", "#8a8d91", "#3a3b3f", "#1e1e20",
@@ -159,6 +161,14 @@ def base_tint(base_color: tuple[int, int, int], color: str | None, weight: float
     return 1 + weight * (target / base - 1)
 
 
+def channel_share(base_color: tuple[int, int, int], tint: np.ndarray) -> float:
+    """How much of CHANNEL_SPREAD a fabric of `base_color` (sRGB) tinted by `tint` (linear) takes: all of it
+    from NEUTRAL_CHROMA up, down to NEUTRAL_SPREAD for a neutral one."""
+    linear = srgb_to_linear(np.maximum(np.array(base_color), 1) / 255) * tint
+    chroma = float((linear.max() - linear.min()) / linear.max())
+    return NEUTRAL_SPREAD + (1 - NEUTRAL_SPREAD) * min(chroma / NEUTRAL_CHROMA, 1.0)
+
+
 def palette_for(base_color: tuple[int, int, int]) -> list[str]:
     """The PALETTE colours a fabric of `base_color` (sRGB) can be recoloured to (never empty)."""
     base = srgb_to_linear(np.maximum(np.array(base_color), 1) / 255) @ LUMINANCE
@@ -240,7 +250,8 @@ def draw_choice(path: Path, worn: Wear, rng: np.random.Generator, print_rng: np.
         drawn = shades[rng.integers(len(shades))]
         if recolour:
             shade, tint = drawn, base_tint(spec.color, drawn)
-        tone = np.exp(rng.normal(0, TONE_SPREAD) + rng.normal(0, CHANNEL_SPREAD, 3))
+        brightness = rng.normal(0, TONE_SPREAD)
+        tone = np.exp(brightness + rng.normal(0, CHANNEL_SPREAD, 3) * channel_share(spec.color, tint))
         creases = draw_creases(rng)
         outline = int(rng.integers(2 ** 31))
     fabric_tint = np.ones(3)

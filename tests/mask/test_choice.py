@@ -87,3 +87,22 @@ def test_creases_are_thin_lines_and_one_or_two_broad_buckles_within_the_shader_l
         assert ((creases[:, :2] > 0) & (creases[:, :2] < 1)).all()
     shader = (SHADERS_DIR / "mask.frag").read_text()
     assert f"const int MAX_CREASES = {MAX_CREASES};" in shader
+
+
+def seeded_colours(name: str, seeds: range) -> np.ndarray:
+    """(N, 3) linear fabric colours of `name`'s seeded draws that keep its own colour (no palette shade, no print)."""
+    base = srgb_to_linear(np.array(load_mask_spec(MESHES_DIR / f"{name}.json").color) / 255)
+    draws = [choice for seed in seeds for choice in choose_masks(name, 1, seed)
+             if choice.shade is None and choice.print is None]
+    return base * np.array([choice.tint for choice in draws])
+
+
+def test_seeded_tones_keep_a_white_fabric_white_and_vary_a_coloured_one():
+    """One maker's blue is another's teal, but a white mask never comes out lavender or green."""
+    def hue_spread(colours):
+        chroma = np.log(colours[:, [0, 2]] / colours[:, 1:2])
+        return float(np.std(chroma, axis=0).max())
+    white, blue = seeded_colours("kn95", range(200)), seeded_colours("surgical", range(200))
+    assert len(white) > 100 and len(blue) > 100
+    assert hue_spread(white) < 0.03, "white fabrics drawn visibly tinted"
+    assert hue_spread(blue) > 0.05, "coloured fabrics lost their maker-to-maker spread"
