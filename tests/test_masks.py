@@ -152,9 +152,10 @@ def test_seeds_vary_the_colour_and_the_creases(astronaut):
     overlaps = [((r.segmentation > 0) & first).sum() / ((r.segmentation > 0) | first).sum() for r in results[1:]]
     assert 0.9 <= min(overlaps) and max(overlaps) < 1
     # Same colour, other creases: the shading differs where the creases lie, enough to read on a face
-    # this size. Each unrecoloured, unprinted draw's luminance (relative to its median, so the seeded tone
-    # drops out) departs from the uncreased mask's by over 12% on at least 6% of the fabric (3-5% with
-    # creases half as deep, which judges found flat beside these).
+    # this size, but as lines, not smudges. Each unrecoloured, unprinted draw's luminance (relative to its
+    # median, so the seeded tone drops out) departs from the uncreased mask's by over 6% on at least 10% of
+    # the fabric (13-28% here), and nowhere falls below 0.75 of it (0.80 at the darkest here; unbounded
+    # creases fell to 0.43-0.60, the dark streaks judges took for dirt).
     plain = render3d.fit(astronaut, mask="surgical", vary=False)
     creased = [r for r, shade in zip(results, shades) if shade is None and r.faces[0].pattern is None]
     assert len(creased) >= 3
@@ -162,7 +163,9 @@ def test_seeds_vary_the_colour_and_the_creases(astronaut):
         covered = (plain.layer[..., 3] == 255) & (result.layer[..., 3] == 255)
         relative = [layer[covered, :3] @ LUMINANCE / np.median(layer[covered, :3] @ LUMINANCE)
                     for layer in (plain.layer.astype(float), result.layer.astype(float))]
-        assert (np.abs(relative[1] / relative[0] - 1) > 0.12).mean() > 0.06
+        departure = relative[1] / relative[0]
+        assert (np.abs(departure - 1) > 0.06).mean() > 0.10
+        assert departure.min() > 0.75, "a crease shades the fabric darker than a fold's flank"
 
 
 HARD_FACES = ["landmarks_68/ibug300w_afw_1295311477.jpg",            # turned: jaw-side rim over the mask

@@ -15,6 +15,10 @@ const int MAX_CREASES = 9;         // render3d.mask.choice.MAX_CREASES
 uniform int u_crease_count;
 uniform vec4 u_creases[MAX_CREASES];      // u, v of the centre, angle in texture space, peak slope
 uniform vec2 u_crease_size[MAX_CREASES];  // width and half length, texture units
+// A crease darkens or lights the fabric by at most these factors of its uncreased light: a fold's
+// steep flank reads as a soft line, never a dark smudge.
+const vec2 CREASE_SHADE = vec2(0.8, 1.15);
+const vec3 LUMINANCE = vec3(0.2126, 0.7152, 0.0722);
 in vec3 v_normal;
 in vec2 v_uv;
 in vec3 v_position;
@@ -64,7 +68,7 @@ vec2 crease_slope(vec2 uv, out float fold) {
     return slope;
 }
 
-vec3 perturbed_normal(vec3 n, vec3 detail, out float fold) {
+vec3 perturbed_normal(vec3 n, vec3 detail, out float fold, out vec3 uncreased) {
     // Cotangent frame from screen-space derivatives: no per-vertex tangents needed.
     vec3 dp1 = dFdx(v_position), dp2 = dFdy(v_position);
     vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
@@ -72,16 +76,17 @@ vec3 perturbed_normal(vec3 n, vec3 detail, out float fold) {
     vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
     vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
     float inv_max = inversesqrt(max(dot(t, t), dot(b, b)) + 1e-20);
+    mat3 frame = mat3(t * inv_max, b * inv_max, n);
     vec3 m = u_has_normal_map ? texture(u_normal_map, v_uv).xyz * 2.0 - 1.0 : vec3(0.0, 0.0, 1.0);
-    m.xy -= crease_slope(v_uv, fold);
     m.xy += u_detail_strength * (detail.xy * 2.0 - 1.0);
-    return normalize(mat3(t * inv_max, b * inv_max, n) * m);
+    uncreased = normalize(frame * m);
+    m.xy -= crease_slope(v_uv, fold);
+    return normalize(frame * m);
 }
 
 vec3 key_light(out vec3 direction) {
     // The SH's directional part as one light: its direction (camera frame) and its irradiance.
-    const vec3 luminance = vec3(0.2126, 0.7152, 0.0722);
-    vec3 band1 = vec3(dot(u_sh[3], luminance), dot(u_sh[1], luminance), dot(u_sh[2], luminance));
+    vec3 band1 = vec3(dot(u_sh[3], LUMINANCE), dot(u_sh[1], LUMINANCE), dot(u_sh[2], LUMINANCE));
     direction = length(band1) > 1e-4 ? normalize(band1) : vec3(0.0, 0.0, 1.0);
     return max(sh_irradiance(direction) - u_sh[0], vec3(0.0));
 }
@@ -101,8 +106,11 @@ void main() {
         detail = texture(u_detail, v_uv * u_detail_repeat).xyz;
         albedo *= 1.0 + u_detail_strength * (2.0 * detail.z - 1.0);
     }
-    if (u_has_normal_map || u_crease_count > 0 || u_detail_strength > 0.0) n = perturbed_normal(n, detail, fold);
-    vec3 light = max(sh_irradiance(n), vec3(0.0)) * max(1.0 - 0.25 * fold, 0.0);   // a crease's valley sees less sky
+    vec3 uncreased = n;
+    if (u_has_normal_map || u_crease_count > 0 || u_detail_strength > 0.0) n = perturbed_normal(n, detail, fold, uncreased);
+    vec3 light = max(sh_irradiance(uncreased), vec3(0.0));
+    float creased = dot(max(sh_irradiance(n), vec3(0.0)), LUMINANCE) * max(1.0 - 0.25 * fold, 0.0);  // a valley sees less sky
+    light *= clamp(creased / max(dot(light, LUMINANCE), 1e-6), CREASE_SHADE.x, CREASE_SHADE.y);
     // Fabric sheen: fibres catch the light toward grazing view angles, in the light's colour, and a
     // broad highlight where the surface turns halfway between the key light and the camera.
     float grazing = 1.0 - clamp(n.z, 0.0, 1.0);
