@@ -21,7 +21,8 @@ from render3d.io.image_in import load_image
 MAX_RENDER_SIDE = 2048      # larger windows are rendered smaller and resized
 DEPTH_PADDING = 1.0
 MAX_TARGETS = 2             # render-target sizes kept for reuse, the least recently used released first
-MAX_TEXTURE_BYTES = 128 * 2 ** 20   # GL textures kept (pixels with their mipmaps), likewise
+MAX_TEXTURE_BYTES = 56 * 2 ** 20    # GL textures kept (pixels with their mipmaps), likewise: all the stock
+                                    # masks' (47 MB) and a few printed fabrics (each face's print is its own)
 DETAIL_REPEAT = (36.0, 25.0)        # fabric detail tiles across a body texture's u and v (about 0.55 cm each)
 
 
