@@ -76,7 +76,7 @@ class ReadableGroup(TyperGroup):
         return command
 
 
-app = typer.Typer(cls=ReadableGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=ReadableGroup, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Fit textured 3D face masks onto photos.")
 VERBOSITY = {"quiet": False, "verbose": False}

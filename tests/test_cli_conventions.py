@@ -40,7 +40,8 @@ def test_short_help_with_readable_metavars(command):
 def test_readable_metavars_name_what_is_expected():
     usage = run("fit", "-h").stdout
     assert "Usage: render3d fit [OPTIONS] IMAGE" in usage
-    lines = {line.split()[1]: line for line in usage.splitlines() if line.startswith("│ --")}
+    options = [line.split() for line in usage.splitlines() if line.lstrip().startswith("-")]
+    lines = {next(t.rstrip(",") for t in words if t.startswith("--")): " ".join(["", *words, ""]) for words in options}
     assert " N " in lines["--seed"] and " DIR " in lines["--mask-dir"] and " PATH " in lines["--texture"]
     assert " TEXT " in lines["--mask"]
 
