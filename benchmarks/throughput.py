@@ -50,7 +50,7 @@ def split_render_stage(timings: dict) -> None:
     """Time the render stage's two halves apart, as `render.mask_vertices` (the mask's vertices placed
     on the face and lit: `pipeline.draw_parts`) and `render.gl` (rasterised, resolved and read back),
     on the clock that `render3d.pipeline.timed` uses."""
-    draw_parts, render = render3d.pipeline.draw_parts, Renderer.render
+    draw_parts, render = render3d.pipeline.draw_parts, Renderer.render_layers
 
     def timed_draw_parts(*args, **kwargs):
         with render3d.pipeline.timed(timings, "render.mask_vertices"):
@@ -60,7 +60,7 @@ def split_render_stage(timings: dict) -> None:
         with render3d.pipeline.timed(timings, "render.gl"):
             return render(self, *args, **kwargs)
 
-    render3d.pipeline.draw_parts, Renderer.render = timed_draw_parts, timed_render
+    render3d.pipeline.draw_parts, Renderer.render_layers = timed_draw_parts, timed_render
 
 
 @contextmanager

@@ -62,7 +62,7 @@ def draw_parts(mask: Mask, fitted: FittedFace, choice: MaskChoice | None = None,
             tint = straps.strap_tint(mask, part, choice.tint)      # loops of the fabric --color asks for
         parts.append(DrawPart(positions=place(part.vertices, part.binding, fitted, skin), uvs=part.uvs,
                               triangles=part.triangles, texture_key=key, albedo=albedo, normal_map=part.normal_map,
-                              tint=tint, sheen=part.sheen, creases=creases, **look_args))
+                              tint=tint, sheen=part.sheen, creases=creases, strap=straps.is_strap(part), **look_args))
     return parts
 
 
@@ -168,10 +168,11 @@ class Engine:
             window = window_of(parts, shape, look.margin if look else 0)
             if window is None:
                 return None
-            rgba = outline.taut(self.renderer.render(window, occluders, parts, look.shaded if look else True),
-                                fitted.scale, choice.outline, fitted.up)
+            rendered = self.renderer.render_layers(window, occluders, parts, look.shaded if look else True)
+            rgba = outline.taut(rendered.rgba, fitted.scale, choice.outline, fitted.up)
             if photo is not None:
-                rgba = straps.straps_under_hair(self.renderer, window, occluders, mask, parts, rgba, photo, fitted,
+                strap_points = np.concatenate([np.zeros((0, 2))] + [p.positions[:, :2] for p in parts if p.strap])
+                rgba = straps.straps_under_hair(window, rendered.straps, strap_points, rgba, photo, fitted,
                                                 self.person_model)
             return window, rgba
 

@@ -1,13 +1,15 @@
 """Offscreen EGL renderer: a depth pre-pass of the occluders, then the shaded mask, antialiased.
 
 One moderngl context per process (software Mesa llvmpipe on CPU nodes, the vendor driver on GPU
-nodes). A render returns a straight-alpha RGBA float image of one window of the photo.
+nodes). A render returns a straight-alpha RGBA float image of one window of the photo and, drawn in the
+same pass, the coverage of its straps alone (`Rendered`).
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
+from typing import NamedTuple
 
 import cv2
 import moderngl
@@ -45,6 +47,13 @@ class DrawPart:
     shaded: bool = True             # False: the albedo as it is (a photo texture, the flat look)
     creases: np.ndarray | None = None   # (C, 6) u, v, angle, depth, width, half length (`mask.choice`)
     detail: float = 0.0             # strength of the fabric detail map's weave and fibres (0: none)
+    strap: bool = False             # an ear loop or head strap (`Rendered.straps`)
+
+
+class Rendered(NamedTuple):
+    """One window's render."""
+    rgba: np.ndarray                # (h, w, 4) float32 straight alpha
+    straps: np.ndarray              # (h, w) float32: the coverage of the strap parts where nothing is in front
 
 
 def _default_sh() -> np.ndarray:
@@ -118,9 +127,9 @@ class Renderer:
         """Multisampled and resolved framebuffers, reused for windows up to a rounded-up size."""
         key = (-(-width // 256) * 256, -(-height // 256) * 256)
         if key not in self._targets:
-            colour = self.ctx.renderbuffer(key, 4, samples=self.samples)
+            colour = [self.ctx.renderbuffer(key, components, samples=self.samples) for components in (4, 1)]
             depth = self.ctx.depth_renderbuffer(key, samples=self.samples)
-            resolved = self.ctx.framebuffer(self.ctx.renderbuffer(key, 4))
+            resolved = self.ctx.framebuffer([self.ctx.renderbuffer(key, components) for components in (4, 1)])
             self._targets[key] = (self.ctx.framebuffer(colour, depth), resolved)
             while len(self._targets) > MAX_TARGETS:
                 for framebuffer in self._targets.popitem(last=False)[1]:
@@ -128,15 +137,20 @@ class Renderer:
         self._targets.move_to_end(key)
         return self._targets[key]
 
-    @gl_errors_raised
     def render(self, window: Window, occluders: list[tuple[np.ndarray, np.ndarray]],
                parts: list[DrawPart], shaded: bool = True) -> np.ndarray:
         """Straight-alpha RGBA (h, w, 4) float32 of the image window (x0, y0, w, h)."""
+        return self.render_layers(window, occluders, parts, shaded).rgba
+
+    @gl_errors_raised
+    def render_layers(self, window: Window, occluders: list[tuple[np.ndarray, np.ndarray]],
+                      parts: list[DrawPart], shaded: bool = True) -> Rendered:
+        """The image window (x0, y0, w, h) drawn, with its straps' own coverage from the same pass."""
         with self.ctx:          # current for this render: another engine's context may be, in this thread
             return self._render(window, occluders, parts, shaded)
 
     def _render(self, window: tuple[int, int, int, int], occluders: list[tuple[np.ndarray, np.ndarray]],
-                parts: list[DrawPart], shaded: bool) -> np.ndarray:
+                parts: list[DrawPart], shaded: bool) -> Rendered:
         x0, y0, width, height = window
         scale = min(1.0, MAX_RENDER_SIDE / max(width, height))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -152,21 +166,23 @@ class Renderer:
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE)
         self.ctx.depth_func = "<="       # a part drawn on an occluder's own surface stays visible
-        msaa.color_mask = (False, False, False, False)
+        msaa.color_mask = ((False,) * 4,) * 2
         msaa.use()                      # a framebuffer's colour mask applies when it is bound
         for vertices, triangles in occluders:
             if overlaps(vertices, window):      # another face's occluder far from this one adds no depth here
                 self._draw(self.occluder_program, triangles, vertices)
-        msaa.color_mask = (True, True, True, True)
+        msaa.color_mask = ((True,) * 4,) * 2
         msaa.use()
         for part in parts:
             self._draw_part(part, shaded and part.shaded)
-        self.ctx.copy_framebuffer(resolved, msaa)
-        raw = resolved.read(viewport=(0, 0, *size), components=4)
-        premultiplied = np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 4)[::-1].astype(np.float32) / 255
+        self.ctx.copy_framebuffer(resolved, msaa)      # resolves both attachments
+        layers = [np.frombuffer(resolved.read(viewport=(0, 0, *size), components=components, attachment=index),
+                                np.uint8).reshape(size[1], size[0], components)[::-1].astype(np.float32) / 255
+                  for index, components in enumerate((4, 1))]
+        premultiplied = np.concatenate(layers, axis=2)
         if size != (width, height):
             premultiplied = cv2.resize(premultiplied, (width, height), interpolation=cv2.INTER_AREA)
-        return unpremultiply(premultiplied)
+        return Rendered(unpremultiply(premultiplied[..., :4]), np.ascontiguousarray(premultiplied[..., 4]))
 
     def _draw(self, program: moderngl.Program, triangles: np.ndarray, *attributes: np.ndarray) -> None:
         names = ["in_position", "in_normal", "in_uv", "in_ao", "in_shade"][:len(attributes)]
@@ -200,6 +216,7 @@ class Renderer:
         program["u_colour"].write(np.ascontiguousarray(part.colour.T, dtype=np.float32).tobytes())
         program["u_sheen"] = float(part.sheen)
         program["u_shaded"] = shaded
+        program["u_strap"] = part.strap
         creases = np.zeros((0, 6), np.float32) if part.creases is None or not shaded else part.creases
         program["u_crease_count"] = len(creases)
         if len(creases):

@@ -210,23 +210,20 @@ def behind_hair(rgba: np.ndarray, strap_coverage: np.ndarray, rgb: np.ndarray, f
     return cut
 
 
-def straps_under_hair(renderer, window: Window, occluders: list, mask: Mask, parts: list, rgba: np.ndarray,
+def straps_under_hair(window: Window, strap_coverage: np.ndarray, strap_points: np.ndarray, rgba: np.ndarray,
                       rgb: np.ndarray, face: FittedFace, people: Callable[[], PersonModel]) -> np.ndarray:
-    """The mask render `rgba` of `window`, drawn from `parts` (the DrawParts of `mask.parts`) behind
-    `occluders`, with its straps cut where the photo `rgb` shows hair in front of them (`people()`, asked
-    for only then, tells the person from the background). The straps' own coverage comes from a second,
-    unshaded render with the mask's fabric in the depth pass, of the strips beside the face's oval only
-    (the matte is 0 inside it)."""
-    straps = [drawn for part, drawn in zip(mask.parts, parts) if is_strap(part)]
-    if not straps:
+    """The mask render `rgba` of `window` with its straps cut where the photo `rgb` shows hair in front of
+    them (`people()`, asked for only then, tells the person from the background). `strap_coverage` (h, w)
+    is the straps' own, drawn in the same pass (`Rendered.straps`: hidden where the fabric or the head is
+    in front), `strap_points` (N, 2) their vertices in the image; only the strips beside the face's oval
+    that they reach are looked at (the matte is 0 inside it)."""
+    if not strap_coverage.any():
         return rgba
-    fabric = [(drawn.positions, drawn.triangles) for part, drawn in zip(mask.parts, parts) if not is_strap(part)]
-    points = np.concatenate([drawn.positions[:, :2] for drawn in straps])
     oval_x = face.landmarks[canonical_face().outer_loop, 0]
     reach = (OVAL_RAMP_CM + 3 * MATTE_BLUR_CM) * face.scale + 2
     cut, person = rgba, None
     for low, high in ((window.x, oval_x.min() + reach), (oval_x.max() - reach, window.x + window.width)):
-        beside = points[(points[:, 0] >= low) & (points[:, 0] < high)]
+        beside = strap_points[(strap_points[:, 0] >= low) & (strap_points[:, 0] < high)]
         if not len(beside):
             continue
         x0 = max(int(np.floor(max(low, beside[:, 0].min() - 2))), window.x)
@@ -235,10 +232,9 @@ def straps_under_hair(renderer, window: Window, occluders: list, mask: Mask, par
         y1 = min(int(np.ceil(beside[:, 1].max())) + 3, window.y + window.height)
         if x1 <= x0 or y1 <= y0:
             continue
-        strip = Window.from_corners(x0, y0, x1, y1)
-        coverage = renderer.render(strip, occluders + fabric, straps, False)[..., 3]
         rows, cols = slice(y0 - window.y, y1 - window.y), slice(x0 - window.x, x1 - window.x)
         cut = cut.copy() if cut is rgba else cut
         person = person_about(people(), rgb, face) if person is None else person
-        cut[rows, cols] = behind_hair(cut[rows, cols], coverage, rgb, face, strip, person)
+        cut[rows, cols] = behind_hair(cut[rows, cols], strap_coverage[rows, cols], rgb, face,
+                                      Window.from_corners(x0, y0, x1, y1), person)
     return cut

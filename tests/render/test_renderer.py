@@ -1,6 +1,6 @@
 """The renderer draws only what can change the window: an occluder far from it is skipped without
 changing a pixel, one in front of the mask still hides it, and a window drawn in a larger reused
-target gives the same pixels as on its own."""
+target gives the same pixels as on its own. The straps' own coverage comes from the same pass."""
 from __future__ import annotations
 
 import numpy as np
@@ -47,3 +47,15 @@ def test_a_window_gives_the_same_pixels_after_a_larger_one_in_its_target(engine,
     wider = (max(0, x0 - 40), max(0, y0 - 40), w + 80, h + 80)     # the same rounded-up target size
     engine.renderer.render(wider, [occluder], parts)
     assert np.array_equal(engine.renderer.render(window, [occluder], parts), first)
+
+
+def test_the_straps_coverage_is_theirs_alone_where_nothing_is_in_front(engine, scene):
+    """The same pass gives the loops' coverage apart: as drawn alone behind the head and the fabric (a second
+    render), and nothing where only the fabric lies."""
+    window, occluder, parts = scene
+    rendered = engine.renderer.render_layers(window, [occluder], parts)
+    fabric = [(p.positions, p.triangles) for p in parts if not p.strap]
+    alone = engine.renderer.render(window, [occluder] + fabric, [p for p in parts if p.strap], False)[..., 3]
+    assert alone.sum() > 100 and np.abs(rendered.straps - alone).max() <= 2 / 255
+    body_only = (rendered.rgba[..., 3] > 0.99) & (alone == 0)
+    assert body_only.sum() > 3000 and rendered.straps[body_only].max() == 0.0

@@ -8,6 +8,7 @@ uniform vec3 u_sh[9];           // irradiance SH coefficients, linear RGB (basis
 uniform mat3 u_colour;          // colour match of the lit result (exposure, white balance, saturation)
 uniform float u_sheen;
 uniform bool u_shaded;          // false: flat, unlit albedo
+uniform bool u_strap;           // an ear loop or head strap: its coverage is also drawn apart, in f_strap
 uniform sampler2D u_detail;     // fabric detail: normal x, y and fibre shade (render3d.assetgen.detail)
 uniform vec2 u_detail_repeat;   // its tiles across the texture
 uniform float u_detail_strength;    // 0: no detail
@@ -24,7 +25,8 @@ in vec2 v_uv;
 in vec3 v_position;
 in float v_ao;                  // baked ambient visibility
 in vec3 v_shade;                // the skin's light the SH leaves out and the head hides, where the mask lies (linear RGB factor)
-out vec4 f_color;
+layout(location = 0) out vec4 f_color;
+layout(location = 1) out float f_strap;
 
 vec3 srgb_to_linear(vec3 c) {
     return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(vec3(0.04045), c));
@@ -92,6 +94,7 @@ vec3 key_light(out vec3 direction) {
 }
 
 void main() {
+    f_strap = u_strap ? 1.0 : 0.0;
     vec3 albedo = srgb_to_linear(texture(u_albedo, v_uv).rgb) * u_tint;
     if (!u_shaded) {
         f_color = vec4(linear_to_srgb(albedo), 1.0);
