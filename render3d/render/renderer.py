@@ -233,6 +233,8 @@ class Renderer:
 def detail_map() -> np.ndarray:
     """(H, W, 3) uint8 fabric detail map (`render3d.assetgen.detail`): normal x, y and fibre shade."""
     return load_image(DETAIL_TEXTURE).rgb
+
+
 def overlaps(vertices: np.ndarray, window: tuple[int, int, int, int]) -> bool:
     """Whether the x, y bounding box of image-space (V, 3) vertices meets the window (x0, y0, w, h)."""
     x0, y0, width, height = window
