@@ -32,7 +32,7 @@ def test_a_face_whose_3d_render_fails_falls_back(engine, astronaut, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("no GL today")
 
-    monkeypatch.setattr(engine.renderer, "render", broken)
+    monkeypatch.setattr(engine.renderer, "render_layers", broken)
     result = engine.fit(astronaut, FitOptions(min_iou=0.5))
     face = result.faces[0]
     assert result.status == face.status == "fallback" and face.reason == "3d_error"
@@ -73,7 +73,7 @@ def test_a_turned_faces_fallback_has_no_teeth_or_broken_loops(engine, dev_faces,
     def broken(*args, **kwargs):
         raise RuntimeError("no GL today")
 
-    monkeypatch.setattr(engine.renderer, "render", broken)
+    monkeypatch.setattr(engine.renderer, "render_layers", broken)
     photo = next((dev_faces / "unmasked").glob("insightface_inspireface_pose_left_face.*"))
     result = engine.fit(photo, FitOptions(mask=mask, min_iou=0.5, seed=1))
     assert result.faces[0].status == "fallback"
