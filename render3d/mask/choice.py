@@ -151,27 +151,31 @@ def weighted_draws(weights: str, names: list[str], count: int, rng: np.random.Ge
     return [drawn[i] for i in rng.choice(len(drawn), size=count, p=p / p.sum())]
 
 
+def fabric_linear(base_color: tuple[int, int, int]) -> np.ndarray:
+    """A fabric's sRGB base colour in linear RGB, each channel floored at 1 so that none is black."""
+    return srgb_to_linear(np.maximum(np.array(base_color), 1) / 255)
+
+
 def base_tint(base_color: tuple[int, int, int], color: str | None, weight: float = 1.0) -> np.ndarray:
     """Multiplier that turns an albedo of `base_color` into `color` (both sRGB), in linear RGB; `weight`
     blends it with the albedo's own colour (0: unchanged, 1: `color`)."""
     if color is None:
         return np.ones(3)
     target = srgb_to_linear(np.array(hex_to_rgb(color)) / 255)
-    base = srgb_to_linear(np.maximum(np.array(base_color), 1) / 255)
-    return 1 + weight * (target / base - 1)
+    return 1 + weight * (target / fabric_linear(base_color) - 1)
 
 
 def channel_share(base_color: tuple[int, int, int], tint: np.ndarray) -> float:
     """How much of CHANNEL_SPREAD a fabric of `base_color` (sRGB) tinted by `tint` (linear) takes: all of it
     from NEUTRAL_CHROMA up, down to NEUTRAL_SPREAD for a neutral one."""
-    linear = srgb_to_linear(np.maximum(np.array(base_color), 1) / 255) * tint
+    linear = fabric_linear(base_color) * tint
     chroma = float((linear.max() - linear.min()) / linear.max())
     return NEUTRAL_SPREAD + (1 - NEUTRAL_SPREAD) * min(chroma / NEUTRAL_CHROMA, 1.0)
 
 
 def palette_for(base_color: tuple[int, int, int]) -> list[str]:
     """The PALETTE colours a fabric of `base_color` (sRGB) can be recoloured to (never empty)."""
-    base = srgb_to_linear(np.maximum(np.array(base_color), 1) / 255) @ LUMINANCE
+    base = fabric_linear(base_color) @ LUMINANCE
     shades = [c for c in PALETTE if srgb_to_linear(np.array(hex_to_rgb(c)) / 255) @ LUMINANCE <= MAX_BRIGHTEN * base]
     return shades or [min(PALETTE, key=lambda c: sum(hex_to_rgb(c)))]
 
